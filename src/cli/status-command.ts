@@ -1,0 +1,36 @@
+/** `alpine-kernel status` and `alpine-kernel stop` */
+import { findServer, authHeaders } from "../kernel/server-connection";
+import { processAlive, runtimeFilePath } from "../server/runtime-file";
+
+export async function statusCommand(): Promise<number> {
+  const info = await findServer();
+  if (!info) {
+    console.log(`No alpine-kernel server is running (no live server in ${runtimeFilePath()}). Jupyter starts one when a notebook opens.`);
+    return 3;
+  }
+  const get = async (path: string) => (await fetch(`${info.url}${path}`, { headers: authHeaders(info) })).json() as Promise<unknown>;
+  const kernels = (await get("/api/kernels")) as { id: string; execution_state: string; connections: number; last_activity: string }[];
+  const metrics = (await get("/api/metrics")) as { commands: Record<string, number>; cellsInFlight: number };
+  console.log(`server     ${info.url}  pid ${info.pid}  version ${info.version}  backend ${info.backend}  since ${info.started}`);
+  console.log(`kernels    ${kernels.length}   cells in flight ${metrics.cellsInFlight}`);
+  for (const k of kernels) console.log(`  ${k.id}  ${k.execution_state.padEnd(5)}  ${k.connections} connection(s)  last activity ${k.last_activity}`);
+  const cmds = Object.entries(metrics.commands).map(([k, v]) => `${k} ${v}`).join(", ");
+  console.log(`commands   ${cmds || "none yet"}`);
+  return 0;
+}
+
+export async function stopCommand(): Promise<number> {
+  const info = await findServer();
+  if (!info) {
+    console.log("No alpine-kernel server is running.");
+    return 0;
+  }
+  process.kill(info.pid, "SIGTERM");
+  for (let i = 0; i < 100 && processAlive(info.pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (processAlive(info.pid)) {
+    console.log(`server pid ${info.pid} did not stop within 10 s`);
+    return 1;
+  }
+  console.log(`stopped the server (pid ${info.pid}); cells still running on the cluster are picked up by the next server`);
+  return 0;
+}

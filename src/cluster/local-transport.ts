@@ -1,0 +1,125 @@
+/** Transport on this machine: child_process and the local file system. */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { promises as fs, openSync, closeSync } from "node:fs";
+import { dirname } from "node:path";
+import { CommandError, countCommand, type RunOptions, type RunResult, type Transport } from "./transport";
+
+export interface DetachedProcess {
+  pid: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export class LocalTransport implements Transport {
+  readonly kind = "local" as const;
+  readonly commandCounts = new Map<string, number>();
+
+  run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    countCommand(this.commandCounts, argv);
+    return new Promise((resolve, reject) => {
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let timedOut = false;
+      const timer = options.timeoutMs
+        ? setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGKILL");
+          }, options.timeoutMs)
+        : undefined;
+      child.stdout.on("data", (d: Buffer) => out.push(d));
+      child.stderr.on("data", (d: Buffer) => err.push(d));
+      child.on("error", (e) => {
+        clearTimeout(timer);
+        reject(new CommandError(argv, 127, "", e.message, "could not be started"));
+      });
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        const result = { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code: code ?? 128 };
+        if (timedOut) reject(new CommandError(argv, result.code, result.stdout, result.stderr, `timed out after ${options.timeoutMs} ms`));
+        else if (result.code !== 0 && !options.allowFailure) reject(new CommandError(argv, result.code, result.stdout, result.stderr));
+        else resolve(result);
+      });
+      child.stdin.on("error", () => {}); // a command that exits without reading stdin
+      child.stdin.end(options.input ?? "");
+    });
+  }
+
+  /** Starts a long-lived process in its own process group, its output going to files. */
+  startDetached(argv: readonly string[], opts: { stdout: string; stderr: string; cwd: string; env?: NodeJS.ProcessEnv }): DetachedProcess {
+    countCommand(this.commandCounts, argv);
+    const outFd = openSync(opts.stdout, "a");
+    const errFd = openSync(opts.stderr, "a");
+    try {
+      const child = spawn(argv[0]!, argv.slice(1), {
+        cwd: opts.cwd,
+        env: opts.env ?? process.env,
+        detached: true,
+        stdio: ["ignore", outFd, errFd],
+      });
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+        child.on("error", () => resolve({ code: 127, signal: null }));
+        child.on("exit", (code, signal) => resolve({ code, signal }));
+      });
+      child.unref();
+      if (child.pid === undefined) throw new CommandError(argv, 127, "", "no pid", "could not be started");
+      return { pid: child.pid, exited };
+    } finally {
+      closeSync(outFd);
+      closeSync(errFd);
+    }
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    return fs.readFile(path);
+  }
+
+  async readFrom(path: string, offset: number, maxBytes = 4 << 20): Promise<Buffer | null> {
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(path, "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw err;
+    }
+    try {
+      const { size } = await fh.stat();
+      const length = Math.min(Math.max(size - offset, 0), maxBytes);
+      if (length === 0) return Buffer.alloc(0);
+      const buf = Buffer.alloc(length);
+      const { bytesRead } = await fh.read(buf, 0, length, offset);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async writeFile(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
+    await fs.mkdir(dirname(path), { recursive: true });
+    const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
+    await fs.writeFile(tmp, data, { mode });
+    await fs.rename(tmp, path);
+  }
+
+  async mkdir(path: string): Promise<void> {
+    await fs.mkdir(path, { recursive: true });
+  }
+
+  async exists(path: string): Promise<boolean> {
+    return fs.access(path).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async remove(path: string): Promise<void> {
+    await fs.rm(path, { recursive: true, force: true });
+  }
+
+  async copyFile(from: string, to: string): Promise<void> {
+    await fs.mkdir(dirname(to), { recursive: true });
+    await fs.copyFile(from, to);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,68 @@
+/**
+ * The one way alpine-kernel touches the cluster: run a command, read and write files.
+ * `local` runs on this machine; `ssh` (one shared ssh2 connection) runs on the login node.
+ * Commands are argv arrays, never shell strings pasted from user text.
+ */
+import { ClusterError } from "../errors";
+
+export interface RunOptions {
+  /** Text fed to the command's stdin. */
+  input?: string;
+  /** Kill the command after this long (ms); the error says so. */
+  timeoutMs?: number;
+  /** Resolve instead of rejecting when the exit code is not 0. */
+  allowFailure?: boolean;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export interface Transport {
+  readonly kind: "local" | "ssh";
+  /** Commands run so far, by program name (sbatch, squeue, ...): the load we put on the cluster. */
+  readonly commandCounts: ReadonlyMap<string, number>;
+  run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
+  readFile(path: string): Promise<Buffer>;
+  /** Bytes of `path` from `offset` (at most maxBytes): empty when nothing new, null when the file is missing. */
+  readFrom(path: string, offset: number, maxBytes?: number): Promise<Buffer | null>;
+  /** Writes atomically (temporary file, then rename), creating parent directories. */
+  writeFile(path: string, data: string | Buffer, mode?: number): Promise<void>;
+  mkdir(path: string): Promise<void>;
+  exists(path: string): Promise<boolean>;
+  remove(path: string): Promise<void>;
+  copyFile(from: string, to: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A cluster command that failed: carries everything needed to understand why. */
+export class CommandError extends ClusterError {
+  constructor(
+    readonly argv: readonly string[],
+    readonly exitCode: number,
+    readonly stdout: string,
+    readonly stderr: string,
+    reason?: string,
+  ) {
+    const detail = (stderr.trim() || stdout.trim()).split("\n").slice(-5).join("\n");
+    super("COMMAND_FAILED", `${argv[0]} ${reason ?? `exited with code ${exitCode}`}${detail ? `: ${detail}` : ""}`);
+  }
+}
+
+/** Quotes one word for a POSIX shell. */
+export function shellQuote(word: string): string {
+  if (word === "") return "''";
+  if (/^[A-Za-z0-9_.,+\-/=:@%]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export function shellJoin(argv: readonly string[]): string {
+  return argv.map(shellQuote).join(" ");
+}
+
+export function countCommand(counts: Map<string, number>, argv: readonly string[]): void {
+  const name = (argv[0] ?? "").split("/").pop() ?? "";
+  counts.set(name, (counts.get(name) ?? 0) + 1);
+}

@@ -1,0 +1,89 @@
+/**
+ * The user's configuration: one YAML file, validated with zod. With no file at all, the backend is
+ * `local` (cells run by bash on this machine), so a newcomer can try the kernel with no cluster.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { z } from "zod";
+import { InputError } from "../errors";
+import { configPath, dataDir, expandPath } from "./paths";
+
+const shellWord = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9_.+\-/@:=]+$/, "may contain only letters, digits and _ . + - / @ : =");
+
+const environmentSchema = z
+  .object({
+    /** `module load` these, in order (Alpine: miniforge or anaconda). */
+    modules: z.array(shellWord).default([]),
+    /** `conda activate` this environment (name or path) after loading the modules. */
+    conda_env: shellWord.optional(),
+    /** Extra shell lines run before the cell runner (your own config: trusted, not quoted). */
+    setup: z.array(z.string()).default([]),
+    /** The Python that runs cells, after activation. */
+    python: z.string().min(1).default("python3"),
+  })
+  .strict();
+
+const serverSchema = z
+  .object({
+    /** A server started by the kernel bridge exits after this long with no clients and no cells in flight. */
+    idle_timeout_seconds: z.number().int().positive().default(1800),
+    log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    backend: z.enum(["local", "slurm"]).default("local"),
+    /** Where session directories (cells, outputs, namespaces) live; on the cluster's file system for slurm. */
+    work_dir: z.string().min(1).optional(),
+    environment: environmentSchema.default(environmentSchema.parse({})),
+    server: serverSchema.default(serverSchema.parse({})),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema> & { work_dir: string; source: string };
+
+export class ConfigError extends InputError {
+  constructor(message: string) {
+    super("CONFIG", message);
+  }
+}
+
+function formatIssues(err: z.ZodError, source: string): string {
+  const lines = err.issues.map((i) => {
+    const where = i.path.length ? i.path.join(".") : "(top level)";
+    return `  - ${where}: ${i.message}`;
+  });
+  return `invalid configuration in ${source}:\n${lines.join("\n")}\nFix the file (see README "Configuration"), or remove it to use the local backend.`;
+}
+
+/** Parses configuration text; `source` names it in messages. */
+export function parseConfig(text: string, source: string): Config {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : "";
+    throw new ConfigError(`${source} is not valid YAML${where}: ${(err as Error).message.split("\n")[0]}`);
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(formatIssues(result.error, source));
+  const cfg = result.data;
+  return { ...cfg, work_dir: expandPath(cfg.work_dir ?? join(dataDir(), "sessions")), source };
+}
+
+/** Loads the configuration file; a missing file means all defaults (local backend). */
+export function loadConfig(path = configPath()): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return parseConfig("", "(defaults: no configuration file)");
+    throw new ConfigError(`cannot read configuration ${path}: ${(err as Error).message}`);
+  }
+  return parseConfig(text, path);
+}

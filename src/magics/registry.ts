@@ -1,0 +1,84 @@
+/**
+ * The kernel's magics and the sbatch options a cell may set: one table that the parser, completion
+ * and help all read.
+ */
+
+export interface SbatchOption {
+  long: string;
+  short?: string;
+  /** Takes a value (`--mem 8G`), or is a flag (`--exclusive`). */
+  takesValue: boolean;
+  help: string;
+}
+
+/** sbatch options a cell may set, in sbatch's own spellings. */
+export const SBATCH_OPTIONS: readonly SbatchOption[] = [
+  { long: "--partition", short: "-p", takesValue: true, help: "partition (queue), e.g. acpu, aa100, amem" },
+  { long: "--time", short: "-t", takesValue: true, help: "time limit: MM, HH:MM:SS or D-HH:MM:SS" },
+  { long: "--mem", takesValue: true, help: "memory per node, e.g. 8G or 500M" },
+  { long: "--mem-per-cpu", takesValue: true, help: "memory per CPU, e.g. 3800M" },
+  { long: "--cpus-per-task", short: "-c", takesValue: true, help: "CPUs for the cell's process" },
+  { long: "--ntasks", short: "-n", takesValue: true, help: "number of tasks" },
+  { long: "--nodes", short: "-N", takesValue: true, help: "number of nodes" },
+  { long: "--gres", takesValue: true, help: "generic resources, e.g. gpu:1 or gpu:a100:1" },
+  { long: "--gpus", takesValue: true, help: "GPUs for the job, e.g. 1 or a100:1" },
+  { long: "--gpus-per-node", takesValue: true, help: "GPUs per node" },
+  { long: "--qos", short: "-q", takesValue: true, help: "quality of service, e.g. normal, long" },
+  { long: "--account", short: "-A", takesValue: true, help: "allocation to charge, e.g. ucb-general" },
+  { long: "--constraint", short: "-C", takesValue: true, help: "node features required" },
+  { long: "--exclusive", takesValue: false, help: "do not share the node" },
+  { long: "--mail-type", takesValue: true, help: "when to send mail: BEGIN, END, FAIL, ALL" },
+  { long: "--mail-user", takesValue: true, help: "address for --mail-type" },
+  { long: "--job-name", short: "-J", takesValue: true, help: "job name shown by squeue" },
+  { long: "--begin", takesValue: true, help: "start no earlier than, e.g. now+1hour or 16:00" },
+  { long: "--requeue", takesValue: false, help: "let Slurm requeue the job if it is preempted" },
+];
+
+/** Options of %%slurm that are the kernel's own, not sbatch's. */
+export const KERNEL_OPTIONS: readonly SbatchOption[] = [
+  { long: "--detach", takesValue: false, help: "submit and return at once; output appears when the job ends" },
+  { long: "--profile", takesValue: true, help: "named resource profile from your configuration" },
+];
+
+/** sbatch options the kernel sets itself: refused with a message naming them. */
+export const KERNEL_OWNED_SBATCH = [
+  "--output", "-o", "--error", "-e", "--wrap", "--chdir", "-D", "--parsable", "--wait", "-W", "--export",
+  "--input", "-i", "--open-mode", "--array", "-a", "--dependency", "-d", "--test-only", "--kill-on-invalid-dep",
+];
+
+export interface MagicDoc {
+  name: string;
+  kind: "line" | "cell";
+  usage: string;
+  help: string;
+}
+
+export const MAGICS: readonly MagicDoc[] = [
+  {
+    name: "%%slurm",
+    kind: "cell",
+    usage: "%%slurm [sbatch options] [--detach] [--profile NAME]",
+    help:
+      "Run this cell with these Slurm resources (first line of the cell). Options use sbatch's spellings:\n" +
+      SBATCH_OPTIONS.map((o) => `  ${o.short ? `${o.short}, ` : ""}${o.long}${o.takesValue ? " VALUE" : ""}  ${o.help}`).join("\n") +
+      "\n" +
+      KERNEL_OPTIONS.map((o) => `  ${o.long}${o.takesValue ? " VALUE" : ""}  ${o.help}`).join("\n") +
+      "\nA cell may instead start with #SBATCH lines, as in a batch script.",
+  },
+  {
+    name: "%slurm",
+    kind: "line",
+    usage: "%slurm [sbatch options] | %slurm | %slurm reset | %slurm output JOBID",
+    help:
+      "Set the default Slurm options for the following cells (same options as %%slurm).\n" +
+      "  %slurm           show the effective settings\n  %slurm reset     forget the defaults set in this notebook\n" +
+      "  %slurm output JOBID   show the output of a detached cell",
+  },
+  { name: "%squeue", kind: "line", usage: "%squeue", help: "This kernel's cell jobs: state, reason, partition, elapsed/limit, node, estimated start." },
+  { name: "%scancel", kind: "line", usage: "%scancel JOBID... | %scancel --all", help: "Cancel cell jobs of this kernel." },
+  { name: "%sacct", kind: "line", usage: "%sacct [JOBID]", help: "Accounting of finished cell jobs: state, exit code, elapsed, MaxRSS." },
+];
+
+export function findMagic(name: string): MagicDoc | undefined {
+  return MAGICS.find((m) => m.name === name) ?? MAGICS.find((m) => m.name === `%${name}` || m.name === `%%${name}`);
+}

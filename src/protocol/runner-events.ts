@@ -1,0 +1,84 @@
+/**
+ * Events the cell runner writes to its events file (docs/cell-runner.md), validated as they are read.
+ */
+import type { ErrorContent, JsonObject, MimeBundle } from "./messages";
+import { ProtocolError, isObject } from "./validate";
+
+export type RunnerEvent =
+  | { type: "start"; time: number; host: string; pid: number; python: string; ipython: boolean; dill: boolean }
+  | { type: "stream"; name: "stdout" | "stderr"; text: string }
+  | { type: "display_data" | "update_display_data"; data: MimeBundle; metadata: JsonObject; transient: { display_id?: string } }
+  | { type: "clear_output"; wait: boolean }
+  | { type: "execute_result"; execution_count: number; data: MimeBundle; metadata: JsonObject }
+  | ({ type: "error" } & ErrorContent)
+  | { type: "input_request"; seq: number; prompt: string; password: boolean }
+  | { type: "namespace"; saved: number; skipped: Record<string, string>; bytes: number; seconds: number; names?: Record<string, string> }
+  | { type: "end"; status: "ok" | "error"; time: number };
+
+function need(ok: boolean, what: string): void {
+  if (!ok) throw new ProtocolError(`runner event: ${what}`);
+}
+
+const isStr = (x: unknown): x is string => typeof x === "string";
+const isNum = (x: unknown): x is number => typeof x === "number" && Number.isFinite(x);
+
+export function assertRunnerEvent(e: unknown): asserts e is RunnerEvent {
+  need(isObject(e), "not a JSON object");
+  const ev = e as JsonObject;
+  switch (ev.type) {
+    case "start":
+      need(isNum(ev.time) && isStr(ev.python), "start needs time and python");
+      return;
+    case "stream":
+      need((ev.name === "stdout" || ev.name === "stderr") && isStr(ev.text), "stream needs name and text");
+      return;
+    case "display_data":
+    case "update_display_data":
+    case "execute_result":
+      need(isObject(ev.data), `${ev.type} needs a data bundle`);
+      if (!isObject(ev.metadata)) ev.metadata = {};
+      if (ev.type !== "execute_result" && !isObject(ev.transient)) ev.transient = {};
+      return;
+    case "clear_output":
+      ev.wait = ev.wait === true;
+      return;
+    case "error":
+      need(isStr(ev.ename) && isStr(ev.evalue) && Array.isArray(ev.traceback), "error needs ename, evalue, traceback");
+      ev.traceback = (ev.traceback as unknown[]).map(String);
+      return;
+    case "input_request":
+      need(isNum(ev.seq) && isStr(ev.prompt), "input_request needs seq and prompt");
+      ev.password = ev.password === true;
+      return;
+    case "namespace":
+      need(isNum(ev.saved) && isObject(ev.skipped), "namespace needs saved and skipped");
+      if (ev.names !== undefined) {
+        need(isObject(ev.names) && Object.values(ev.names).every(isStr), "namespace names must map names to type names");
+      }
+      return;
+    case "end":
+      need(ev.status === "ok" || ev.status === "error", "end needs status ok or error");
+      return;
+    default:
+      throw new ProtocolError(`runner event: unknown type ${JSON.stringify(ev.type)}`);
+  }
+}
+
+/** Splits complete lines off a chunk; returns the events and the unfinished tail. */
+export function parseRunnerEvents(text: string): { events: RunnerEvent[]; rest: string; bad: string[] } {
+  const events: RunnerEvent[] = [];
+  const bad: string[] = [];
+  const end = text.lastIndexOf("\n");
+  if (end < 0) return { events, rest: text, bad };
+  for (const line of text.slice(0, end).split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const parsed: unknown = JSON.parse(line);
+      assertRunnerEvent(parsed);
+      events.push(parsed);
+    } catch (err) {
+      bad.push(`${(err as Error).message}: ${line.slice(0, 200)}`);
+    }
+  }
+  return { events, rest: text.slice(end + 1), bad };
+}

@@ -1,0 +1,111 @@
+/** The REST side of the server: a Jupyter Server compatible kernels API, plus metrics. */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { Logger } from "pino";
+import { z } from "zod";
+import { AlpineKernelError, errorMessage } from "../errors";
+import { DEFAULT_KERNEL_NAME, kernelSpec, logoDir } from "../kernel/kernelspec";
+import type { Transport } from "../cluster/transport";
+import { VERSION } from "../version";
+import { isAuthorized } from "./auth";
+import type { KernelManager } from "./kernel-manager";
+
+const startBody = z
+  .object({
+    name: z.string().optional(),
+    path: z.string().optional(),
+    env: z.record(z.string(), z.string()).optional(),
+  })
+  .passthrough();
+
+function specModel(baseUrl = "") {
+  return {
+    name: DEFAULT_KERNEL_NAME,
+    spec: kernelSpec(),
+    resources: {
+      "logo-32x32": `${baseUrl}/kernelspecs/${DEFAULT_KERNEL_NAME}/logo-32x32.png`,
+      "logo-64x64": `${baseUrl}/kernelspecs/${DEFAULT_KERNEL_NAME}/logo-64x64.png`,
+    },
+  };
+}
+
+export function createApp(deps: { kernels: KernelManager; token: string; log: Logger; transport: Transport; backend: string }) {
+  const { kernels, token, log } = deps;
+  const app = express();
+  app.disable("x-powered-by");
+  app.use((req, res, next) => {
+    if (isAuthorized(req, token)) return next();
+    log.warn({ method: req.method, path: req.path }, "request without a valid token refused");
+    res.status(403).json({ message: "Forbidden: this server needs its token (see `alpine-kernel status`)" });
+  });
+  app.use(express.json({ limit: "1mb" }));
+
+  app.get("/api", (_req, res) => res.json({ version: VERSION, implementation: "alpine-kernel" }));
+  app.get("/api/status", (_req, res) => {
+    const a = kernels.activity();
+    res.json({ started: new Date(Date.now() - process.uptime() * 1000).toISOString(), last_activity: new Date(a.lastActivity || Date.now()).toISOString(), connections: a.connections, kernels: kernels.list().length });
+  });
+  app.get("/api/metrics", (_req, res) => {
+    res.json({ backend: deps.backend, transport: deps.transport.kind, commands: Object.fromEntries(deps.transport.commandCounts), ...kernels.activity() });
+  });
+
+  app.get("/api/kernelspecs", (_req, res) => res.json({ default: DEFAULT_KERNEL_NAME, kernelspecs: { [DEFAULT_KERNEL_NAME]: specModel() } }));
+  app.get("/api/kernelspecs/:name", (req, res) => {
+    if (req.params.name !== DEFAULT_KERNEL_NAME) return res.status(404).json({ message: `Kernel spec ${req.params.name} not found` });
+    res.json(specModel());
+  });
+  app.get("/kernelspecs/:name/:file", (req, res) => {
+    const file = join(logoDir(), req.params.file);
+    if (req.params.name !== DEFAULT_KERNEL_NAME || !/^logo-\d+x\d+\.png$/.test(req.params.file) || !existsSync(file)) {
+      return res.status(404).end();
+    }
+    res.sendFile(file);
+  });
+
+  app.get("/api/kernels", (_req, res) => res.json(kernels.list().map((s) => kernels.model(s))));
+  app.post("/api/kernels", (req, res) => {
+    const parsed = startBody.safeParse(req.body ?? {});
+    if (!parsed.success) {
+      return res.status(400).json({ message: `bad request body: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")}` });
+    }
+    const env = parsed.data.env ?? {};
+    const session = kernels.start({
+      name: parsed.data.name,
+      workDir: env.KERNEL_WORKING_DIR,
+      notebook: env.KERNEL_NOTEBOOK ?? env.JPY_SESSION_NAME ?? parsed.data.path,
+    });
+    log.info({ kernel: session.id }, "kernel started");
+    res.status(201).location(`/api/kernels/${session.id}`).json(kernels.model(session));
+  });
+  app.get("/api/kernels/:id", (req, res) => {
+    const s = kernels.get(req.params.id);
+    if (!s) return res.status(404).json({ message: `Kernel does not exist: ${req.params.id}` });
+    res.json(kernels.model(s));
+  });
+  app.delete("/api/kernels/:id", async (req, res) => {
+    if (!(await kernels.shutdown(req.params.id))) return res.status(404).json({ message: `Kernel does not exist: ${req.params.id}` });
+    log.info({ kernel: req.params.id }, "kernel shut down");
+    res.status(204).end();
+  });
+  app.post("/api/kernels/:id/interrupt", async (req, res) => {
+    const s = kernels.get(req.params.id);
+    if (!s) return res.status(404).json({ message: `Kernel does not exist: ${req.params.id}` });
+    await s.interrupt();
+    res.status(204).end();
+  });
+  app.post("/api/kernels/:id/restart", async (req, res) => {
+    const s = kernels.get(req.params.id);
+    if (!s) return res.status(404).json({ message: `Kernel does not exist: ${req.params.id}` });
+    await s.restart();
+    res.json(kernels.model(s));
+  });
+
+  app.use((_req, res) => res.status(404).json({ message: "Not found" }));
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = err instanceof AlpineKernelError ? 400 : (err as { status?: number }).status ?? 500;
+    if (status >= 500) log.error(`request failed: ${errorMessage(err)}`);
+    res.status(status).json({ message: errorMessage(err) });
+  });
+  return app;
+}

@@ -1,0 +1,75 @@
+/**
+ * WebSocket `/api/kernels/{id}/channels`: the Jupyter Server kernel protocol. Clients that offer
+ * `v1.kernel.websocket.jupyter.org` get binary framing; clients that offer no subprotocol (Notebook
+ * 6's gateway client) get legacy JSON text frames. A malformed frame is logged and dropped; the
+ * connection and the kernel carry on.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Logger } from "pino";
+import { WebSocketServer, type WebSocket } from "ws";
+import { errorMessage } from "../errors";
+import { V1_PROTOCOL, decodeWsMessage, encodeWsMessage, type WsFraming } from "../protocol/ws-framing";
+import type { OutgoingMessage, SessionClient } from "../session/client";
+import { isAuthorized } from "./auth";
+import type { KernelManager } from "./kernel-manager";
+
+const CHANNELS_PATH = /^\/api\/kernels\/([0-9a-f-]{36})\/channels\/?$/;
+
+class WsClient implements SessionClient {
+  constructor(
+    readonly id: string,
+    private readonly ws: WebSocket,
+    private readonly framing: WsFraming,
+  ) {}
+
+  send(msg: OutgoingMessage): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(encodeWsMessage(this.framing, msg));
+  }
+}
+
+export function attachChannels(server: Server, kernels: KernelManager, token: string, log: Logger): WebSocketServer {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 256 * 1024 * 1024,
+    handleProtocols: (protocols) => (protocols.has(V1_PROTOCOL) ? V1_PROTOCOL : false),
+  });
+
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const m = CHANNELS_PATH.exec(url.pathname);
+    const refuse = (code: number, text: string) => {
+      socket.write(`HTTP/1.1 ${code} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.destroy();
+    };
+    if (!isAuthorized(req, token)) return refuse(403, "Forbidden");
+    const session = m?.[1] ? kernels.get(m[1]) : undefined;
+    if (!session) return refuse(404, "Not Found");
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const framing: WsFraming = ws.protocol === V1_PROTOCOL ? "v1" : "legacy";
+      const client = new WsClient(url.searchParams.get("session_id") || randomUUID(), ws, framing);
+      session.attach(client);
+      log.info({ kernel: session.id, client: client.id, framing }, "channels connected");
+      ws.on("message", (data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean) => {
+        const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+        let msg;
+        try {
+          msg = decodeWsMessage(framing, buf, isBinary);
+        } catch (err) {
+          log.warn({ kernel: session.id }, `dropped a malformed WebSocket frame: ${errorMessage(err)}`);
+          return;
+        }
+        if (msg.channel === "iopub") return log.warn({ kernel: session.id }, "dropped a message sent on iopub");
+        session.handle(msg, client);
+      });
+      ws.on("close", () => {
+        session.detach(client);
+        log.info({ kernel: session.id, client: client.id }, "channels disconnected");
+      });
+      ws.on("error", (err) => log.warn(`websocket error: ${err.message}`));
+    });
+  });
+  return wss;
+}

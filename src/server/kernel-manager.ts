@@ -1,0 +1,91 @@
+/** The server's kernels: create, find, restart, shut down, and bring back those recorded before a restart. */
+import { randomUUID } from "node:crypto";
+import { basename } from "node:path";
+import { InputError } from "../errors";
+import type { SessionEnvironment } from "../session/job-builder";
+import { Session, type SessionRecord } from "../session/session";
+import { DEFAULT_KERNEL_NAME } from "../kernel/kernelspec";
+
+export interface KernelModel {
+  id: string;
+  name: string;
+  last_activity: string;
+  execution_state: string;
+  connections: number;
+}
+
+export interface StartOptions {
+  name?: string;
+  /** Where cells run (the notebook's directory, from KERNEL_WORKING_DIR); defaults to the server's cwd. */
+  workDir?: string;
+  /** Notebook name for job names (JPY_SESSION_NAME or KERNEL_NOTEBOOK). */
+  notebook?: string;
+}
+
+export class KernelManager {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(private readonly env: SessionEnvironment) {
+    for (const rec of env.ledger.list<SessionRecord>("session")) {
+      this.adopt(Session.restore(env, rec));
+    }
+  }
+
+  list(): Session[] {
+    return [...this.sessions.values()];
+  }
+
+  get(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  start(opts: StartOptions = {}): Session {
+    const name = opts.name ?? DEFAULT_KERNEL_NAME;
+    if (name !== DEFAULT_KERNEL_NAME) {
+      throw new InputError("NO_SUCH_KERNEL", `no kernelspec '${name}' here; this server runs '${DEFAULT_KERNEL_NAME}'`);
+    }
+    const workDir = opts.workDir || process.cwd();
+    const notebook = opts.notebook || basename(workDir) || "notebook";
+    return this.adopt(Session.create(this.env, { id: randomUUID(), name, workDir, notebook }));
+  }
+
+  private adopt(session: Session): Session {
+    this.sessions.set(session.id, session);
+    session.onShutdownRequest = (restart) => {
+      if (restart) void session.restart();
+      else void this.shutdown(session.id);
+    };
+    return session;
+  }
+
+  async shutdown(id: string): Promise<boolean> {
+    const session = this.sessions.get(id);
+    if (!session) return false;
+    this.sessions.delete(id);
+    await session.shutdown();
+    return true;
+  }
+
+  model(session: Session): KernelModel {
+    return {
+      id: session.id,
+      name: session.name,
+      last_activity: session.lastActivity.toISOString(),
+      execution_state: session.executionState,
+      connections: session.clients.size,
+    };
+  }
+
+  /** Frontends connected and cells in flight, over all kernels: what keeps the server from idling out. */
+  activity(): { connections: number; cellsInFlight: number; lastActivity: number } {
+    let connections = 0;
+    let cellsInFlight = 0;
+    let lastActivity = 0;
+    for (const s of this.sessions.values()) {
+      connections += s.clients.size;
+      cellsInFlight += s.cellsInFlight;
+      lastActivity = Math.max(lastActivity, s.lastActivity.getTime());
+    }
+    return { connections, cellsInFlight, lastActivity };
+  }
+}

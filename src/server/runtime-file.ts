@@ -1,0 +1,57 @@
+/**
+ * How the kernel bridge and the CLI find the user's server: a JSON file (mode 0600) in the runtime
+ * directory with its URL, token and pid. A file left by a server that died is stale, not an error.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runtimeDir } from "../config/paths";
+import { isObject } from "../protocol/validate";
+
+export interface RuntimeInfo {
+  url: string;
+  port: number;
+  token: string;
+  pid: number;
+  version: string;
+  started: string;
+  backend: string;
+}
+
+export function runtimeFilePath(dir = runtimeDir()): string {
+  return join(dir, "server.json");
+}
+
+export function writeRuntimeFile(info: RuntimeInfo, path = runtimeFilePath()): void {
+  mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${randomBytes(4).toString("hex")}`;
+  writeFileSync(tmp, JSON.stringify(info, null, 2), { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+export function readRuntimeFile(path = runtimeFilePath()): RuntimeInfo | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch {
+    return undefined;
+  }
+  if (!isObject(parsed)) return undefined;
+  const { url, port, token, pid } = parsed;
+  if (typeof url !== "string" || typeof port !== "number" || typeof token !== "string" || typeof pid !== "number") return undefined;
+  return parsed as unknown as RuntimeInfo;
+}
+
+/** Removes the runtime file if it still describes the server with this pid. */
+export function removeRuntimeFile(pid: number, path = runtimeFilePath()): void {
+  if (readRuntimeFile(path)?.pid === pid) rmSync(path, { force: true });
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * `alpine-kernel serve`: one server per user on 127.0.0.1 with a token. It owns the sessions; the
+ * kernel bridges, @jupyterlab/services and Notebook's --gateway-url all talk to it.
+ */
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { Config } from "../config/config";
+import { dataDir } from "../config/paths";
+import { Ledger } from "../ledger/ledger";
+import { VERSION } from "../version";
+import { createApp } from "./app";
+import { createSessionEnvironment } from "./backend";
+import { attachChannels } from "./channels";
+import { KernelManager } from "./kernel-manager";
+import { removeRuntimeFile, writeRuntimeFile } from "./runtime-file";
+
+export interface ServeOptions {
+  config: Config;
+  log: Logger;
+  port?: number;
+  token?: string;
+  /** Exit after config.server.idle_timeout_seconds with no clients and no cells in flight. */
+  idleExit?: boolean;
+  /** Write the runtime file that bridges and the CLI read (off for embedded test servers). */
+  runtimeFile?: boolean;
+  ledgerPath?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  token: string;
+  kernels: KernelManager;
+  server: Server;
+  /** Resolves when the server has stopped (close(), idle exit, or a signal). */
+  closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+const IDLE_CHECK_MS = 5000;
+
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const { config, log } = opts;
+  const token = opts.token ?? randomBytes(24).toString("hex");
+  const ledger = new Ledger(opts.ledgerPath ?? join(dataDir(), "ledger.jsonl"));
+  const env = createSessionEnvironment(config, ledger, log);
+  const kernels = new KernelManager(env);
+  const app = createApp({ kernels, token, log, transport: env.transport, backend: config.backend });
+  const server = createServer(app);
+  const wss = attachChannels(server, kernels, token, log);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  if (opts.runtimeFile) {
+    writeRuntimeFile({ url, port, token, pid: process.pid, version: VERSION, started: new Date().toISOString(), backend: config.backend });
+  }
+  log.info({ url, backend: config.backend, config: config.source, work_dir: config.work_dir }, "server listening");
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let idleTimer: NodeJS.Timeout | undefined;
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(idleTimer);
+      if (opts.runtimeFile) removeRuntimeFile(process.pid);
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await env.scheduler.close();
+      await env.transport.close();
+      log.info("server stopped");
+      log.flush();
+      resolveClosed();
+    })());
+
+  if (opts.idleExit) {
+    const limitMs = config.server.idle_timeout_seconds * 1000;
+    let idleSince = Date.now();
+    idleTimer = setInterval(() => {
+      const a = kernels.activity();
+      if (a.connections > 0 || a.cellsInFlight > 0) idleSince = Date.now();
+      else if (Date.now() - Math.max(idleSince, a.lastActivity) >= limitMs) {
+        log.info(`idle for ${config.server.idle_timeout_seconds} s with no clients and no cells in flight: exiting`);
+        void close();
+      }
+    }, Math.min(IDLE_CHECK_MS, limitMs));
+    idleTimer.unref();
+  }
+  return { url, port, token, kernels, server, closed, close };
+}

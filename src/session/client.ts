@@ -1,0 +1,9 @@
+/** A frontend connected to a session: the kernel bridge, a JupyterLab tab, a notebook gateway client. */
+import type { OutgoingMessage } from "../protocol/messages";
+
+export type { OutgoingMessage };
+
+export interface SessionClient {
+  readonly id: string;
+  send(msg: OutgoingMessage): void;
+}

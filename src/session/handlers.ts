@@ -1,0 +1,60 @@
+/**
+ * One handler per request msg_type that is answered at once (execute, interrupt and shutdown are
+ * the session's own). A handler that throws becomes an error reply (see Session.answer).
+ */
+import type { ContentByType, HistoryEntry, Message, RequestMessage } from "../protocol/messages";
+import { complete, inspect } from "./introspection";
+import { kernelInfo } from "./kernel-info";
+import { isComplete } from "./python-source";
+
+/** What the handlers read from their session. */
+export interface HandlerSession {
+  readonly env: { pythonVersion(): Promise<string>; scheduler: { kind: string } };
+  readonly history: readonly [number, string][];
+  readonly names: ReadonlyMap<string, string>;
+}
+
+type Answered = Exclude<RequestMessage["header"]["msg_type"], "execute_request" | "interrupt_request" | "shutdown_request">;
+type ReplyOf<T extends Answered> = T extends `${infer B}_request` ? `${B}_reply` : never;
+type Handler<T extends Answered> = (session: HandlerSession, req: Message<T>) => Promise<ContentByType[ReplyOf<T> & keyof ContentByType]>;
+
+const HANDLERS: { [T in Answered]: Handler<T> } = {
+  kernel_info_request: async (s) => kernelInfo(await s.env.pythonVersion(), s.env.scheduler.kind),
+  is_complete_request: async (_s, req) => isComplete(req.content.code),
+  complete_request: async (s, req) => complete(req.content.code, req.content.cursor_pos, s.names),
+  inspect_request: async (s, req) => inspect(req.content.code, req.content.cursor_pos, s.names),
+  comm_info_request: async () => ({ status: "ok", comms: {} }),
+  history_request: async (s, req) => ({ status: "ok", history: history(s.history, req.content) }),
+};
+
+function history(all: readonly [number, string][], q: ContentByType["history_request"]): HistoryEntry[] {
+  let picked: readonly (readonly [number, string])[] = all;
+  if (q.hist_access_type === "tail") picked = all.slice(-(q.n ?? 10));
+  else if (q.hist_access_type === "range") {
+    const start = q.start ?? 0;
+    const stop = q.stop ?? Number.MAX_SAFE_INTEGER;
+    picked = all.filter(([n]) => n >= start && n < stop);
+  } else if (q.hist_access_type === "search") {
+    const re = globToRegExp(q.pattern ?? "*");
+    picked = all.filter(([, code]) => re.test(code));
+    if (q.unique) picked = [...new Map(picked.map((e) => [e[1], e])).values()];
+    if (q.n) picked = picked.slice(-q.n);
+  }
+  return picked.map(([n, code]) => (q.output ? [0, n, [code, null]] : [0, n, code]));
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[\\s\\S]*").replace(/\?/g, ".");
+  return new RegExp(`^${body}$`);
+}
+
+export async function handleRequest(
+  session: HandlerSession,
+  req: RequestMessage,
+): Promise<{ type: keyof ContentByType; content: ContentByType[keyof ContentByType] }> {
+  const type = req.header.msg_type as Answered;
+  const handler = HANDLERS[type] as Handler<Answered> | undefined;
+  if (!handler) throw new Error(`no handler for ${type}`);
+  const content = await handler(session, req as Message<Answered>);
+  return { type: type.replace(/_request$/, "_reply") as keyof ContentByType, content };
+}

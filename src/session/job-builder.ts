@@ -1,0 +1,81 @@
+/** Turns one cell of a session into the files and job script its backend runs. */
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { Transport } from "../cluster/transport";
+import type { Config } from "../config/config";
+import type { Ledger } from "../ledger/ledger";
+import { cellPaths, type CellPaths } from "../slurm/cell-job";
+import type { RequestedResources } from "../slurm/diagnose";
+import { renderJobScript } from "../slurm/job-script";
+import type { Scheduler, SubmitSpec } from "../slurm/scheduler";
+
+/** What every session of a server shares: the cluster, the backend and the configuration. */
+export interface SessionEnvironment {
+  transport: Transport;
+  scheduler: Scheduler;
+  config: Config;
+  ledger: Ledger;
+  log: Logger;
+  /** Path of the cell runner on the cluster's file system (installed on first use). */
+  runnerPath(): Promise<string>;
+  /** Python version of the cells' environment. */
+  pythonVersion(): Promise<string>;
+  /** Wakes cell followers when a directory changes (local file systems only). */
+  watchDir?: (dir: string, onChange: () => void) => () => void;
+}
+
+export interface CellSpec {
+  seq: number;
+  executionCount: number;
+  code: string;
+  silent: boolean;
+  storeHistory: boolean;
+  allowStdin: boolean;
+}
+
+export interface BuiltCellJob {
+  paths: CellPaths;
+  code: string;
+  script: string;
+  spec: Omit<SubmitSpec, "scriptPath" | "stdoutPath" | "stderrPath">;
+  requested: RequestedResources;
+}
+
+/** Job names show in squeue: keep them short and shell-safe. */
+export function jobName(notebook: string, executionCount: number, seq: number): string {
+  const base = notebook.replace(/\.ipynb$/, "").replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 40) || "notebook";
+  return `ak-${base}-c${executionCount || `s${seq}`}`;
+}
+
+export async function buildCellJob(
+  env: SessionEnvironment,
+  session: { id: string; dir: string; workDir: string; notebook: string },
+  cell: CellSpec,
+): Promise<BuiltCellJob> {
+  const paths = cellPaths(session.dir, cell.seq);
+  const namespace = join(session.dir, "namespace.pkl");
+  const runnerArgs = ["--code", paths.code, "--events", paths.events, "--execution-count", String(cell.executionCount)];
+  runnerArgs.push("--namespace-in", namespace, "--namespace-out", namespace);
+  if (cell.allowStdin) runnerArgs.push("--allow-stdin");
+  if (cell.silent) runnerArgs.push("--silent");
+  if (!cell.storeHistory) runnerArgs.push("--no-store-history");
+  const environment = env.config.environment;
+  const script = renderJobScript({
+    jobName: jobName(session.notebook, cell.executionCount, cell.seq),
+    sbatch: [],
+    stdoutPath: paths.stdout,
+    stderrPath: paths.stderr,
+    workDir: session.workDir,
+    environment,
+    runnerPath: await env.runnerPath(),
+    runnerArgs,
+    description: `alpine-kernel cell ${cell.executionCount} of ${session.notebook} (kernel ${session.id})`,
+  });
+  return {
+    paths,
+    code: cell.code,
+    script,
+    spec: { workDir: session.workDir, loginShell: environment.modules.length > 0 },
+    requested: {},
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * What the kernel can tell about Python source without running it: is a cell complete (for
+ * terminal frontends), and the word under the cursor (for completion and inspection).
+ */
+import type { IsCompleteReply } from "../protocol/messages";
+
+const BLOCK_OPENERS = /^(if|elif|else|for|while|try|except|finally|with|def|class|async\s+(def|for|with)|match|case)\b.*:\s*(#.*)?$/;
+
+/** Tracks brackets and strings through the code; returns the open state at the end. */
+function scan(code: string): { depth: number; inString: string | null; bad: boolean } {
+  const stack: string[] = [];
+  let inString: string | null = null;
+  let bad = false;
+  for (let i = 0; i < code.length; i++) {
+    const c = code[i]!;
+    if (inString) {
+      if (c === "\\") {
+        i++;
+        continue;
+      }
+      if (code.startsWith(inString, i)) {
+        i += inString.length - 1;
+        inString = null;
+      } else if (c === "\n" && inString.length === 1) {
+        inString = null;
+        bad = true;
+      }
+      continue;
+    }
+    if (c === "#") {
+      while (i < code.length && code[i] !== "\n") i++;
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      inString = code.startsWith(c.repeat(3), i) ? c.repeat(3) : c;
+      i += inString.length - 1;
+      continue;
+    }
+    if ("([{".includes(c)) stack.push(c);
+    else if (")]}".includes(c)) {
+      const open = stack.pop();
+      if (!open || "([{".indexOf(open) !== ")]}".indexOf(c)) bad = true;
+    }
+  }
+  return { depth: stack.length, inString, bad };
+}
+
+export function isComplete(code: string): IsCompleteReply {
+  if (!code.trim()) return { status: "complete" };
+  const { depth, inString, bad } = scan(code);
+  if (bad) return { status: "invalid" };
+  const lines = code.split("\n");
+  const last = lines[lines.length - 1] ?? "";
+  const indentOf = (l: string) => /^\s*/.exec(l)?.[0] ?? "";
+  if (inString && inString.length === 3) return { status: "incomplete", indent: "" };
+  if (depth > 0 || code.endsWith("\\")) return { status: "incomplete", indent: indentOf(last) };
+  const lastCode = [...lines].reverse().find((l) => l.trim()) ?? "";
+  if (BLOCK_OPENERS.test(lastCode.trim())) return { status: "incomplete", indent: indentOf(lastCode) + "    " };
+  // Inside a block the user finishes it with an empty line, as in IPython.
+  if (lines.length > 1 && /^\s+\S/.test(last)) return { status: "incomplete", indent: indentOf(last) };
+  return { status: "complete" };
+}
+
+/** The identifier-ish token ending at `cursor` (letters, digits, _, ., % for magics). */
+export function tokenAt(code: string, cursor: number): { token: string; start: number; end: number } {
+  let start = cursor;
+  while (start > 0 && /[\w.%]/.test(code[start - 1]!)) start--;
+  let end = cursor;
+  while (end < code.length && /\w/.test(code[end]!)) end++;
+  return { token: code.slice(start, cursor), start, end };
+}
+
+/** The whole word around the cursor, for inspection. */
+export function wordAround(code: string, cursor: number): string {
+  const { start, end } = tokenAt(code, cursor);
+  return code.slice(start, end);
+}
+
+export const PYTHON_KEYWORDS = [
+  "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+  "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+  "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+];
+
+export const PYTHON_BUILTINS = [
+  "abs", "all", "any", "ascii", "bin", "bool", "breakpoint", "bytearray", "bytes", "callable", "chr", "classmethod",
+  "compile", "complex", "delattr", "dict", "dir", "divmod", "enumerate", "eval", "exec", "filter", "float", "format",
+  "frozenset", "getattr", "globals", "hasattr", "hash", "help", "hex", "id", "input", "int", "isinstance",
+  "issubclass", "iter", "len", "list", "locals", "map", "max", "memoryview", "min", "next", "object", "oct", "open",
+  "ord", "pow", "print", "property", "range", "repr", "reversed", "round", "set", "setattr", "slice", "sorted",
+  "staticmethod", "str", "sum", "super", "tuple", "type", "vars", "zip", "display",
+  "Exception", "ValueError", "TypeError", "KeyError", "IndexError", "RuntimeError", "KeyboardInterrupt",
+];

@@ -1,0 +1,337 @@
+/**
+ * One kernel's life on the server: its frontends, its execute queue, its namespace and history.
+ * Frontends reach it through the WebSocket channels (directly, or via the ZMQ kernel bridge); it
+ * never knows whether cluster commands go over SSH.
+ */
+import { join } from "node:path";
+import type { Logger } from "pino";
+import { errorMessage } from "../errors";
+import type { LedgerEntry } from "../ledger/ledger";
+import { makeMessage, makeRawMessage } from "../protocol/make-message";
+import { isMessageType, type ContentByType, type MessageHeader, type MsgType, type RawMessage, type RequestMessage } from "../protocol/messages";
+import { asRequest } from "../protocol/validate";
+import { CellJob, cellPaths } from "../slurm/cell-job";
+import type { JobStatus } from "../slurm/scheduler";
+import { CellExecution, type CellContext, type CellRecordFields } from "./cell-execution";
+import type { OutgoingMessage, SessionClient } from "./client";
+import { ExecuteQueue, type QueuedExecute } from "./execute-queue";
+import { handleRequest } from "./handlers";
+import { buildCellJob, type SessionEnvironment } from "./job-builder";
+
+export interface SessionRecord extends LedgerEntry {
+  kind: "session";
+  name: string;
+  dir: string;
+  workDir: string;
+  notebook: string;
+  created: string;
+  executionCount: number;
+  cellSeq: number;
+  history: [number, string][];
+  names: Record<string, string>;
+}
+
+export interface CellRecord extends LedgerEntry, CellRecordFields {
+  kind: "cell";
+  sessionId: string;
+}
+
+const HISTORY_LIMIT = 1000;
+
+export class Session {
+  readonly clients = new Map<string, SessionClient>();
+  lastActivity = new Date();
+  private readonly queue: ExecuteQueue;
+  private current: CellExecution | undefined;
+  private closed = false;
+  /** Called when a frontend asked, on the control channel, to shut the kernel down. */
+  onShutdownRequest: (restart: boolean) => void = () => {};
+
+  private constructor(
+    readonly env: SessionEnvironment,
+    private state: SessionRecord,
+    readonly log: Logger,
+  ) {
+    this.queue = new ExecuteQueue(
+      (item) => this.execute(item),
+      (item) => this.abortExecute(item),
+    );
+  }
+
+  static create(env: SessionEnvironment, init: { id: string; name: string; workDir: string; notebook: string }): Session {
+    const record: SessionRecord = {
+      kind: "session",
+      id: init.id,
+      name: init.name,
+      dir: join(env.config.work_dir, init.id),
+      workDir: init.workDir,
+      notebook: init.notebook,
+      created: new Date().toISOString(),
+      executionCount: 0,
+      cellSeq: 0,
+      history: [],
+      names: {},
+    };
+    env.ledger.put(record);
+    return new Session(env, record, env.log.child({ kernel: init.id }));
+  }
+
+  /** Brings back a session recorded before a server restart, re-attaching its cell in flight. */
+  static restore(env: SessionEnvironment, record: SessionRecord): Session {
+    const session = new Session(env, record, env.log.child({ kernel: record.id }));
+    const cell = env.ledger.list<CellRecord>("cell").find((c) => c.sessionId === record.id && c.jobId);
+    if (cell) session.queue.runFirst(() => session.resumeCell(cell));
+    return session;
+  }
+
+  get id(): string {
+    return this.state.id;
+  }
+  get name(): string {
+    return this.state.name;
+  }
+  get dir(): string {
+    return this.state.dir;
+  }
+  get executionCount(): number {
+    return this.state.executionCount;
+  }
+  get history(): readonly [number, string][] {
+    return this.state.history;
+  }
+  get names(): ReadonlyMap<string, string> {
+    return new Map(Object.entries(this.state.names));
+  }
+  get executionState(): "busy" | "idle" {
+    return this.queue.busy ? "busy" : "idle";
+  }
+  /** Cells queued or running: a server with any of these is not idle. */
+  get cellsInFlight(): number {
+    return this.queue.length;
+  }
+
+  attach(client: SessionClient): void {
+    this.clients.set(client.id, client);
+  }
+
+  detach(client: SessionClient): void {
+    if (this.clients.get(client.id) === client) this.clients.delete(client.id);
+  }
+
+  /** Entry point for every message a frontend sends. Never throws. */
+  handle(raw: RawMessage, client: SessionClient): void {
+    this.lastActivity = new Date();
+    if (raw.header.msg_type === "input_reply") {
+      if (!this.current?.handleInputReply(raw)) this.log.warn("input_reply with no input request waiting");
+      return;
+    }
+    let req: RequestMessage | undefined;
+    try {
+      req = asRequest(raw);
+    } catch (err) {
+      this.log.warn({ msg_type: raw.header.msg_type }, `malformed request refused: ${errorMessage(err)}`);
+      this.replyError(raw, client.id, err);
+      return;
+    }
+    if (!req) {
+      this.log.debug({ msg_type: raw.header.msg_type, channel: raw.channel }, "message type not handled; ignored");
+      return;
+    }
+    if (isMessageType(req, "execute_request")) {
+      this.queue.push({ request: req, clientId: client.id });
+    } else if (isMessageType(req, "interrupt_request")) {
+      void this.interrupt();
+      this.withStatus(req.header, () => this.reply(req, client.id, "interrupt_reply", { status: "ok" }));
+    } else if (isMessageType(req, "shutdown_request")) {
+      const restart = req.content.restart;
+      void this.stopCells().then(() => {
+        this.withStatus(req.header, () => this.reply(req, client.id, "shutdown_reply", { status: "ok", restart }));
+        this.onShutdownRequest(restart);
+      });
+    } else {
+      void this.answer(req, client.id);
+    }
+  }
+
+  private async answer(req: RequestMessage, clientId: string): Promise<void> {
+    this.publish("status", { execution_state: "busy" }, req.header);
+    try {
+      const { type, content } = await handleRequest(this, req);
+      this.send(clientId, makeMessage(req.channel, type, content, req.header, this.id));
+    } catch (err) {
+      this.replyError(req, clientId, err);
+    } finally {
+      this.publish("status", { execution_state: "idle" }, req.header);
+    }
+  }
+
+  private replyError(req: Pick<RawMessage, "channel" | "header">, clientId: string, err: unknown): void {
+    const type = req.header.msg_type.replace(/_request$/, "_reply");
+    if (type === req.header.msg_type) return;
+    const content = { status: "error", ename: err instanceof Error ? err.name : "Error", evalue: errorMessage(err), traceback: [] };
+    this.send(clientId, makeRawMessage(req.channel, type, content, req.header, this.id));
+  }
+
+  private withStatus(parent: MessageHeader, fn: () => void): void {
+    this.publish("status", { execution_state: "busy" }, parent);
+    try {
+      fn();
+    } finally {
+      this.publish("status", { execution_state: "idle" }, parent);
+    }
+  }
+
+  private reply<T extends MsgType>(req: Pick<RequestMessage, "channel" | "header">, clientId: string, type: T, content: ContentByType[T]): void {
+    this.send(clientId, makeMessage(req.channel, type, content, req.header, this.id));
+  }
+
+  publish<T extends MsgType>(type: T, content: ContentByType[T], parent: MessageHeader | Record<string, never>): void {
+    const msg = makeMessage("iopub", type, content, parent, this.id);
+    for (const c of this.clients.values()) c.send(msg);
+  }
+
+  /** To the client that asked; if it went away (reconnecting bridge), to everyone attached. */
+  private send(clientId: string, msg: OutgoingMessage): void {
+    const client = this.clients.get(clientId);
+    if (client) return client.send(msg);
+    for (const c of this.clients.values()) c.send(msg);
+  }
+
+  // ------------------------------------------------------------ execution
+
+  private abortExecute(item: QueuedExecute): void {
+    const req = item.request;
+    this.publish("status", { execution_state: "busy" }, req.header);
+    this.send(item.clientId, makeMessage("shell", "execute_reply", { status: "aborted", execution_count: this.state.executionCount }, req.header, this.id));
+    this.publish("status", { execution_state: "idle" }, req.header);
+  }
+
+  private async execute(item: QueuedExecute): Promise<{ failed: boolean }> {
+    const req = item.request;
+    const { code, silent, store_history } = req.content;
+    this.publish("status", { execution_state: "busy" }, req.header);
+    try {
+      if (!silent && store_history) this.state.executionCount++;
+      const count = this.state.executionCount;
+      if (!silent) this.publish("execute_input", { code, execution_count: count }, req.header);
+      if (store_history) this.addHistory(count, code);
+      this.persist();
+      let reply: ContentByType["execute_reply"];
+      try {
+        reply = await this.runCell(req, item.clientId, count);
+      } catch (err) {
+        const evalue = errorMessage(err);
+        const ename = (err as { code?: string }).code ? "SubmitError" : "KernelError";
+        this.publish("error", { ename, evalue, traceback: [`${ename}: ${evalue}`] }, req.header);
+        reply = { status: "error", ename, evalue, traceback: [], execution_count: count };
+      }
+      this.send(item.clientId, makeMessage("shell", "execute_reply", reply, req.header, this.id));
+      return { failed: reply.status === "error" };
+    } finally {
+      this.publish("status", { execution_state: "idle" }, req.header);
+    }
+  }
+
+  private async runCell(req: QueuedExecute["request"], clientId: string, count: number): Promise<ContentByType["execute_reply"]> {
+    const { code, silent, store_history, allow_stdin } = req.content;
+    if (!code.trim()) return { status: "ok", execution_count: count, user_expressions: {}, payload: [] };
+    const seq = ++this.state.cellSeq;
+    this.persist();
+    const built = await buildCellJob(this.env, this.state, { seq, executionCount: count, code, silent, storeHistory: store_history, allowStdin: allow_stdin });
+    const cell = new CellExecution(this.cellContext(), seq, count, req.header, clientId, allow_stdin, built.requested);
+    this.current = cell;
+    try {
+      const job = await CellJob.submit(this.env.transport, this.env.scheduler, built.paths, built.code, built.script, built.spec, cell, this.env.watchDir);
+      return await cell.follow(job);
+    } finally {
+      this.current = undefined;
+      this.env.ledger.remove("cell", `${this.id}/${seq}`);
+    }
+  }
+
+  private async resumeCell(rec: CellRecord): Promise<void> {
+    const cell = new CellExecution(this.cellContext(), rec.seq, rec.executionCount, rec.parent, rec.clientId, rec.allowStdin, rec.requested);
+    this.current = cell;
+    this.log.info({ job: rec.jobId, seq: rec.seq }, "resuming cell after server restart");
+    try {
+      const paths = cellPaths(this.dir, rec.seq);
+      const job = CellJob.resume(this.env.transport, this.env.scheduler, rec.jobId, paths, rec.offsets, cell, this.env.watchDir);
+      cell.offsets = rec.offsets;
+      const reply = await cell.follow(job);
+      this.send(rec.clientId, makeMessage("shell", "execute_reply", reply, rec.parent, this.id));
+    } catch (err) {
+      this.log.error(`resuming cell ${rec.seq} failed: ${errorMessage(err)}`);
+    } finally {
+      this.current = undefined;
+      this.env.ledger.remove("cell", `${this.id}/${rec.seq}`);
+      this.publish("status", { execution_state: "idle" }, rec.parent);
+    }
+  }
+
+  private cellContext(): CellContext {
+    return {
+      publish: (type, content, parent) => this.publish(type, content, parent),
+      publishRaw: (type, content, parent) => {
+        const msg = makeRawMessage("iopub", type, content, parent, this.id);
+        for (const c of this.clients.values()) c.send(msg);
+      },
+      requestInput: (clientId, prompt, password, parent) => {
+        const msg = makeMessage("stdin", "input_request", { prompt, password }, parent, this.id);
+        this.send(clientId, msg);
+        return msg.header.msg_id;
+      },
+      onNamespace: (names) => {
+        this.state.names = names;
+        this.persist();
+      },
+      onStatus: (_cell, status: JobStatus) => this.log.debug({ status }, "job status"),
+      saveProgress: (cell) => {
+        if (!cell.job) return;
+        const rec: CellRecord = { kind: "cell", id: `${this.id}/${cell.seq}`, sessionId: this.id, ...cell.record };
+        this.env.ledger.put(rec);
+      },
+      log: (message) => this.log.warn(message),
+    };
+  }
+
+  private addHistory(count: number, code: string): void {
+    this.state.history.push([count, code]);
+    if (this.state.history.length > HISTORY_LIMIT) this.state.history.splice(0, this.state.history.length - HISTORY_LIMIT);
+  }
+
+  private persist(): void {
+    if (!this.closed) this.env.ledger.put(this.state);
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  /** Jupyter's interrupt: KeyboardInterrupt in the running cell (a second one cancels its job). */
+  async interrupt(): Promise<void> {
+    await this.current?.interrupt();
+  }
+
+  /** Cancels the running cell and aborts the waiting ones. */
+  async stopCells(): Promise<void> {
+    this.queue.abortWaiting();
+    const cell = this.current;
+    if (cell) await cell.cancel().catch((err) => this.log.warn(`cancel failed: ${errorMessage(err)}`));
+  }
+
+  /** Fresh namespace and execution count; cells in flight are cancelled. */
+  async restart(): Promise<void> {
+    await this.stopCells();
+    await this.env.transport.remove(join(this.dir, "namespace.pkl")).catch(() => {});
+    this.state.executionCount = 0;
+    this.state.names = {};
+    this.persist();
+    this.publish("status", { execution_state: "starting" }, {});
+    this.publish("status", { execution_state: "idle" }, {});
+  }
+
+  async shutdown(): Promise<void> {
+    await this.stopCells();
+    this.closed = true;
+    this.env.ledger.remove("session", this.id);
+    this.clients.clear();
+  }
+}

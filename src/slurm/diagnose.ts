@@ -1,0 +1,84 @@
+/**
+ * Why a cell's job ended without its end marker, told as an error a person can act on and with an
+ * `ename` a program can test.
+ */
+import type { ErrorContent } from "../protocol/messages";
+import { SETUP_FAILED_MARKER } from "./job-script";
+import type { FinalJobStatus } from "./scheduler";
+
+/** What the cell asked for, to say "hit --time=1:00:00" and "raise it with ...". */
+export interface RequestedResources {
+  time?: string;
+  mem?: string;
+  partition?: string;
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trimEnd().split("\n").slice(-n).join("\n");
+}
+
+function err(ename: string, evalue: string, details: string[] = []): ErrorContent {
+  return { ename, evalue, traceback: [`\u001b[0;31m${ename}\u001b[0m: ${evalue}`, ...details] };
+}
+
+export function diagnoseDeath(
+  final: FinalJobStatus,
+  started: boolean,
+  stderrTail: string,
+  requested: RequestedResources = {},
+): ErrorContent {
+  const tail = lastLines(stderrTail, 15);
+  const withTail = tail ? ["", "Last lines of the job's stderr:", tail] : [];
+  const job = final.jobId.startsWith("local-") ? "the cell's process" : `job ${final.jobId}`;
+
+  const setup = stderrTail.split("\n").find((l) => l.includes(SETUP_FAILED_MARKER));
+  if (setup) {
+    const what = setup.slice(setup.indexOf(SETUP_FAILED_MARKER) + SETUP_FAILED_MARKER.length).trim();
+    return err(
+      "EnvironmentSetupFailed",
+      `the cell's environment could not be set up: '${what}' failed. Check the 'environment' section of your configuration (alpine-kernel doctor).`,
+      withTail,
+    );
+  }
+  switch (final.state) {
+    case "TIMEOUT":
+      return err(
+        "SlurmTimeout",
+        `the cell hit its time limit${requested.time ? ` --time=${requested.time}` : ""}${final.elapsed ? ` after ${final.elapsed}` : ""}; raise it with %%slurm --time ...`,
+        withTail,
+      );
+    case "OUT_OF_MEMORY":
+      return oom(final, requested, withTail);
+    case "CANCELLED":
+      if (/exceeded (job )?memory limit/i.test(stderrTail)) return oom(final, requested, withTail);
+      return err("SlurmCancelled", `${job} was cancelled${final.elapsed ? ` after ${final.elapsed}` : ""} before the cell finished.`, withTail);
+    case "NODE_FAIL":
+      return err("SlurmNodeFail", `the node running ${job}${final.node ? ` (${final.node})` : ""} failed; run the cell again.`, withTail);
+    case "PREEMPTED":
+      return err("SlurmPreempted", `${job} was preempted by a higher-priority job; run the cell again (add --requeue to have Slurm retry it).`, withTail);
+    case "BOOT_FAIL":
+    case "DEADLINE":
+      return err(`Slurm${final.state === "BOOT_FAIL" ? "BootFail" : "Deadline"}`, `${job} ended in state ${final.state}.`, withTail);
+    default:
+      break;
+  }
+  if (/exceeded (job )?memory limit/i.test(stderrTail)) return oom(final, requested, withTail);
+  if (final.unknown) {
+    return err("CellProcessDied", `${job} ended while the server was not watching, without finishing the cell; its exit status is unknown.`, withTail);
+  }
+  if (!started) {
+    return err("CellNotStarted", `${job} ended (${final.state}, exit code ${final.exitCode}) before the cell runner started.`, withTail);
+  }
+  const how = final.signal ? `was killed by signal ${final.signal}` : `exited with code ${final.exitCode}`;
+  return err("CellProcessDied", `the cell's Python process ${how} before the cell finished (os._exit, a crash, or a kill).`, withTail);
+}
+
+function oom(final: FinalJobStatus, requested: RequestedResources, details: string[]): ErrorContent {
+  const used = final.maxRss ? `the cell used ${final.maxRss} (MaxRSS)` : "the cell ran out of memory";
+  const limit = requested.mem ?? final.reqMem;
+  return err(
+    "SlurmOutOfMemory",
+    `${used}${limit ? ` and hit --mem=${limit}` : ""}; ask for more with %%slurm --mem ...`,
+    details,
+  );
+}

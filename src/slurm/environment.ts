@@ -1,0 +1,56 @@
+/**
+ * The cells' Python environment as seen from the server: where the runner lives on the cluster's
+ * file system, and which Python version cells get (for kernel_info).
+ */
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Transport } from "../cluster/transport";
+import { VERSION } from "../version";
+import { renderEnvironmentSetup, type EnvironmentSetup } from "./job-script";
+import { shellQuote } from "../cluster/transport";
+
+/** The runner's files as shipped with this package (dist/runner, or src/runner under tests). */
+export function runnerSourceDir(): string {
+  return join(__dirname, "..", "runner");
+}
+
+export const RUNNER_ENTRY = "alpine_kernel_runner.py";
+
+/** The runner's .py files, with paths relative to the runner directory (it has a package below it). */
+function runnerFiles(dir = runnerSourceDir(), prefix = ""): { name: string; data: Buffer }[] {
+  const files: { name: string; data: Buffer }[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.isDirectory() && entry.name !== "__pycache__") files.push(...runnerFiles(join(dir, entry.name), join(prefix, entry.name)));
+    else if (entry.isFile() && entry.name.endsWith(".py")) files.push({ name: join(prefix, entry.name), data: readFileSync(join(dir, entry.name)) });
+  }
+  return files;
+}
+
+/**
+ * Copies the runner into `<workDir>/runner/<version>-<hash>/` once, and returns the entry point's
+ * path there. Jobs already running keep the copy they started with.
+ */
+export async function installRunner(transport: Transport, workDir: string): Promise<string> {
+  const files = runnerFiles();
+  const hash = createHash("sha256");
+  for (const f of files) hash.update(f.name).update(f.data);
+  const dir = join(workDir, "runner", `${VERSION}-${hash.digest("hex").slice(0, 12)}`);
+  const entry = join(dir, RUNNER_ENTRY);
+  if (await transport.exists(entry)) return entry;
+  for (const f of files) if (f.name !== RUNNER_ENTRY) await transport.writeFile(join(dir, f.name), f.data);
+  await transport.writeFile(entry, files.find((f) => f.name === RUNNER_ENTRY)?.data ?? "", 0o755); // last: marks the copy complete
+  return entry;
+}
+
+/** Python version the cells will run with, asked of the environment itself ("3" when it cannot tell). */
+export async function probePythonVersion(transport: Transport, env: EnvironmentSetup, loginShell: boolean): Promise<string> {
+  const script = [...renderEnvironmentSetup(env), `exec ${shellQuote(env.python)} -c 'import platform; print(platform.python_version())'`].join("\n");
+  try {
+    const { stdout } = await transport.run(["bash", ...(loginShell ? ["-l"] : []), "-c", script], { timeoutMs: 60_000 });
+    const v = stdout.trim().split("\n").pop() ?? "";
+    return /^\d+\.\d+/.test(v) ? v : "3";
+  } catch {
+    return "3";
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * What a backend does with a cell's job script. `slurm` submits it with sbatch; `local` runs it
+ * with bash on this machine. Both report job states in Slurm's vocabulary.
+ */
+
+/** Slurm job states we act on (squeue/sacct spelling); local jobs use the same words. */
+export type JobState =
+  | "PENDING"
+  | "CONFIGURING"
+  | "RUNNING"
+  | "COMPLETING"
+  | "SUSPENDED"
+  | "REQUEUED"
+  | "COMPLETED"
+  | "FAILED"
+  | "CANCELLED"
+  | "TIMEOUT"
+  | "OUT_OF_MEMORY"
+  | "NODE_FAIL"
+  | "PREEMPTED"
+  | "BOOT_FAIL"
+  | "DEADLINE"
+  | "UNKNOWN";
+
+/** A job's live status while it is in the queue. */
+export interface JobStatus {
+  jobId: string;
+  state: JobState;
+  /** Why it is pending (Priority, Resources, ...), "None" before the scheduler looked at it. */
+  reason?: string;
+  partition?: string;
+  node?: string;
+  /** Estimated (pending) or actual (running) start, ISO local time as Slurm prints it. */
+  startTime?: string;
+  /** Elapsed and limit in Slurm's [D-]HH:MM:SS spelling. */
+  elapsed?: string;
+  timeLimit?: string;
+  cpus?: number;
+  memory?: string;
+}
+
+/** What is known once the job has left the queue. */
+export interface FinalJobStatus {
+  jobId: string;
+  state: JobState;
+  exitCode: number;
+  /** Signal that ended the job's main process, 0 if none. */
+  signal: number;
+  elapsed?: string;
+  timeLimit?: string;
+  maxRss?: string;
+  reqMem?: string;
+  node?: string;
+  /** The scheduler could not tell (e.g. the local process ended while the server was down). */
+  unknown?: boolean;
+}
+
+export interface SubmitSpec {
+  scriptPath: string;
+  workDir: string;
+  stdoutPath: string;
+  stderrPath: string;
+  /** Run the script as a login shell (needed for `module`). */
+  loginShell: boolean;
+}
+
+export type StatusListener = (status: JobStatus) => void;
+
+export interface Scheduler {
+  readonly kind: "local" | "slurm";
+  submit(spec: SubmitSpec): Promise<string>;
+  /** Live statuses of a job; `onGone` is called once when the job has left the queue. */
+  watch(jobId: string, onStatus: StatusListener, onGone: () => void): () => void;
+  /** SIGINT to the cell's Python (KeyboardInterrupt). */
+  interrupt(jobId: string): Promise<void>;
+  cancel(jobId: string): Promise<void>;
+  final(jobId: string): Promise<FinalJobStatus>;
+  close(): Promise<void>;
+}
