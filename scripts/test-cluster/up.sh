@@ -73,7 +73,7 @@ stop_owned() {
   alive "$pid" "$2" || return 0
   kill -TERM "$pid"
   for _ in $(seq 200); do alive "$pid" "$2" || break; sleep 0.05; done
-  alive "$pid" "$2" && kill -KILL "$pid"
+  if alive "$pid" "$2"; then kill -KILL "$pid"; fi
   rm -f "$OWNED/$1"
 }
 
@@ -101,7 +101,7 @@ if [ -n "${missing// /}" ]; then
   # shellcheck disable=SC2086
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >"$RUN/apt.log" 2>&1 ||
     { tail -30 "$RUN/apt.log"; exit 1; }
-  [ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  if [ "$made_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 mark "packages present"
 
@@ -257,7 +257,7 @@ DBD_CHANGED=$CHANGED
 mark "slurm config"
 
 # --------------------------------------------------------------------------- slurmdbd + associations
-[ "$DBD_CHANGED" = 1 ] && stop_owned slurmdbd slurmdbd
+if [ "$DBD_CHANGED" = 1 ]; then stop_owned slurmdbd slurmdbd; fi
 start_daemon slurmdbd slurmdbd "$PF_SLURMDBD" /usr/sbin/slurmdbd
 wait_for 60 port_open 6819 || die "slurmdbd does not listen on 6819 (see /var/log/slurm/slurmdbd.log)"
 mark "slurmdbd"
@@ -370,7 +370,7 @@ Match LocalPort $SSH_PORT_KEY2FA
     AuthenticationMethods publickey,keyboard-interactive
 EOF
 SSHD_CHANGED=$CHANGED
-[ "$SSHD_CHANGED" = 1 ] && stop_owned sshd sshd-alpine
+if [ "$SSHD_CHANGED" = 1 ]; then stop_owned sshd sshd-alpine; fi
 start_sshd() {
   /usr/sbin/sshd -t -f "$RUN/ssh/sshd_config"
   setsid nohup /usr/local/sbin/sshd-alpine -D -E "$RUN/ssh/sshd.log" -f "$RUN/ssh/sshd_config" >/dev/null 2>&1 &
