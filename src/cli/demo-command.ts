@@ -58,6 +58,7 @@ export async function demoCommand(opts: { python?: string }): Promise<number> {
       output: join(outDir, "alpine-demo.out.ipynb"),
       workDir: outDir,
       progress: (line) => process.stderr.write(`${line}\n`),
+      onStream: (text) => process.stderr.write(text.replace(/^(?=.)/gm, "      │ ")),
     });
     process.stderr.write(
       `\n${result.failedCell ? `cell ${result.failedCell} failed` : "all cells ran"} in ${result.seconds.toFixed(1)} s\n` +

@@ -69,7 +69,14 @@ function formatSeconds(ms: number): string {
 export async function runNotebook(
   server: ServerAddress,
   input: string,
-  opts: { output?: string; workDir?: string; allowErrors?: boolean; progress?: (line: string) => void } = {},
+  opts: {
+    output?: string;
+    workDir?: string;
+    allowErrors?: boolean;
+    progress?: (line: string) => void;
+    /** Cell output text as it streams in (the demo echoes it to the terminal). */
+    onStream?: (text: string) => void;
+  } = {},
 ): Promise<RunResult> {
   const started = Date.now();
   const path = resolve(input);
@@ -86,7 +93,10 @@ export async function runNotebook(
       const clearPending = { v: false };
       const source = cellSource(cell);
       progress(`[${i + 1}/${code.length}] ${source.split("\n").find((l) => l.trim())?.slice(0, 60) ?? "(empty)"}`);
-      const reply = await client.execute(source, (msg) => applyOutput(cell, msg, displays, clearPending));
+      const reply = await client.execute(source, (msg) => {
+        if (msg.header.msg_type === "stream") opts.onStream?.(String(msg.content.text));
+        applyOutput(cell, msg, displays, clearPending);
+      });
       cell.execution_count = reply.execution_count;
       progress(`[${i + 1}/${code.length}] ${reply.status} in ${formatSeconds(Date.now() - t0)}`);
       if (reply.status !== "ok") {
