@@ -36,7 +36,10 @@ export interface JobStatus {
   elapsed?: string;
   timeLimit?: string;
   cpus?: number;
+  /** Total memory of the allocation (from tres-alloc), e.g. "16G". */
   memory?: string;
+  gpus?: number;
+  name?: string;
 }
 
 /** What is known once the job has left the queue. */

@@ -1,0 +1,42 @@
+/** What the magics parser produces. Parsing and validation are pure; the session executes the result. */
+import { InputError } from "../errors";
+
+/** One sbatch option in long form: ["--partition", "acpu"] or ["--exclusive"]. */
+export type SbatchPair = readonly [long: string, value?: string];
+
+export interface ParsedOptions {
+  sbatch: SbatchPair[];
+  /** %%slurm --detach: submit and return at once. */
+  detach: boolean;
+  /** %%slurm --profile NAME: options from the configuration's profiles. */
+  profile?: string;
+}
+
+export type LineMagicName = "slurm" | "squeue" | "scancel" | "sacct";
+
+export interface LineMagic {
+  name: LineMagicName;
+  /** Arguments after the magic name, split like a shell would (quotes honoured). */
+  args: string[];
+  /** 1-based line in the cell. */
+  line: number;
+}
+
+export interface CellPlan {
+  /** Kernel line magics at the top of the cell, run by the kernel in order before the body. */
+  lineMagics: LineMagic[];
+  /** This cell's own options, from a first-line %%slurm and/or leading #SBATCH lines. */
+  cellOptions?: ParsedOptions;
+  /**
+   * Python code for the job: the cell with kernel magic lines blanked out (so line numbers in
+   * tracebacks are the cell's own). Empty or blank: no job runs.
+   */
+  body: string;
+}
+
+/** A magic line the kernel refuses: the message names what was wrong and what to write instead. */
+export class MagicError extends InputError {
+  constructor(message: string) {
+    super("BAD_MAGIC", message);
+  }
+}

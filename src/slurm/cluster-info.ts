@@ -1,0 +1,38 @@
+/**
+ * What the kernel knows about the cluster's partitions and the user's accounts, discovered with
+ * scontrol/sinfo/sacctmgr (never hard-coded: Alpine renames partitions and QoS).
+ */
+
+export interface PartitionInfo {
+  name: string;
+  isDefault: boolean;
+  /** MaxTime in seconds; null when UNLIMITED. */
+  maxTimeSeconds: number | null;
+  /** DefaultTime in seconds; null when not set. */
+  defaultTimeSeconds: number | null;
+  /** GPUs in the whole partition (gres/gpu in its TRES); 0 when none. */
+  gpus: number;
+  /** Largest memory of one node in the partition, MB (null when unknown). */
+  maxNodeMemoryMb: number | null;
+  /** Most CPUs of one node in the partition (null when unknown). */
+  maxNodeCpus: number | null;
+  /** QoS allowed on the partition (empty = any), from AllowQos. */
+  allowQos: string[];
+  state: string;
+}
+
+export interface Association {
+  account: string;
+  /** Empty when the association covers every partition. */
+  partition: string;
+  qos: string[];
+}
+
+export interface ClusterInfo {
+  partitions: PartitionInfo[];
+  associations: Association[];
+  /** The user's default account (sacctmgr show user), when known. */
+  defaultAccount?: string;
+  /** When this was discovered (ms since epoch). */
+  discoveredAt: number;
+}
