@@ -7,10 +7,11 @@ import type { IsCompleteReply } from "../protocol/messages";
 const BLOCK_OPENERS = /^(if|elif|else|for|while|try|except|finally|with|def|class|async\s+(def|for|with)|match|case)\b.*:\s*(#.*)?$/;
 
 /** Tracks brackets and strings through the code; returns the open state at the end. */
-function scan(code: string): { depth: number; inString: string | null; bad: boolean } {
+function scan(code: string): { depth: number; inString: string | null; bad: boolean; endsInComment: boolean } {
   const stack: string[] = [];
   let inString: string | null = null;
   let bad = false;
+  let endsInComment = false;
   for (let i = 0; i < code.length; i++) {
     const c = code[i]!;
     if (inString) {
@@ -29,6 +30,7 @@ function scan(code: string): { depth: number; inString: string | null; bad: bool
     }
     if (c === "#") {
       while (i < code.length && code[i] !== "\n") i++;
+      endsInComment = i >= code.length;
       continue;
     }
     if (c === '"' || c === "'") {
@@ -42,18 +44,22 @@ function scan(code: string): { depth: number; inString: string | null; bad: bool
       if (!open || "([{".indexOf(open) !== ")]}".indexOf(c)) bad = true;
     }
   }
-  return { depth: stack.length, inString, bad };
+  return { depth: stack.length, inString, bad, endsInComment };
 }
 
 export function isComplete(code: string): IsCompleteReply {
   if (!code.trim()) return { status: "complete" };
-  const { depth, inString, bad } = scan(code);
+  // A cell magic takes every line below it: the cell ends with a blank line, as in IPython.
+  if (code.trimStart().startsWith("%%")) return /\n[ \t]*\n[ \t]*$/.test(code) ? { status: "complete" } : { status: "incomplete", indent: "" };
+  const { depth, inString, bad, endsInComment } = scan(code);
   if (bad) return { status: "invalid" };
   const lines = code.split("\n");
   const last = lines[lines.length - 1] ?? "";
   const indentOf = (l: string) => /^\s*/.exec(l)?.[0] ?? "";
   if (inString && inString.length === 3) return { status: "incomplete", indent: "" };
-  if (depth > 0 || code.endsWith("\\")) return { status: "incomplete", indent: indentOf(last) };
+  const continued = code.endsWith("\\") && !endsInComment;
+  if (inString && !continued) return { status: "invalid" }; // a one-line string left open
+  if (depth > 0 || continued) return { status: "incomplete", indent: indentOf(last) };
   const lastCode = [...lines].reverse().find((l) => l.trim()) ?? "";
   if (BLOCK_OPENERS.test(lastCode.trim())) return { status: "incomplete", indent: indentOf(lastCode) + "    " };
   // Inside a block the user finishes it with an empty line, as in IPython.
