@@ -29,7 +29,7 @@ const HANDLERS: { [T in Answered]: Handler<T> } = {
 
 function history(all: readonly [number, string][], q: ContentByType["history_request"]): HistoryEntry[] {
   let picked: readonly (readonly [number, string])[] = all;
-  if (q.hist_access_type === "tail") picked = all.slice(-(q.n ?? 10));
+  if (q.hist_access_type === "tail") picked = all.slice(Math.max(all.length - (q.n ?? 10), 0));
   else if (q.hist_access_type === "range") {
     const start = q.start ?? 0;
     const stop = q.stop ?? Number.MAX_SAFE_INTEGER;
