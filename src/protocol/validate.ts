@@ -90,11 +90,11 @@ const REQUEST_CHECKS: Record<RequestMessage["header"]["msg_type"], Check> = {
   is_complete_request: (c) => str(c, "code"),
   complete_request: (c) => {
     str(c, "code");
-    int(c, "cursor_pos", typeof c.code === "string" ? c.code.length : 0);
+    int(c, "cursor_pos", typeof c.code === "string" ? [...c.code].length : 0);
   },
   inspect_request: (c) => {
     str(c, "code");
-    int(c, "cursor_pos", typeof c.code === "string" ? c.code.length : 0);
+    int(c, "cursor_pos", typeof c.code === "string" ? [...c.code].length : 0);
     int(c, "detail_level", 0);
   },
   history_request: (c) => {

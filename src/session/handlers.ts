@@ -21,11 +21,24 @@ type Handler<T extends Answered> = (session: HandlerSession, req: Message<T>) =>
 const HANDLERS: { [T in Answered]: Handler<T> } = {
   kernel_info_request: async (s) => kernelInfo(await s.env.pythonVersion(), s.env.scheduler.kind),
   is_complete_request: async (_s, req) => isComplete(req.content.code),
-  complete_request: async (s, req) => complete(req.content.code, req.content.cursor_pos, s.names),
-  inspect_request: async (s, req) => inspect(req.content.code, req.content.cursor_pos, s.names),
+  complete_request: async (s, { content: { code, cursor_pos } }) => {
+    const r = complete(code, jsIndex(code, cursor_pos), s.names);
+    return r.status === "ok" ? { ...r, cursor_start: codePoints(code, r.cursor_start), cursor_end: codePoints(code, r.cursor_end) } : r;
+  },
+  inspect_request: async (s, req) => inspect(req.content.code, jsIndex(req.content.code, req.content.cursor_pos), s.names),
   comm_info_request: async () => ({ status: "ok", comms: {} }),
   history_request: async (s, req) => ({ status: "ok", history: history(s.history, req.content) }),
 };
+
+/** Protocol 5.2+: cursor positions count unicode code points, JS strings index UTF-16 units. */
+function jsIndex(code: string, points: number): number {
+  let i = 0;
+  for (let n = 0; n < points && i < code.length; n++) i += code.codePointAt(i)! > 0xffff ? 2 : 1;
+  return i;
+}
+function codePoints(code: string, index: number): number {
+  return [...code.slice(0, index)].length;
+}
 
 function history(all: readonly [number, string][], q: ContentByType["history_request"]): HistoryEntry[] {
   let picked: readonly (readonly [number, string])[] = all;
