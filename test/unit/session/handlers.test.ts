@@ -21,7 +21,13 @@ const session: HandlerSession = {
 };
 
 function request(msg_type: string, content: Record<string, unknown>): RequestMessage {
-  const raw = toRawMessage("shell", { msg_id: "m", session: "s", username: "u", date: "", msg_type, version: "5.3" }, {}, {}, content);
+  const raw = toRawMessage(
+    "shell",
+    { msg_id: "m", session: "s", username: "u", date: "", msg_type, version: "5.3" },
+    {},
+    {},
+    content,
+  );
   const req = asRequest(raw);
   if (!req) throw new Error(`${msg_type} is not a request`);
   return req;
@@ -46,7 +52,11 @@ describe("history_request", () => {
     ["search with n (most recent)", { hist_access_type: "search", pattern: "*x*", n: 2 }, [5, 6]],
     ["search unique drops repeats", { hist_access_type: "search", pattern: "print*", unique: true }, [5]],
     ["search treats regexp characters literally", { hist_access_type: "search", pattern: "x.sum()" }, [4]],
-    ["search with a pattern that is a bad regexp", { hist_access_type: "search", pattern: "print(*" }, [3, 5]],
+    [
+      "search with a pattern that is a bad regexp",
+      { hist_access_type: "search", pattern: "print(*" },
+      [3, 5],
+    ],
   ];
   test.each(cases)("%s", async (_name, content, lines) => {
     const got = await history(content);
@@ -55,7 +65,9 @@ describe("history_request", () => {
   });
 
   test("output=true gives (input, output) pairs; outputs are not kept, so null", async () => {
-    expect(await history({ hist_access_type: "tail", n: 1, output: true })).toEqual([[0, 6, ["y = x * 2", null]]]);
+    expect(await history({ hist_access_type: "tail", n: 1, output: true })).toEqual([
+      [0, 6, ["y = x * 2", null]],
+    ]);
   });
 });
 
@@ -63,12 +75,19 @@ describe("other handlers", () => {
   test("kernel_info_reply describes the cells' Python and the backend", async () => {
     const { type, content } = await handleRequest(session, request("kernel_info_request", {}));
     expect(type).toBe("kernel_info_reply");
-    expect(content).toMatchObject({ status: "ok", implementation: "alpine-kernel", language_info: { name: "python", version: "3.11.2" } });
+    expect(content).toMatchObject({
+      status: "ok",
+      implementation: "alpine-kernel",
+      language_info: { name: "python", version: "3.11.2" },
+    });
     expect((content as ContentByType["kernel_info_reply"]).banner).toMatch(/local backend/);
   });
 
   test("comm_info_reply: no comms", async () => {
-    expect(await handleRequest(session, request("comm_info_request", {}))).toEqual({ type: "comm_info_reply", content: { status: "ok", comms: {} } });
+    expect(await handleRequest(session, request("comm_info_request", {}))).toEqual({
+      type: "comm_info_reply",
+      content: { status: "ok", comms: {} },
+    });
   });
 
   test("is_complete_reply", async () => {
@@ -82,13 +101,24 @@ describe("other handlers", () => {
   test("complete_request with a character outside the BMP before the cursor", async () => {
     const code = "s = '😀'\nmy_v";
     const codePoints = [...code].length; // 12; code.length is 13
-    const { content } = await handleRequest(session, request("complete_request", { code, cursor_pos: codePoints }));
-    expect(content).toMatchObject({ status: "ok", matches: ["my_var"], cursor_start: codePoints - 4, cursor_end: codePoints });
+    const { content } = await handleRequest(
+      session,
+      request("complete_request", { code, cursor_pos: codePoints }),
+    );
+    expect(content).toMatchObject({
+      status: "ok",
+      matches: ["my_var"],
+      cursor_start: codePoints - 4,
+      cursor_end: codePoints,
+    });
   });
 
   test("inspect_request with a character outside the BMP before the cursor", async () => {
     const code = "'😀😀'; my_var";
-    const { content } = await handleRequest(session, request("inspect_request", { code, cursor_pos: [...code].length - 1 }));
+    const { content } = await handleRequest(
+      session,
+      request("inspect_request", { code, cursor_pos: [...code].length - 1 }),
+    );
     expect(content).toMatchObject({ status: "ok", found: true });
   });
 

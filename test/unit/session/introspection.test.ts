@@ -14,7 +14,13 @@ describe("complete", () => {
     ["a cell magic", "%%sl", undefined, ["%%slurm"], 0],
     ["sbatch options after %%slurm", "%%slurm --ti", undefined, ["--time"], 8],
     ["options by prefix", "%%slurm --time 1:00 --mem", undefined, ["--mem", "--mem-per-cpu"], 20],
-    ["short options too", "%slurm -p acpu -", undefined, expect.arrayContaining(["-p", "--partition", "--detach", "--profile"]) as unknown as string[], 15],
+    [
+      "short options too",
+      "%slurm -p acpu -",
+      undefined,
+      expect.arrayContaining(["-p", "--partition", "--detach", "--profile"]) as unknown as string[],
+      15,
+    ],
     ["names from the namespace", "x = my_", undefined, ["my_count", "my_frame"], 4],
     ["builtins and keywords", "pri", undefined, ["print"], 0],
     ["mid-line cursor", "print(res)\n", 9, ["result"], 6],
@@ -30,12 +36,15 @@ describe("complete", () => {
 });
 
 describe("inspect", () => {
-  test.each(["%%slurm", "%slurm", "%squeue", "%scancel", "%sacct"])("%s shows its usage and help", (magic) => {
-    const r = inspect(magic, 2, names);
-    expect(r.status).toBe("ok");
-    expect(r).toMatchObject({ found: true });
-    expect(String((r as { data: Record<string, string> }).data["text/plain"])).toMatch(/usage|^%/i);
-  });
+  test.each(["%%slurm", "%slurm", "%squeue", "%scancel", "%sacct"])(
+    "%s shows its usage and help",
+    (magic) => {
+      const r = inspect(magic, 2, names);
+      expect(r.status).toBe("ok");
+      expect(r).toMatchObject({ found: true });
+      expect(String((r as { data: Record<string, string> }).data["text/plain"])).toMatch(/usage|^%/i);
+    },
+  );
 
   test("%%slurm help lists sbatch options in sbatch's spellings", () => {
     const r = inspect("%%slurm --time 1:00\nx = 1", 3, names) as { data: Record<string, string> };
