@@ -103,7 +103,8 @@ export class KernelBridge {
     // input_request goes out on stdin to the identity of the execute_request it belongs to.
     const channel: Channel = msg.channel;
     void this.front.send(channel, ids, msg).then(() => {
-      if (msg.header.msg_type === "shutdown_reply") void this.afterShutdown();
+      // An error reply (a malformed shutdown_request) shuts nothing down.
+      if (msg.header.msg_type === "shutdown_reply" && msg.content.status !== "error") void this.afterShutdown();
     });
     if (msg.header.msg_type.endsWith("_reply")) this.routes.delete(msg.parent_header.msg_id);
   }
