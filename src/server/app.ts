@@ -105,7 +105,9 @@ export function createApp(deps: { kernels: KernelManager; token: string; log: Lo
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = err instanceof AlpineKernelError ? 400 : (err as { status?: number }).status ?? 500;
     if (status >= 500) log.error(`request failed: ${errorMessage(err)}`);
-    res.status(status).json({ message: errorMessage(err) });
+    // body-parser's own wording ("Expected property name ... at position 1") does not say what it is about.
+    const prefix = (err as { type?: string }).type === "entity.parse.failed" ? "request body is not valid JSON: " : "";
+    res.status(status).json({ message: prefix + errorMessage(err) });
   });
   return app;
 }
