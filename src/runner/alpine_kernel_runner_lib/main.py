@@ -121,7 +121,7 @@ def run(args, source, have_ipython, have_dill):
     if args.namespace_in:
         # An interrupt here propagates to main(): error + end, and the namespace file is left as
         # it was (saving a half-restored namespace would lose names).
-        _restored, problems = namespace.restore(args.namespace_in, shell.ns, module, have_dill)
+        _restored, problems = namespace.restore(args.namespace_in, shell.ns, module, have_dill, shell)
         if problems:
             kept = _keep_unrestored(args.namespace_in, args.namespace_out)
             sys.stderr.write(

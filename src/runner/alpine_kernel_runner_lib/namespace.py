@@ -81,6 +81,8 @@ def _new_pickler(f, use_dill, main_module):
 
 def save(path, ns, main_module, use_dill, excluded=()):
     """Save the carried names of ns to path; returns the `namespace` event (without "type")."""
+    from . import cell_sources
+
     started = time.time()
     modules, values, skipped = {}, [], {}
     for name, value in list(ns.items()):
@@ -122,6 +124,7 @@ def save(path, ns, main_module, use_dill, excluded=()):
                 "python": list(sys.version_info[:3]),
                 "modules": modules,
                 "records": records,
+                "cell_sources": cell_sources.collect(ns, [name for name, _segment, _start in records]),
             }
             index_offset = f.tell()
             pickle.dump(index, f, protocol=2)
@@ -154,7 +157,7 @@ def _remove_quietly(path):
         pass
 
 
-def restore(path, ns, main_module, dill_available):
+def restore(path, ns, main_module, dill_available, shell=None):
     """Load path into ns. Returns (number restored, {name: reason} for names that could not be)."""
     problems = {}
     try:
@@ -166,6 +169,9 @@ def restore(path, ns, main_module, dill_available):
             index = _read_index(f)
         except Exception as e:
             return 0, {"*": "unreadable namespace file %s: %s: %s" % (path, type(e).__name__, e)}
+        from . import cell_sources
+
+        cell_sources.register(index.get("cell_sources", {}), shell)
         restored = _import_modules(index["modules"], ns, problems)
         use_dill = index["pickler"] == "dill"
         if use_dill and not dill_available:

@@ -42,6 +42,20 @@ describe.each([
     expect(only(r.events, "end").status).toBe("error");
   });
 
+  test("a function from an earlier cell fails: the traceback shows that cell's line and source", async () => {
+    const ns = `tb-${ipython}.pkl`;
+    await cells.run(python, "def bad(v):\n    x = v + 1\n    return 1 / (x - x)\n", {
+      executionCount: 1,
+      namespace: ns,
+    });
+    const r = await cells.run(python, "print('c2')\nbad(3)\n", { executionCount: 2, namespace: ns });
+    expect(r.exitCode).toBe(1);
+    const tb = tracebackText(only(r.events, "error"));
+    expect(tb).toMatch(cellLine(ipython, 2, 2));
+    expect(tb).toMatch(cellLine(ipython, 1, 3));
+    expect(tb).toContain("return 1 / (x - x)");
+  });
+
   test("a SyntaxError points at the cell's line", async () => {
     const r = await cells.run(python, "a = 1\nb = 2\nprint(a b)\n", { executionCount: 9 });
     expect(r.exitCode).toBe(1);
