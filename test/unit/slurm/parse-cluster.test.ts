@@ -1,0 +1,188 @@
+/** Cluster discovery parsers against real scontrol/sinfo/sacctmgr output (test/fixtures/slurm/README.md). */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { InputError } from "../../../src/errors";
+import type { PartitionInfo } from "../../../src/slurm/cluster-info";
+import {
+  SCONTROL_PARTITIONS_ARGV,
+  SINFO_NODE_SIZES_ARGV,
+  parseAssociations,
+  parseClusterInfo,
+  parseDefaultAccount,
+  parseScontrolPartitions,
+  parseSinfoNodes,
+  sacctmgrUserArgv,
+} from "../../../src/slurm/parse-cluster";
+import { SlurmOutputError } from "../../../src/slurm/slurm-time";
+
+const fixture = (name: string): string => readFileSync(join(__dirname, "../../fixtures/slurm", name), "utf8");
+
+const part = (name: string, over: Partial<PartitionInfo>): PartitionInfo => ({
+  name,
+  isDefault: false,
+  maxTimeSeconds: 86400,
+  defaultTimeSeconds: 3600,
+  gpus: 0,
+  maxNodeMemoryMb: 16000,
+  maxNodeCpus: 8,
+  allowQos: [],
+  state: "UP",
+  ...over,
+});
+
+/** The test cluster, as discovery sees it. */
+const PARTITIONS: PartitionInfo[] = [
+  part("acpu", { isDefault: true }),
+  part("amem", { maxTimeSeconds: 7 * 86400 }),
+  part("aa100", { gpus: 2 }),
+  part("acompile", { maxTimeSeconds: 12 * 3600 }),
+  part("atesting", { maxTimeSeconds: 3600, defaultTimeSeconds: 1800 }),
+];
+
+test("the discovery commands", () => {
+  expect(SCONTROL_PARTITIONS_ARGV).toEqual(["scontrol", "--oneliner", "show", "partition"]);
+  expect(SINFO_NODE_SIZES_ARGV).toEqual(["sinfo", "--noheader", "--exact", "--format=%R|%c|%m"]);
+  expect(sacctmgrUserArgv("alpineuser")).toEqual([
+    "sacctmgr",
+    "--parsable2",
+    "--noheader",
+    "show",
+    "user",
+    "alpineuser",
+    "withassoc",
+    "format=user,defaultaccount,account,partition,qos",
+  ]);
+});
+
+test.each(["", "a b", "x;rm -rf", "-u"])("sacctmgrUserArgv refuses the user name %j", (user) => {
+  expect(() => sacctmgrUserArgv(user)).toThrow(InputError);
+});
+
+describe("parseScontrolPartitions", () => {
+  test("scontrol-show-partition.txt: one-node partitions know their node size from TRES", () => {
+    expect(parseScontrolPartitions(fixture("scontrol-show-partition.txt"))).toEqual(PARTITIONS);
+  });
+
+  test("with sinfo's node sizes", () => {
+    const sizes = new Map([["acpu", { cpus: 64, memoryMb: 256000 }]]);
+    const [acpu, amem] = parseScontrolPartitions(fixture("scontrol-show-partition.txt"), sizes);
+    expect(acpu).toMatchObject({ maxNodeCpus: 64, maxNodeMemoryMb: 256000 });
+    expect(amem).toMatchObject({ maxNodeCpus: 8, maxNodeMemoryMb: 16000 });
+  });
+
+  // Alpine-like lines (synthetic): many nodes, QoS lists, per-node caps, typed GPUs.
+  const line = (kv: string): string =>
+    `PartitionName=x AllowGroups=ALL AllowQos=ALL Default=NO DefaultTime=NONE MaxTime=UNLIMITED State=UP TotalCPUs=640 TotalNodes=10 MaxMemPerNode=UNLIMITED MaxCPUsPerNode=UNLIMITED TRES=cpu=640,mem=2500000M,node=10 ${kv}`;
+  test.each<
+    [string, string, Partial<PartitionInfo>, Map<string, { cpus: number; memoryMb: number }> | undefined]
+  >([
+    ["no limits", "", { maxTimeSeconds: null, defaultTimeSeconds: null }, undefined],
+    ["many nodes: sizes unknown without sinfo", "", { maxNodeCpus: null, maxNodeMemoryMb: null }, undefined],
+    [
+      "many nodes with sinfo",
+      "",
+      { maxNodeCpus: 64, maxNodeMemoryMb: 250000 },
+      new Map([["x", { cpus: 64, memoryMb: 250000 }]]),
+    ],
+    [
+      "MaxMemPerNode caps the node",
+      "MaxMemPerNode=100000",
+      { maxNodeMemoryMb: 100000 },
+      new Map([["x", { cpus: 64, memoryMb: 250000 }]]),
+    ],
+    [
+      "MaxCPUsPerNode caps the node",
+      "MaxCPUsPerNode=32",
+      { maxNodeCpus: 32 },
+      new Map([["x", { cpus: 64, memoryMb: 250000 }]]),
+    ],
+    ["a cap alone is not a size", "MaxMemPerNode=100000", { maxNodeMemoryMb: null }, undefined],
+    [
+      "AllowQos list",
+      "AllowQos=gpu-normal,gpu-testing",
+      { allowQos: ["gpu-normal", "gpu-testing"] },
+      undefined,
+    ],
+    ["typed GPUs", "TRES=cpu=64,gres/gpu:a100=3,gres/gpu:l40=3", { gpus: 6 }, undefined],
+    ["untyped and typed GPUs", "TRES=cpu=64,gres/gpu=6,gres/gpu:a100=6", { gpus: 6 }, undefined],
+    ["the default partition", "Default=YES", { isDefault: true }, undefined],
+    ["a down partition", "State=DOWN", { state: "DOWN" }, undefined],
+  ])("%s", (_what, kv, expected, sizes) => {
+    const [p] = parseScontrolPartitions(line(kv), sizes);
+    expect(p).toMatchObject({ name: "x", ...expected });
+  });
+
+  test.each([
+    ["a line without PartitionName", "AllowGroups=ALL Default=NO"],
+    ["an unreadable MaxTime", "PartitionName=x MaxTime=forever"],
+  ])("refuses %s", (_what, text) => {
+    expect(() => parseScontrolPartitions(text)).toThrow(SlurmOutputError);
+  });
+});
+
+describe("parseSinfoNodes", () => {
+  test("sinfo-node-sizes.txt", () => {
+    const sizes = parseSinfoNodes(fixture("sinfo-node-sizes.txt"));
+    expect([...sizes.keys()]).toEqual(["acpu", "amem", "aa100", "acompile", "atesting"]);
+    for (const size of sizes.values()) expect(size).toEqual({ cpus: 8, memoryMb: 16000 });
+  });
+
+  test("a mixed partition (synthetic): the largest of each, `+` read as its number", () => {
+    const sizes = parseSinfoNodes("amem|48|1000000\namem|64|2000000\nacpu|32+|128000+\n");
+    expect(sizes.get("amem")).toEqual({ cpus: 64, memoryMb: 2000000 });
+    expect(sizes.get("acpu")).toEqual({ cpus: 32, memoryMb: 128000 });
+  });
+
+  test("refuses another format (sinfo-partitions.txt)", () => {
+    expect(() => parseSinfoNodes(fixture("sinfo-partitions.txt"))).toThrow(SlurmOutputError);
+  });
+});
+
+describe("associations and the default account", () => {
+  const assocs = [
+    { account: "ucb-general", partition: "", qos: ["normal"] },
+    { account: "amc-general", partition: "", qos: ["normal"] },
+  ];
+  test.each(["sacctmgr-assoc.txt", "sacctmgr-user-withassoc.txt"])("parseAssociations(%s)", (file) => {
+    expect(parseAssociations(fixture(file))).toEqual(assocs);
+  });
+
+  test("QoS lists and partition-specific associations (synthetic)", () => {
+    expect(parseAssociations("maya|amc-general|amc-general|aa100|gpu-normal,gpu-testing\n")).toEqual([
+      { account: "amc-general", partition: "aa100", qos: ["gpu-normal", "gpu-testing"] },
+    ]);
+  });
+
+  test.each(["sacctmgr-user.txt", "sacctmgr-user-withassoc.txt"])("parseDefaultAccount(%s)", (file) => {
+    expect(parseDefaultAccount(fixture(file))).toBe("ucb-general");
+  });
+
+  test("a user sacctmgr does not know: nothing", () => {
+    expect(parseDefaultAccount("")).toBeUndefined();
+    expect(parseAssociations("")).toEqual([]);
+  });
+
+  test.each([
+    ["parseAssociations", () => parseAssociations(fixture("sacctmgr-assoc-long.txt"))],
+    ["parseDefaultAccount", () => parseDefaultAccount("a|b|c")],
+  ])("%s refuses another format", (_what, f) => {
+    expect(f).toThrow(SlurmOutputError);
+  });
+});
+
+test("parseClusterInfo from the three discovery outputs", () => {
+  const info = parseClusterInfo(
+    {
+      partitions: fixture("scontrol-show-partition.txt"),
+      nodeSizes: fixture("sinfo-node-sizes.txt"),
+      user: fixture("sacctmgr-user-withassoc.txt"),
+    },
+    1234,
+  );
+  expect(info).toEqual({
+    partitions: PARTITIONS,
+    associations: parseAssociations(fixture("sacctmgr-assoc.txt")),
+    defaultAccount: "ucb-general",
+    discoveredAt: 1234,
+  });
+});
