@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Debian's jupyter_kernel_test (KernelTests) against the installed 'alpine' kernelspec.
+
+Every sample the kernel has a feature for is filled in; the only test left without a sample is
+named in EXPECTED_SKIPS (with the reason) and test/integration/kernel-conformance.test.ts checks
+that nothing else was skipped.
+
+Usage: test_conformance.py   (run in an environment where the 'alpine' kernelspec is installed)
+Output: one JSON object on stdout: {"results": [{"id", "outcome": "ok"|"fail"|"error"|"skip",
+"detail"}], "ran": n, "seconds": s}; unittest's own report goes to stderr. Exit status 0 when the
+run could be reported (failures are in the JSON), 1 when it could not even start.
+"""
+import json
+import sys
+import time
+import unittest
+
+import jupyter_kernel_test
+
+# A name defined in the kernel before the tests run, so completion of namespace names is tested.
+DEFINED_NAME = "alpine_conformance_value"
+
+
+class AlpineKernelTests(jupyter_kernel_test.KernelTests):
+    kernel_name = "alpine"
+    language_name = "python"
+    file_extension = ".py"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        reply = cls.kc.execute_interactive(
+            "%s = 41 + 1" % DEFINED_NAME, timeout=60, output_hook=lambda msg: None
+        )
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError("could not define %s in the kernel: %r" % (DEFINED_NAME, reply["content"]))
+
+    code_hello_world = "print('hello, world')"
+    code_stderr = "import sys; print('to stderr', file=sys.stderr)"
+
+    completion_samples = [
+        # The kernel's magics.
+        {"text": "%sq", "matches": {"%squeue"}},
+        {"text": "%sl", "matches": {"%slurm"}},
+        {"text": "%%sl", "matches": {"%%slurm"}},
+        # Options of %%slurm, in sbatch's spelling.
+        {"text": "%%slurm --parti", "matches": {"--partition"}},
+        # Python keywords and builtins. (Names that earlier cells defined are not offered yet: the
+        # server completes them from the runner's `namespace` event, which does not list names.)
+        {"text": "pri", "matches": {"print"}},
+        {"text": "whi", "matches": {"while"}},
+    ]
+
+    complete_code_samples = ["1", "print('hello, world')", "def f(x):\n    return x\n\n", "%squeue"]
+    incomplete_code_samples = ["print('''hello", "def f(x):", "for i in range(3):\n    x = i", "(1 +"]
+    invalid_code_samples = ["(1 + 2]", "print('hello\nworld')", "1 + )"]
+
+    code_generate_error = "raise ValueError('alpine conformance error')"
+
+    # Two samples only: test_history runs each of them six times.
+    code_execute_result = [
+        {"code": "1 + 2", "result": "3"},
+        {"code": "from IPython.display import HTML\nHTML('<b>bold</b>')", "mime": "text/html", "result": "<b>bold</b>"},
+    ]
+
+    code_display_data = [
+        {"code": "from IPython.display import display, HTML\ndisplay(HTML('<b>shown</b>'))", "mime": "text/html"},
+        {"code": "from IPython.display import display, Markdown\ndisplay(Markdown('*md*'))", "mime": "text/markdown"},
+        {
+            # The kernel's own matplotlib backend, as in the demo: no %matplotlib inline needed.
+            "code": "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()",
+            "mime": "image/png",
+        },
+    ]
+
+    # Matches '1 + 2' only (history search patterns are globs over the whole cell).
+    code_history_pattern = "1 ?*2"
+    supported_history_operations = ("tail", "range", "search")
+
+    code_inspect_sample = "%slurm"
+
+    code_clear_output = "from IPython.display import clear_output\nprint('soon gone')\nclear_output()"
+
+    def test_namespace_carries_between_cells(self):
+        """Not in KernelTests: the value defined in setUpClass is there in a later cell."""
+        self.flush_channels()
+        reply, output_msgs = self.execute_helper("print(%s)" % DEFINED_NAME)
+        self.assertEqual(reply["content"]["status"], "ok")
+        text = "".join(m["content"]["text"] for m in output_msgs if m["msg_type"] == "stream")
+        self.assertEqual(text, "42\n")
+
+
+EXPECTED_SKIPS = {
+    # IPython's pager ("x?") reaches the frontend as an execute_reply payload in ipykernel; cells
+    # run as batch jobs here and the runner prints help to the cell's stdout instead.
+    "test_pager": "the kernel sends no 'page' payloads",
+}
+
+
+class _Result(unittest.TextTestResult):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.records = []
+
+    def _record(self, test, outcome, detail=""):
+        self.records.append({"id": test.id().split(".", 1)[-1], "outcome": outcome, "detail": detail})
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._record(test, "ok")
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._record(test, "fail", self._exc_info_to_string(err, test))
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._record(test, "error", self._exc_info_to_string(err, test))
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._record(test, "skip", reason)
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            failed = issubclass(err[0], test.failureException)
+            self._record(subtest, "fail" if failed else "error", self._exc_info_to_string(err, test))
+
+
+def main():
+    t0 = time.time()
+    suite = unittest.defaultTestLoader.loadTestsFromTestCase(AlpineKernelTests)
+    runner = unittest.TextTestRunner(stream=sys.stderr, verbosity=2, resultclass=_Result)
+    result = runner.run(suite)
+    print(
+        json.dumps(
+            {
+                "results": result.records,
+                "ran": result.testsRun,
+                "expected_skips": EXPECTED_SKIPS,
+                "seconds": time.time() - t0,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
