@@ -45,8 +45,9 @@ class AlpineKernelTests(jupyter_kernel_test.KernelTests):
         {"text": "%%sl", "matches": {"%%slurm"}},
         # Options of %%slurm, in sbatch's spelling.
         {"text": "%%slurm --parti", "matches": {"--partition"}},
-        # Python keywords and builtins. (Names that earlier cells defined are not offered yet: the
-        # server completes them from the runner's `namespace` event, which does not list names.)
+        # A name an earlier cell left in the namespace (setUpClass; the runner's `namespace`
+        # event lists it), then Python builtins and keywords.
+        {"text": DEFINED_NAME[:-3], "matches": {DEFINED_NAME}},
         {"text": "pri", "matches": {"print"}},
         {"text": "whi", "matches": {"while"}},
     ]
