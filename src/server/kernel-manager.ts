@@ -51,9 +51,9 @@ export class KernelManager {
 
   private adopt(session: Session): Session {
     this.sessions.set(session.id, session);
-    session.onShutdownRequest = (restart) => {
-      if (restart) void session.restart();
-      else void this.shutdown(session.id);
+    session.onShutdownRequest = async (restart) => {
+      if (restart) await session.restart();
+      else await this.shutdown(session.id);
     };
     return session;
   }

@@ -45,7 +45,7 @@ export class Session {
   private current: CellExecution | undefined;
   private closed = false;
   /** Called when a frontend asked, on the control channel, to shut the kernel down. */
-  onShutdownRequest: (restart: boolean) => void = () => {};
+  onShutdownRequest: (restart: boolean) => Promise<void> = async () => {};
 
   private constructor(
     readonly env: SessionEnvironment,
@@ -144,10 +144,16 @@ export class Session {
       this.withStatus(req.header, () => this.reply(req, client.id, "interrupt_reply", { status: "ok" }));
     } else if (isMessageType(req, "shutdown_request")) {
       const restart = req.content.restart;
-      void this.stopCells().then(() => {
-        this.withStatus(req.header, () => this.reply(req, client.id, "shutdown_reply", { status: "ok", restart }));
-        this.onShutdownRequest(restart);
-      });
+      const answer = () => this.withStatus(req.header, () => this.reply(req, client.id, "shutdown_reply", { status: "ok", restart }));
+      // A restart is done before the reply, so requests sent after the reply meet the fresh kernel;
+      // a shutdown replies first, while the client is still attached.
+      void this.stopCells()
+        .then(async () => {
+          if (restart) await this.onShutdownRequest(true);
+          answer();
+          if (!restart) await this.onShutdownRequest(false);
+        })
+        .catch((err) => this.log.error(`shutdown_request failed: ${errorMessage(err)}`));
     } else {
       void this.answer(req, client.id);
     }
