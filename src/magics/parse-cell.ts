@@ -1,0 +1,127 @@
+/**
+ * One cell's source → what the kernel does with it ({@link CellPlan}). Pure.
+ *
+ * A cell may start with, in this order: a `%%slurm` line; then, mixed with blank and comment
+ * lines, `#SBATCH` lines (as in a batch script) and the kernel's line magics (`%slurm`,
+ * `%squeue`, `%scancel`, `%sacct`). Python code (or an IPython magic, or `!cmd`) ends that
+ * header. The body keeps every line where it was — magic lines become empty — so tracebacks
+ * name the cell's own line numbers.
+ */
+import { mergeOptions, parseSlurmOptions } from "./sbatch-args";
+import { tokenize } from "./tokenize";
+import { MagicError, type CellPlan, type LineMagic, type LineMagicName, type ParsedOptions } from "./types";
+
+const CELL_MAGIC = /^%%slurm(?=$|[\s?])(.*)$/;
+const LINE_MAGIC = /^%(slurm|squeue|scancel|sacct)(?=$|[\s?])(.*)$/;
+const SBATCH = /^#SBATCH(?=$|\s)(.*)$/;
+
+/** `?`/`??` right after a magic's name (or as its only word) asks for its help. */
+function magicArgs(rest: string, source: string): string[] {
+  const args = tokenize(rest, { source });
+  return args.length === 1 && /^\?\??$/.test(args[0]!) ? ["?"] : args;
+}
+
+/** Where each line starts, in Python terms: inside a triple-quoted string or not. */
+function linesInsideStrings(lines: readonly string[], from: number): boolean[] {
+  const inside: boolean[] = [];
+  let open: string | undefined; // the triple quote we are inside
+  for (let n = from; n < lines.length; n++) {
+    inside[n] = open !== undefined;
+    const line = lines[n]!;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i]!;
+      if (open) {
+        if (c === "\\") i++;
+        else if (line.startsWith(open, i)) [open, i] = [undefined, i + 2];
+      } else if (c === "#") {
+        break;
+      } else if (c === "'" || c === '"') {
+        if (line.startsWith(c.repeat(3), i)) [open, i] = [c.repeat(3), i + 2];
+        else for (i++; i < line.length && line[i] !== c; i++) if (line[i] === "\\") i++;
+      }
+    }
+  }
+  return inside;
+}
+
+const at = (n: number, message: string): MagicError =>
+  new MagicError(n === 0 ? message : `line ${n + 1}: ${message}`);
+
+/** Re-raises a MagicError from an option line with the line number in front. */
+function onLine<T>(n: number, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof MagicError) throw at(n, err.message);
+    throw err;
+  }
+}
+
+/**
+ * Splits a cell into its kernel line magics, its own Slurm options and the Python body.
+ * Options: the `%%slurm` line's first, then each `#SBATCH` line's in order, a later value of the
+ * same option winning. `%%slurm?` and `%slurm?` become the line magic `slurm` with args `["?"]`.
+ * @throws MagicError when `%%slurm` is not the first line, a kernel magic or `#SBATCH` line comes
+ *   after Python code, or an option is refused (see parseSlurmOptions).
+ */
+export function parseCell(code: string): CellPlan {
+  const lines = code.split("\n");
+  const text = (n: number): string => lines[n]!.replace(/\r$/, "").trimStart();
+  const body = [...lines];
+  const lineMagics: LineMagic[] = [];
+  let options: ParsedOptions | undefined;
+
+  let n = 0;
+  while (n < lines.length && text(n) === "") n++;
+  const first = n < lines.length ? CELL_MAGIC.exec(text(n)) : null;
+  if (first) {
+    const args = onLine(n, () => magicArgs(first[1]!, "%%slurm"));
+    if (args[0] === "?") lineMagics.push({ name: "slurm", args, line: n + 1 });
+    else options = onLine(n, () => parseSlurmOptions(args, "%%slurm"));
+    body[n] = "";
+    n++;
+  }
+
+  // The header: blank lines, comments, #SBATCH lines and kernel line magics.
+  for (; n < lines.length; n++) {
+    const line = text(n);
+    const sbatch = SBATCH.exec(line);
+    const magic = LINE_MAGIC.exec(line);
+    if (sbatch) {
+      const parsed = onLine(n, () =>
+        parseSlurmOptions(tokenize(sbatch[1]!, { comments: "anywhere", source: "#SBATCH" }), "#SBATCH"),
+      );
+      options = options ? mergeOptions(options, parsed) : parsed;
+    } else if (magic) {
+      const name = magic[1] as LineMagicName;
+      lineMagics.push({ name, args: onLine(n, () => magicArgs(magic[2]!, `%${name}`)), line: n + 1 });
+      body[n] = "";
+    } else if (CELL_MAGIC.test(line)) {
+      throw at(n, "%%slurm must be the first line of the cell");
+    } else if (line !== "" && !line.startsWith("#")) {
+      break;
+    }
+  }
+
+  // The code: kernel magics here would run after Python the user expects to run first. After an
+  // IPython cell magic (%%writefile, %%bash) the lines are not Python: leave them alone.
+  if (n < lines.length && !text(n).startsWith("%%")) {
+    const inString = linesInsideStrings(lines, n);
+    for (let k = n; k < lines.length; k++) {
+      if (inString[k]) continue;
+      const line = text(k);
+      const magic = LINE_MAGIC.exec(line);
+      if (magic) throw at(k, `%${magic[1]} must be at the top of a cell, before any Python code`);
+      if (CELL_MAGIC.test(line)) throw at(k, "%%slurm must be the first line of the cell");
+      if (SBATCH.test(line))
+        throw at(
+          k,
+          "#SBATCH lines count only at the top of a cell, before any Python code: move this one up",
+        );
+    }
+  }
+
+  const plan: CellPlan = { lineMagics, body: body.join("\n") };
+  if (options) plan.cellOptions = options;
+  return plan;
+}

@@ -1,0 +1,275 @@
+/**
+ * sbatch options of a `%%slurm`/`%slurm`/`#SBATCH` line, read the way sbatch reads them and
+ * normalized to long form. Pure. Values are checked where that is cheap; what depends on the
+ * cluster (partition names, limits, accounts) is checked in validate.ts.
+ */
+import { distance } from "fastest-levenshtein";
+import { parseMemory, parseTimeOption } from "../slurm/slurm-time";
+import { KERNEL_OPTIONS, KERNEL_OWNED_SBATCH, SBATCH_OPTIONS, type SbatchOption } from "./registry";
+import { MagicError, type ParsedOptions, type SbatchPair } from "./types";
+
+const ALL_OPTIONS: readonly SbatchOption[] = [...SBATCH_OPTIONS, ...KERNEL_OPTIONS];
+const KERNEL_LONGS = new Set(KERNEL_OPTIONS.map((o) => o.long));
+
+/** Why the kernel sets these itself (said when a cell tries to). */
+const OWNED_REASONS: Readonly<Record<string, string>> = {
+  "--output": "each cell's output streams into the notebook",
+  "--error": "each cell's output streams into the notebook",
+  "--input": "a cell reads its input from the notebook (input())",
+  "--open-mode": "the kernel owns the cell's output files",
+  "--wrap": "the cell's code is the job",
+  "--chdir": "every cell runs in the notebook's working directory",
+  "--parsable": "the kernel submits the job and reads its id itself",
+  "--wait": "the kernel follows the job while its output streams in (use --detach to return at once)",
+  "--export": "the kernel passes the job the environment its cell runner needs",
+  "--array": "a cell runs as one job",
+  "--dependency": "the kernel orders the cells' jobs itself",
+  "--kill-on-invalid-dep": "the kernel orders the cells' jobs itself",
+  "--test-only": "the kernel checks the options against the cluster before it submits",
+};
+/** Short spellings of kernel-owned options (KERNEL_OWNED_SBATCH lists both). */
+const OWNED_SHORT = new Map(
+  ["-o --output", "-e --error", "-i --input", "-D --chdir", "-W --wait", "-a --array", "-d --dependency"].map(
+    (pair) => pair.split(" ") as [string, string],
+  ),
+);
+
+/** Real sbatch options a cell cannot set: told apart from typos. */
+const OTHER_SBATCH = new Set(
+  (
+    "ntasks-per-node ntasks-per-core ntasks-per-socket nodelist exclude mem-per-gpu gpus-per-task " +
+    "gpus-per-socket cpus-per-gpu tmp licenses reservation signal hold comment distribution " +
+    "threads-per-core hint gpu-bind time-min deadline priority nice wckey tres-per-task propagate " +
+    "get-user-env no-requeue oversubscribe overcommit core-spec sockets-per-node cores-per-socket " +
+    "switches clusters container spread-job use-min-nodes acctg-freq immediate no-kill quiet " +
+    "verbose version help usage mincpus extra-node-info"
+  )
+    .split(" ")
+    .map((name) => `--${name}`),
+);
+
+const MAIL_TYPES = (
+  "NONE BEGIN END FAIL REQUEUE ALL INVALID_DEPEND STAGE_OUT " +
+  "TIME_LIMIT TIME_LIMIT_90 TIME_LIMIT_80 TIME_LIMIT_50 ARRAY_TASKS"
+).split(" ");
+
+/** Options that are alternatives: a later one replaces an earlier one of the same group. */
+function groupOf(long: string): string {
+  return long === "--mem-per-cpu" ? "--mem" : long;
+}
+
+/**
+ * The candidate a mistyped word most likely meant: one it shortens or lengthens (`--cpus`,
+ * `--memory`), else the nearest by edit distance (at most a third of the word, and at least 1).
+ * Case and leading dashes are ignored.
+ */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  const w = word.replace(/^-+/, "").toLowerCase();
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const c of candidates) {
+    const name = c.replace(/^-+/, "").toLowerCase();
+    // A shortened or lengthened name (--cpus, --memory, --name) is closer than any typo.
+    const prefix = w.length >= 3 && (name.startsWith(w) || w.startsWith(name));
+    const inside = w.length >= 3 && name.includes(w);
+    const score = prefix ? name.length / 1000 : inside ? 0.5 + name.length / 1000 : distance(w, name);
+    if (score < bestScore) [best, bestScore] = [c, score];
+  }
+  return bestScore <= Math.max(1, Math.floor(w.length / 3)) ? best : undefined;
+}
+
+function unknownOption(spelling: string, source: string): MagicError {
+  const name = spelling.split("=")[0]!;
+  if (OTHER_SBATCH.has(name)) {
+    return new MagicError(
+      `${name} is an sbatch option that ${source} does not take; %%slurm? lists the options a cell may set`,
+    );
+  }
+  const shorts = ALL_OPTIONS.filter((o) => o.short).map((o) => o.short!);
+  const guess = name.startsWith("--")
+    ? closest(
+        name,
+        ALL_OPTIONS.map((o) => o.long),
+      )
+    : shorts.find((s) => s.toLowerCase() === name.toLowerCase());
+  const named =
+    guess && !guess.startsWith("--")
+      ? `${guess} (${ALL_OPTIONS.find((o) => o.short === guess)!.long})`
+      : guess;
+  const hint = named ? ` — did you mean ${named}?` : "";
+  return new MagicError(`unknown option ${name} in ${source}${hint} (%%slurm? lists the options)`);
+}
+
+function ownedOption(spelling: string): MagicError {
+  const long = OWNED_SHORT.get(spelling) ?? spelling;
+  const said = long === spelling ? spelling : `${spelling} (${long})`;
+  const why = OWNED_REASONS[long] ?? "it is the same for every cell";
+  return new MagicError(`${said} is set by the kernel: ${why}`);
+}
+
+const NAME = /^[A-Za-z0-9_.-]+$/;
+
+/** Checks one option's value; throws a MagicError that says what a good value looks like. */
+function checkValue(opt: SbatchOption, value: string): void {
+  const o = opt.long;
+  const ctl = [...value].find((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
+  if (ctl) {
+    const code = ctl.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+    const what = ctl === "\n" || ctl === "\r" ? "a line break" : `a control character (U+${code})`;
+    throw new MagicError(`${o} value contains ${what}: sbatch options must be plain text on one line`);
+  }
+  const bad = (what: string, use: string): MagicError =>
+    new MagicError(`${o} '${value}' is not ${what}: use ${use}`);
+  switch (o) {
+    case "--time":
+      parseTimeOption(value, o);
+      return;
+    case "--mem":
+    case "--mem-per-cpu":
+      parseMemory(value, o);
+      return;
+    case "--cpus-per-task":
+    case "--ntasks":
+      if (!/^[1-9]\d*$/.test(value))
+        throw bad(
+          o === "--ntasks" ? "a number of tasks" : "a number of CPUs",
+          `a whole number from 1, e.g. ${opt.short} 4`,
+        );
+      return;
+    case "--nodes":
+      if (!/^[1-9]\d*(-[1-9]\d*)?$/.test(value)) throw bad("a node count", "N or MIN-MAX, e.g. -N 1");
+      return;
+    case "--gres":
+      for (const item of value.split(",")) {
+        // NAME[:TYPE][:COUNT]; a type starts with a letter, so gpu:1:2 and gpu:x:y are refused.
+        const m = /^([A-Za-z][\w.-]*)(?::[A-Za-z][\w.-]*)?(?::(\d+))?$/.exec(item);
+        if (m && !/^0+$/.test(m[2] ?? "1")) continue;
+        if (/^gpu\b/i.test(item)) throw bad("a GPU request", "gpu:N or gpu:TYPE:N, e.g. gpu:1 or gpu:a100:1");
+        throw bad("a GRES request", "NAME[:TYPE][:N], e.g. gpu:1");
+      }
+      return;
+    case "--gpus":
+    case "--gpus-per-node":
+      for (const item of value.split(",")) {
+        if (!/^([A-Za-z][\w.-]*:)?[1-9]\d*$/.test(item))
+          throw bad("a GPU count", "N or TYPE:N, e.g. 1 or a100:1");
+      }
+      return;
+    case "--mail-type":
+      for (const item of value.split(",")) {
+        if (MAIL_TYPES.includes(item.toUpperCase())) continue;
+        const guess = closest(item.toUpperCase(), MAIL_TYPES);
+        throw new MagicError(
+          `${o} '${item}' is not a mail type${guess ? ` — did you mean ${guess}? Use` : ": use"} one or more of ${MAIL_TYPES.join(", ")}, comma-separated`,
+        );
+      }
+      return;
+    case "--job-name":
+      if (value.includes("|"))
+        throw new MagicError(
+          `${o} '${value}' contains '|', which squeue and sacct print as their separator: use another character`,
+        );
+      return;
+    case "--partition":
+      if (!value.split(",").every((p) => NAME.test(p)))
+        throw bad("a partition name", "a name like acpu, or several separated by commas");
+      return;
+    case "--account":
+    case "--qos":
+    case "--profile":
+      if (!NAME.test(value)) {
+        const what = o === "--account" ? "an account" : o === "--qos" ? "a QoS" : "a profile";
+        throw bad(`${what} name`, "letters, digits, '.', '_' and '-' only");
+      }
+      return;
+    default:
+      return;
+  }
+}
+
+/**
+ * Reads the options of one magic or `#SBATCH` line (already split into words by tokenize):
+ * `--opt value`, `--opt=value`, `-p value`, `-pvalue`, `-p=value`, `-t1:00:00`. Returns them in
+ * long form, in order, a repeated option keeping its last value; `--detach` and `--profile NAME`
+ * (not in `#SBATCH` lines: sbatch does not know them) set their own fields.
+ * @param source names the line in messages: `%%slurm`, `%slurm` or `#SBATCH`.
+ * @throws MagicError for an unknown or kernel-owned option, a missing value, a value given to a
+ *   flag, a word that is not an option, or a value the option cannot take.
+ */
+export function parseSlurmOptions(tokens: readonly string[], source = "%%slurm"): ParsedOptions {
+  const out: ParsedOptions = { sbatch: [], detach: false };
+  const pairs: SbatchPair[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    let opt: SbatchOption | undefined;
+    let value: string | undefined;
+    let spelled: string;
+    if (token.startsWith("--") && token.length > 2) {
+      const eq = token.indexOf("=");
+      spelled = eq < 0 ? token : token.slice(0, eq);
+      if (eq >= 0) value = token.slice(eq + 1);
+      opt = ALL_OPTIONS.find((o) => o.long === spelled);
+    } else if (/^-[A-Za-z]/.test(token)) {
+      spelled = token.slice(0, 2);
+      opt = ALL_OPTIONS.find((o) => o.short === spelled);
+      // -pacpu, -t1:00:00 (and -p=acpu, which sbatch would read as "=acpu")
+      if (token.length > 2) value = token.slice(2).replace(/^=/, "");
+    } else {
+      throw new MagicError(`unexpected '${token}' in ${source}: options only`);
+    }
+    if (!opt) {
+      if (KERNEL_OWNED_SBATCH.includes(spelled)) throw ownedOption(spelled);
+      throw unknownOption(spelled, source);
+    }
+    if (KERNEL_LONGS.has(opt.long) && source === "#SBATCH") {
+      throw new MagicError(`${opt.long} is a %%slurm option, not sbatch's: write it on a %%slurm first line`);
+    }
+    if (!opt.takesValue) {
+      if (value !== undefined)
+        throw new MagicError(`${opt.long} takes no value in ${source}: write ${opt.long} alone`);
+    } else if (value === undefined) {
+      const next = tokens[i + 1];
+      if (next !== undefined && !(next.startsWith("-") && next.length > 1)) value = tokens[++i];
+    }
+    if (opt.takesValue && !value) throw new MagicError(`${spelled} needs a value in ${source}: ${opt.help}`);
+    if (value !== undefined) checkValue(opt, value);
+
+    if (opt.long === "--detach") out.detach = true;
+    else if (opt.long === "--profile") out.profile = value!;
+    else pairs.push(value === undefined ? [opt.long] : [opt.long, value]);
+  }
+  const longs = new Set(pairs.map(([l]) => l));
+  if (longs.has("--mem") && longs.has("--mem-per-cpu")) {
+    throw new MagicError(
+      `--mem and --mem-per-cpu together in ${source}: sbatch takes only one of them; keep one`,
+    );
+  }
+  out.sbatch = mergeSbatch([], pairs);
+  return out;
+}
+
+/**
+ * `over` applied on top of `base`: an option already in `base` takes its new value in place
+ * (`--mem-per-cpu` replaces `--mem` and the other way round: sbatch takes only one), others are
+ * appended in order.
+ */
+export function mergeSbatch(base: readonly SbatchPair[], over: readonly SbatchPair[]): SbatchPair[] {
+  const out = [...base];
+  for (const pair of over) {
+    const at = out.findIndex(([l]) => groupOf(l) === groupOf(pair[0]));
+    if (at < 0) out.push(pair);
+    else out[at] = pair;
+  }
+  return out;
+}
+
+/** Options of two lines merged: `over`'s sbatch options on top of `base`'s, either one's --detach, `over`'s profile first. */
+export function mergeOptions(base: ParsedOptions, over: ParsedOptions): ParsedOptions {
+  const out: ParsedOptions = {
+    sbatch: mergeSbatch(base.sbatch, over.sbatch),
+    detach: base.detach || over.detach,
+  };
+  const profile = over.profile ?? base.profile;
+  if (profile !== undefined) out.profile = profile;
+  return out;
+}
