@@ -210,6 +210,10 @@ export function parseSlurmOptions(tokens: readonly string[], source = "%%slurm")
       if (eq >= 0) value = token.slice(eq + 1);
       opt = ALL_OPTIONS.find((o) => o.long === spelled);
     } else if (/^-[A-Za-z]/.test(token)) {
+      const asLong = `-${token.split("=")[0]}`;
+      if (token.length > 3 && ALL_OPTIONS.some((o) => o.long === asLong)) {
+        throw new MagicError(`${token.split("=")[0]} in ${source}: long options take two dashes, ${asLong}`);
+      }
       spelled = token.slice(0, 2);
       opt = ALL_OPTIONS.find((o) => o.short === spelled);
       // -pacpu, -t1:00:00 (and -p=acpu, which sbatch would read as "=acpu")

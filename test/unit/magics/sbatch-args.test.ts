@@ -118,6 +118,9 @@ describe("parseSlurmOptions refuses, naming what is wrong", () => {
       "--nodelist is an sbatch option that %%slurm does not take; %%slurm? lists the options a cell may set",
     ],
     [["--ntasks-per-node=4"], "--ntasks-per-node is an sbatch option that %%slurm does not take"],
+    // a long option with one dash (sbatch would read -partition as -p artition)
+    [["-partition=acpu"], "-partition in %%slurm: long options take two dashes, --partition"],
+    [["-mem", "8G"], "-mem in %%slurm: long options take two dashes, --mem"],
     // missing values
     [["--mem"], "--mem needs a value in %%slurm: memory per node, e.g. 8G or 500M"],
     [["--mem="], "--mem needs a value in %%slurm: memory per node, e.g. 8G or 500M"],
