@@ -17,7 +17,7 @@ import WebSocket from "ws";
 import { parseConfig } from "../../src/config/config";
 import { createLogger } from "../../src/server/logger";
 import { startServer, type RunningServer } from "../../src/server/serve";
-import { isolatedEnv, useInProcess, type IsolatedEnv } from "../helpers/env";
+import { DEBIAN_PYTHON, isolatedEnv, requireProgram, useInProcess, type IsolatedEnv } from "../helpers/env";
 
 const V1 = "v1.kernel.websocket.jupyter.org";
 
@@ -71,6 +71,7 @@ describe("@jupyterlab/services against alpine-kernel serve", () => {
   beforeAll(async () => {
     // services logs every socket and status change at debug level; warnings still show.
     jest.spyOn(console, "debug").mockImplementation(() => {});
+    requireProgram(DEBIAN_PYTHON, "Debian's python3 runs the cells");
     iso = isolatedEnv();
     restoreEnv = useInProcess(iso);
     const config = parseConfig(

@@ -138,7 +138,7 @@ describe("nbconvert --execute and alpine-kernel run/demo", () => {
   afterAll(() => iso.cleanup());
 
   const nbconvert = (input: string, output: string, extra: string[] = []) => {
-    requireProgram(JUPYTER, "apt-get install jupyter-nbconvert python3-nbclient");
+    requireProgram("/usr/bin/jupyter-nbconvert", "apt-get install jupyter-nbconvert python3-nbclient");
     return run(
       JUPYTER,
       ["nbconvert", "--to", "notebook", "--execute", ...extra, "--output", output, input],
