@@ -47,13 +47,21 @@ class EventShell(InteractiveShell):
     # Like ipykernel: `!cmd` output goes through sys.stdout, i.e. into stream events.
     system = InteractiveShell.system_piped
 
-    def init_completer(self):
-        # Nobody completes in a batch job, and the completer would import jedi (slow).
-        self.Completer = None
-
     def init_virtualenv(self):
-        # The job runs in whatever environment the job script activated; no warnings about it.
+        # As in ipykernel: the job runs in the environment its script activated; IPython's
+        # virtualenv detection would only warn and add paths.
         pass
+
+    def enable_gui(self, gui=None):
+        # `%matplotlib inline` lands here with no GUI; a batch job has no event loop for others.
+        if gui not in (None, "inline"):
+            from IPython.core.error import UsageError
+
+            raise UsageError(
+                "%%matplotlib %s needs a GUI event loop, which a batch job does not have; "
+                "figures are shown inline without any %%matplotlib" % gui
+            )
+        self.active_eventloop = gui
 
     def _showtraceback(self, etype, evalue, stb):
         events.emit(

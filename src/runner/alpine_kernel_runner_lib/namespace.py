@@ -39,41 +39,17 @@ def _reason(value, error):
 
 
 def load_dill(main_module):
-    """dill, pointed at the cell's __main__ (it binds functions' globals to that module's dict)."""
-    import dill
+    from . import dill_pickler
 
-    dill_internals = getattr(dill, "_dill", None)
-    if dill_internals is not None and getattr(dill_internals, "_main_module", None) is not main_module:
-        dill_internals._main_module = main_module
-    return dill
-
-
-_dill_pickler_class = None
-
-
-def _dill_pickler(dill):
-    global _dill_pickler_class
-    if _dill_pickler_class is None:
-        import threading
-
-        rlock_type = type(threading.RLock())
-
-        class RunnerDillPickler(dill.Pickler):
-            def save(self, obj, save_persistent_id=True):
-                if type(obj) is rlock_type and id(obj) not in self.memo:
-                    # dill restores an RLock that no acquire() can ever take (it deadlocks e.g.
-                    # functools.cached_property before Python 3.12): carry a fresh one instead.
-                    self.save_reduce(threading.RLock, (), obj=obj)
-                    return
-                dill.Pickler.save(self, obj, save_persistent_id)
-
-        _dill_pickler_class = RunnerDillPickler
-    return _dill_pickler_class
+    return dill_pickler.use_main_module(main_module)
 
 
 def _new_pickler(f, use_dill, main_module):
     if use_dill:
-        return _dill_pickler(load_dill(main_module))(f, protocol=pickle.HIGHEST_PROTOCOL)
+        load_dill(main_module)
+        from .dill_pickler import RunnerDillPickler
+
+        return RunnerDillPickler(f, protocol=pickle.HIGHEST_PROTOCOL)
     from .main_pickler import MainPickler
 
     return MainPickler(f, main_module.__dict__)
@@ -178,10 +154,10 @@ def restore(path, ns, main_module, dill_available, shell=None):
             for name, _segment, _start in index["records"]:
                 problems[name] = "saved with dill, which is not importable in this environment"
             return restored, problems
-        unpickler_class = load_dill(main_module).Unpickler if use_dill else pickle.Unpickler
         unpickler, current = None, None
         for name, segment, start in index["records"]:
             if segment != current:
+                unpickler_class = load_dill(main_module).Unpickler if use_dill else pickle.Unpickler
                 unpickler, current = unpickler_class(f), segment
             f.seek(start)
             try:

@@ -112,6 +112,16 @@ test("matplotlib: plt.show() and figures left open become image/png, in order wi
   expect(shape(r.events)).toEqual(["start", "display_data", "display_data", "end"]);
 });
 
+test("matplotlib: %matplotlib inline works too (IPython's inline backend, shown after the cell)", async () => {
+  const r = await cells.run(
+    IPYTHON,
+    "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\nprint('x')",
+  );
+  expect(r.exitCode).toBe(0);
+  expect(shape(r.events)).toEqual(["start", "display_data", "end"]);
+  expect(only(r.events, "display_data").data["image/png"]).toMatch(PNG_BASE64);
+});
+
 test("matplotlib: display(fig) shows the PNG; the backend is not forced on subprocesses", async () => {
   const code = [
     "import os, subprocess, sys, matplotlib",

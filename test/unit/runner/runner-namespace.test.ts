@@ -125,6 +125,25 @@ test("modules re-imported by alias in the IPython interpreter (numpy as np)", as
   expect(streamText(r2.events, "stdout")).toBe("numpy 6\n");
 });
 
+test("saving a large numpy array with dill does not copy it in memory", async () => {
+  // The cell's atexit handler runs after the namespace is saved: it records the peak RSS.
+  const code = [
+    "import atexit, resource, numpy as np",
+    "big = np.ones(25_000_000)  # 200 MB",
+    "atexit.register(lambda: open('peak-kb.txt', 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))",
+  ].join("\n");
+  const r1 = await cells.run(IPYTHON, code, { namespace: "big.pkl" });
+  expect(r1.exitCode).toBe(0);
+  expect(only(r1.events, "namespace").bytes).toBeGreaterThan(200e6);
+  const peakMb = Number(readFileSync(cells.path("peak-kb.txt"), "utf8")) / 1024;
+  // Python + IPython + numpy take well under 150 MB; a copy of the array would add 200 MB.
+  expect(peakMb).toBeLessThan(200 + 150);
+  const r2 = await cells.run(IPYTHON, "print(big.shape, big.sum(), big.flags.writeable)", {
+    namespace: "big.pkl",
+  });
+  expect(streamText(r2.events, "stdout")).toBe("(25000000,) 25000000.0 True\n");
+});
+
 test("names that cannot be restored are reported, and the file holding them is kept aside", async () => {
   const r1 = await cells.run(IPYTHON, "kept = [1, 2, 3]", { namespace: "cross.pkl" });
   expect(r1.exitCode).toBe(0);
