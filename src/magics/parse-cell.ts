@@ -15,6 +15,14 @@ const CELL_MAGIC = /^%%slurm(?=$|[\s?])(.*)$/;
 const LINE_MAGIC = /^%(slurm|squeue|scancel|sacct)(?=$|[\s?])(.*)$/;
 const SBATCH = /^#SBATCH(?=$|\s)(.*)$/;
 
+const LINE_MAGIC_NAMES: readonly LineMagicName[] = ["slurm", "squeue", "scancel", "sacct"];
+
+function lineMagicName(word: string): LineMagicName {
+  const name = LINE_MAGIC_NAMES.find((n) => n === word);
+  if (!name) throw new MagicError(`not a kernel magic: %${word}`); // unreachable: LINE_MAGIC only matches these
+  return name;
+}
+
 /** `?`/`??` right after a magic's name (or as its only word) asks for its help. */
 function magicArgs(rest: string, source: string): string[] {
   const args = tokenize(rest, { source });
@@ -93,7 +101,7 @@ export function parseCell(code: string): CellPlan {
       );
       options = options ? mergeOptions(options, parsed) : parsed;
     } else if (magic) {
-      const name = magic[1] as LineMagicName;
+      const name = lineMagicName(magic[1]!);
       lineMagics.push({ name, args: onLine(n, () => magicArgs(magic[2]!, `%${name}`)), line: n + 1 });
       body[n] = "";
     } else if (CELL_MAGIC.test(line)) {

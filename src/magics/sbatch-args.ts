@@ -28,11 +28,15 @@ const OWNED_REASONS: Readonly<Record<string, string>> = {
   "--test-only": "the kernel checks the options against the cluster before it submits",
 };
 /** Short spellings of kernel-owned options (KERNEL_OWNED_SBATCH lists both). */
-const OWNED_SHORT = new Map(
-  ["-o --output", "-e --error", "-i --input", "-D --chdir", "-W --wait", "-a --array", "-d --dependency"].map(
-    (pair) => pair.split(" ") as [string, string],
-  ),
-);
+const OWNED_SHORT = new Map<string, string>([
+  ["-o", "--output"],
+  ["-e", "--error"],
+  ["-i", "--input"],
+  ["-D", "--chdir"],
+  ["-W", "--wait"],
+  ["-a", "--array"],
+  ["-d", "--dependency"],
+]);
 
 /** Real sbatch options a cell cannot set: told apart from typos. */
 const OTHER_SBATCH = new Set(

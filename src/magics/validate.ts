@@ -181,13 +181,12 @@ export function validateAgainstCluster(
   const asked = get("--partition");
   const dflt = info.partitions.find((p) => p.isDefault);
   const names = asked ? asked.split(",") : dflt ? [dflt.name] : [];
-  const parts = names.map(
-    (name) =>
-      info.partitions.find((p) => p.name === name) ?? unknownPartition(name, info, opts.renamedPartitions),
-  );
-  for (const p of parts) if (p instanceof MagicError) throw p;
-  const only = parts.length === 1 ? (parts[0] as PartitionInfo) : undefined;
-  if (only) checkLimits(only, get, info);
+  const parts = names.map((name) => {
+    const p = info.partitions.find((o) => o.name === name);
+    if (!p) throw unknownPartition(name, info, opts.renamedPartitions);
+    return p;
+  });
+  if (parts.length === 1) checkLimits(parts[0]!, get, info);
   checkAccountAndQos(get, info, names);
 
   const out = [...sbatch];

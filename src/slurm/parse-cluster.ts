@@ -123,7 +123,7 @@ export function parseSinfoNodes(stdout: string): Map<string, NodeSize> {
   for (const line of lines(stdout)) {
     const m = /^([^|]+)\|(\d+)\+?\|(\d+)\+?$/.exec(line.trim());
     if (!m) throw new SlurmOutputError(`sinfo row is not partition|cpus|memory: ${JSON.stringify(line)}`);
-    const [, name, cpus, mem] = m as unknown as [string, string, string, string];
+    const [, name = "", cpus = "", mem = ""] = m;
     const prev = out.get(name);
     out.set(name, {
       cpus: Math.max(Number(cpus), prev?.cpus ?? 0),
@@ -148,7 +148,7 @@ function fields(line: string, counts: readonly number[], what: string): string[]
 export function parseAssociations(stdout: string): Association[] {
   return lines(stdout).map((line) => {
     const f = fields(line, [3, 5], "account|partition|qos");
-    const [account, partition, qos] = f.slice(-3) as [string, string, string];
+    const [account = "", partition = "", qos = ""] = f.slice(-3);
     return { account, partition, qos: qos.split(",").filter(Boolean) };
   });
 }

@@ -45,15 +45,8 @@ function splitRow(line: string): Row {
   }
   // JobName (the 2nd field) is printed verbatim and may hold "|": count the others from the end.
   const tail = f.slice(-(FIELDS.length - 2));
-  const [state, exitCode, elapsed, maxRss, reqMem, timeLimit, nodes] = tail as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  const [state = "", exitCode = "", elapsed = "", maxRss = "", reqMem = "", timeLimit = "", nodes = ""] =
+    tail;
   return { id: f[0]!, state, exitCode, elapsed, maxRss, reqMem, timeLimit, nodes };
 }
 

@@ -55,6 +55,10 @@ const STATES: ReadonlySet<string> = new Set<JobState>([
   "UNKNOWN",
 ]);
 
+function isJobState(word: string): word is JobState {
+  return STATES.has(word);
+}
+
 /** Slurm states we do not act on, mapped to the nearest one we do. */
 const STATE_ALIASES: Readonly<Record<string, JobState>> = {
   REQUEUE_FED: "REQUEUED",
@@ -74,8 +78,7 @@ const STATE_ALIASES: Readonly<Record<string, JobState>> = {
  */
 export function parseJobState(text: string): JobState {
   const word = text.trim().split(/\s+/)[0]!.toUpperCase();
-  if (STATES.has(word)) return word as JobState;
-  return STATE_ALIASES[word] ?? "UNKNOWN";
+  return isJobState(word) ? word : (STATE_ALIASES[word] ?? "UNKNOWN");
 }
 
 /** `cpu=4,mem=4000M,node=1,billing=4,gres/gpu=2` → key/value map. */
