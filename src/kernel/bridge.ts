@@ -34,6 +34,7 @@ export class KernelBridge {
   private kernelId: string | undefined;
   private server: RuntimeInfo | undefined;
   private stopping = false;
+  private shutDown = false;
   private connecting: Promise<void> | undefined;
   readonly stopped: Promise<void>;
   private resolveStopped!: () => void;
@@ -111,6 +112,7 @@ export class KernelBridge {
 
   private async afterShutdown(): Promise<void> {
     // A restart launches a new bridge, which opens a fresh kernel: this one is done either way.
+    this.shutDown = true; // the server closes the deleted kernel's channels: no reconnecting
     await this.deleteKernel();
     await this.stop();
   }
@@ -176,7 +178,7 @@ export class KernelBridge {
       ws.on("close", () => {
         if (this.ws !== ws) return;
         this.ws = undefined;
-        if (!this.stopping) {
+        if (!this.stopping && !this.shutDown) {
           log("connection to the server closed; reconnecting");
           void this.connect();
         }

@@ -28,6 +28,10 @@ class WsClient implements SessionClient {
     if (this.ws.readyState !== this.ws.OPEN) return;
     this.ws.send(encodeWsMessage(this.framing, msg));
   }
+
+  close(reason: string): void {
+    this.ws.close(1000, reason);
+  }
 }
 
 export function attachChannels(server: Server, kernels: KernelManager, token: string, log: Logger): WebSocketServer {

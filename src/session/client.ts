@@ -6,4 +6,6 @@ export type { OutgoingMessage };
 export interface SessionClient {
   readonly id: string;
   send(msg: OutgoingMessage): void;
+  /** Ends the connection: the kernel was shut down (as Jupyter Server closes a deleted kernel's channels). */
+  close?(reason: string): void;
 }
