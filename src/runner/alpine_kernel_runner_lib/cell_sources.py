@@ -15,9 +15,12 @@ def collect(ns, names):
     """{file name: source} of the cells that defined the functions and classes among names."""
     files = set()
     for name in names:
-        for code in _code_objects(ns.get(name)):
-            if _CELL_FILENAME.match(code.co_filename):
-                files.add(code.co_filename)
+        try:
+            for code in _code_objects(ns.get(name)):
+                if _CELL_FILENAME.match(code.co_filename):
+                    files.add(code.co_filename)
+        except Exception:  # an odd object (a proxy raising from getattr) only loses its source
+            continue
     sources = {}
     for filename in files:
         entry = linecache.cache.get(filename)

@@ -69,7 +69,7 @@ def allow_interrupts(allowed):
 def main(argv):
     try:
         args = parse_args(argv)
-        with open(args.code, "r", encoding="utf-8") as f:
+        with open(args.code, "r", encoding="utf-8-sig") as f:
             source = f.read()
         writer = events.EventWriter(args.events)
     except (_UsageError, OSError, UnicodeDecodeError) as e:

@@ -35,7 +35,10 @@ def is_carried_name(name):
 
 
 def _reason(value, error):
-    return "%s: %s" % (type(value).__name__, error)
+    """"TypeName: message", where TypeName is the value's type (for a failed save) or the
+    exception's (for a failed load). Pickling errors can quote whole reprs: kept short."""
+    text = "%s: %s" % (type(value).__name__, error)
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def load_dill(main_module):
@@ -154,17 +157,24 @@ def restore(path, ns, main_module, dill_available, shell=None):
             for name, _segment, _start in index["records"]:
                 problems[name] = "saved with dill, which is not importable in this environment"
             return restored, problems
+        unpickler_class = pickle.Unpickler
         unpickler, current = None, None
         for name, segment, start in index["records"]:
             if segment != current:
-                unpickler_class = load_dill(main_module).Unpickler if use_dill else pickle.Unpickler
+                if use_dill:
+                    unpickler_class = load_dill(main_module).Unpickler
                 unpickler, current = unpickler_class(f), segment
             f.seek(start)
             try:
                 ns[name] = unpickler.load()
                 restored += 1
             except Exception as e:
-                problems[name] = "%s: %s" % (type(e).__name__, e)
+                problems[name] = _reason(e, e)
+                # The failed record may have left bytes of its frame buffered in the unpickler;
+                # go on with a fresh one that keeps the memo (later names may refer to earlier).
+                fresh = unpickler_class(f)
+                fresh.memo = unpickler.memo
+                unpickler = fresh
     return restored, problems
 
 

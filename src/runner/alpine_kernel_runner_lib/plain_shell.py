@@ -39,7 +39,13 @@ class PlainShell(object):
         try:
             body, last = self._compile(source, filename)
         except (SyntaxError, ValueError, OverflowError) as e:
-            self.report_error(e, filename)
+            event = error_event(e, filename)
+            if isinstance(e, SyntaxError) and (e.text or "").lstrip().startswith(("%", "!")):
+                event["traceback"].append(
+                    "(IPython magics and !commands need IPython, which is not installed in this "
+                    "cell's environment)"
+                )
+            events.emit(event)
             return False
         try:
             self._run(body)

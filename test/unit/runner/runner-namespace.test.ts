@@ -2,7 +2,7 @@
  * Namespace carry-over between cell jobs: three cells in three processes, with dill (IPython's
  * interpreter) and with the stdlib pickler (no IPython, no dill).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { CellDir, IPYTHON, only, plainPython, shape, streamText } from "./runner-harness";
 
 const cells = new CellDir();
@@ -73,6 +73,23 @@ describe.each([
     expect(r3.exitCode).toBe(0);
     expect(streamText(r3.events, "stderr")).toBe("");
     expect(streamText(r3.events, "stdout")).toBe("2 300 True True [2] a/b True\n");
+  });
+
+  test("a name that fails to load does not take the others down (a module of the working directory gone)", async () => {
+    const ns = `gone-${pickler}.pkl`;
+    const mod = `gone_${pickler}`;
+    writeFileSync(cells.path(`${mod}.py`), "class Thing:\n    pass\n");
+    const r1 = await cells.run(python, `import ${mod}\na = [1]\nthing = ${mod}.Thing()\nb = a`, {
+      namespace: ns,
+    });
+    expect(r1.exitCode).toBe(0);
+    rmSync(cells.path(`${mod}.py`));
+    const r2 = await cells.run(python, "print(a, b is a, 'thing' in dir())", { namespace: ns });
+    expect(r2.exitCode).toBe(0);
+    expect(streamText(r2.events, "stdout")).toBe("[1] True False\n");
+    const warning = streamText(r2.events, "stderr");
+    expect(warning).toContain(`${mod} (import ${mod}: ModuleNotFoundError: No module named '${mod}')`);
+    expect(warning).toContain(`thing (ModuleNotFoundError: No module named '${mod}')`);
   });
 
   test("closures, recursion, lambdas, subclasses with super(), dataclasses, namedtuples, cached_property", async () => {
