@@ -83,6 +83,26 @@ describe.each([
     expect(streamText(r.events, "stdout")).toBe("sleeping\n");
   });
 
+  test("SIGINT while the namespace is saved is ignored: the save completes, the cell is ok", async () => {
+    const code = [
+      "import time",
+      "class Slow:",
+      "    def __reduce__(self):",
+      "        print('saving', flush=True)",
+      "        time.sleep(1)",
+      "        return (Slow, ())",
+      "s = Slow()",
+    ].join("\n");
+    const running = cells.start(python, code, { namespace: `save-int-${ipython}.pkl` });
+    await running.waitFor((e) => e.type === "stream" && e.text === "saving");
+    running.child.kill("SIGINT");
+    const r = await running.finished;
+    expect(r.exitCode).toBe(0);
+    expect(shape(r.events)).toEqual(["start", "namespace", "end"]);
+    expect(only(r.events, "namespace").names).toMatchObject({ s: "Slow", Slow: "type" });
+    expect(only(r.events, "end").status).toBe("ok");
+  });
+
   test("os._exit ends the process at once: no end marker, the exit status is the cell's", async () => {
     const r = await cells.run(python, "import os\nprint('bye')\nos._exit(3)\n", {
       namespace: `exit-${ipython}.pkl`,
