@@ -52,7 +52,7 @@ export class ZmqJupyterClient {
   readonly iopubLog: { at: number; msg: RawMessage }[] = [];
   private readonly iopubWaiters: ((m: RawMessage) => void)[] = [];
 
-  constructor(private readonly conn: Connection) {
+  constructor(conn: Connection) {
     this.codec = new WireCodec(conn.info.key);
     const url = (p: number) => `tcp://127.0.0.1:${p}`;
     this.shell.connect(url(conn.info.shell_port));

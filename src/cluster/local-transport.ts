@@ -2,6 +2,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promises as fs, openSync, closeSync } from "node:fs";
+import { userInfo } from "node:os";
 import { dirname } from "node:path";
 import { CommandError, countCommand, type RunOptions, type RunResult, type Transport } from "./transport";
 
@@ -12,6 +13,7 @@ export interface DetachedProcess {
 
 export class LocalTransport implements Transport {
   readonly kind = "local" as const;
+  readonly user = userInfo().username;
   readonly commandCounts = new Map<string, number>();
 
   run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {

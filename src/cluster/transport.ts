@@ -22,6 +22,8 @@ export interface RunResult {
 
 export interface Transport {
   readonly kind: "local" | "ssh";
+  /** The user commands run as on the cluster (for sacctmgr/squeue --user). */
+  readonly user: string;
   /** Commands run so far, by program name (sbatch, squeue, ...): the load we put on the cluster. */
   readonly commandCounts: ReadonlyMap<string, number>;
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;

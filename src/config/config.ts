@@ -35,12 +35,32 @@ const serverSchema = z
   })
   .strict();
 
+/** sbatch options written as on the command line, e.g. "--account ucb-general --time 1:00:00". */
+const sbatchOptions = z.string().max(2000);
+
+const slurmSchema = z
+  .object({
+    /** Options every cell gets unless it says otherwise (Alpine requires --account). */
+    defaults: sbatchOptions.default(""),
+    /** Named option sets: `%%slurm --profile gpu`. */
+    profiles: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, "profile names use letters, digits, _ and -"), sbatchOptions).default({}),
+    /** Partitions the site renamed: a cell asking for the old name is told the new one. */
+    renamed_partitions: z.record(z.string(), z.string()).default({ amilan: "acpu" }),
+    /** The watcher's squeue interval backs off from min to max while nothing changes. */
+    poll_min_seconds: z.number().positive().default(1),
+    poll_max_seconds: z.number().positive().default(30),
+    /** How long discovered partitions/accounts are trusted before asking Slurm again. */
+    discovery_ttl_seconds: z.number().int().positive().default(600),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     backend: z.enum(["local", "slurm"]).default("local"),
     /** Where session directories (cells, outputs, namespaces) live; on the cluster's file system for slurm. */
     work_dir: z.string().min(1).optional(),
     environment: environmentSchema.default(environmentSchema.parse({})),
+    slurm: slurmSchema.default(slurmSchema.parse({})),
     server: serverSchema.default(serverSchema.parse({})),
   })
   .strict();

@@ -25,7 +25,8 @@ export type JsonObject = Record<string, unknown>;
 
 // ---------------------------------------------------------------- requests (shell / control / stdin)
 
-export interface KernelInfoRequest {}
+/** kernel_info_request has an empty content. */
+export type KernelInfoRequest = Record<string, never>;
 export interface ExecuteRequest {
   code: string;
   silent: boolean;
@@ -63,7 +64,8 @@ export interface CommInfoRequest {
 export interface ShutdownRequest {
   restart: boolean;
 }
-export interface InterruptRequest {}
+/** interrupt_request has an empty content. */
+export type InterruptRequest = Record<string, never>;
 export interface InputReply {
   value: string;
 }

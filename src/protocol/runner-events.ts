@@ -13,7 +13,7 @@ export type RunnerEvent =
   | ({ type: "error" } & ErrorContent)
   | { type: "input_request"; seq: number; prompt: string; password: boolean }
   | { type: "namespace"; saved: number; skipped: Record<string, string>; bytes: number; seconds: number; names?: Record<string, string> }
-  | { type: "end"; status: "ok" | "error"; time: number };
+  | { type: "end"; status: "ok" | "error"; time: number; maxrss_kb?: number };
 
 function need(ok: boolean, what: string): void {
   if (!ok) throw new ProtocolError(`runner event: ${what}`);

@@ -2,12 +2,17 @@
 import { watch } from "node:fs";
 import type { Logger } from "pino";
 import { LocalTransport } from "../cluster/local-transport";
+import type { Transport } from "../cluster/transport";
 import type { Config } from "../config/config";
 import type { Ledger } from "../ledger/ledger";
+import { JobBook } from "../session/job-book";
 import type { SessionEnvironment } from "../session/job-builder";
+import type { LiveStatus } from "../session/live-status";
+import { ClusterDiscovery } from "../slurm/discovery";
 import { installRunner, probePythonVersion } from "../slurm/environment";
 import { LocalScheduler } from "../slurm/local-scheduler";
-import { InputError } from "../errors";
+import type { Scheduler } from "../slurm/scheduler";
+import { SlurmScheduler } from "../slurm/slurm-scheduler";
 
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
@@ -30,12 +35,27 @@ function watchLocalDir(dir: string, onChange: () => void): () => void {
   }
 }
 
-export function createSessionEnvironment(config: Config, ledger: Ledger, log: Logger): SessionEnvironment {
-  if (config.backend !== "local") {
-    throw new InputError("BACKEND_UNAVAILABLE", `backend '${config.backend}' is not available in this build; use backend: local`);
+export function createSessionEnvironment(config: Config, ledger: Ledger, log: Logger, transport: Transport = new LocalTransport()): SessionEnvironment {
+  const statusBoard = new Set<LiveStatus>();
+  let scheduler: Scheduler;
+  let discovery: ClusterDiscovery | undefined;
+  let liveStatus: SessionEnvironment["liveStatus"] = () => undefined;
+  if (config.backend === "slurm") {
+    const slurm = new SlurmScheduler(transport, {
+      minIntervalMs: config.slurm.poll_min_seconds * 1000,
+      maxIntervalMs: config.slurm.poll_max_seconds * 1000,
+      onTrouble: (message) => {
+        if (message) log.warn(message);
+        for (const s of statusBoard) s.trouble(message);
+      },
+    });
+    scheduler = slurm;
+    discovery = new ClusterDiscovery(transport, config.slurm.discovery_ttl_seconds * 1000);
+    liveStatus = (id) => slurm.watcher.status(id);
+  } else {
+    if (!(transport instanceof LocalTransport)) throw new Error("the local backend runs cells on this machine: it needs the local transport");
+    scheduler = new LocalScheduler(transport);
   }
-  const transport = new LocalTransport();
-  const scheduler = new LocalScheduler(transport);
   const loginShell = config.environment.modules.length > 0;
   return {
     transport,
@@ -43,8 +63,12 @@ export function createSessionEnvironment(config: Config, ledger: Ledger, log: Lo
     config,
     ledger,
     log,
+    discovery,
+    jobs: new JobBook(ledger),
+    liveStatus,
+    statusBoard,
     runnerPath: once(() => installRunner(transport, config.work_dir)),
     pythonVersion: once(() => probePythonVersion(transport, config.environment, loginShell)),
-    watchDir: watchLocalDir,
+    watchDir: transport.kind === "local" ? watchLocalDir : undefined,
   };
 }

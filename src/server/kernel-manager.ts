@@ -5,6 +5,8 @@ import { InputError } from "../errors";
 import type { SessionEnvironment } from "../session/job-builder";
 import { Session, type SessionRecord } from "../session/session";
 import { DEFAULT_KERNEL_NAME } from "../kernel/kernelspec";
+import type { CellContext } from "../session/cell-execution";
+import { resumeDetached } from "../session/detached-cells";
 
 export interface KernelModel {
   id: string;
@@ -28,6 +30,20 @@ export class KernelManager {
   constructor(private readonly env: SessionEnvironment) {
     for (const rec of env.ledger.list<SessionRecord>("session")) {
       this.adopt(Session.restore(env, rec));
+    }
+    for (const rec of env.jobs.detachedInFlight()) {
+      const ctx: CellContext = {
+        publish: () => {},
+        publishRaw: () => {},
+        requestInput: () => "",
+        onNamespace: () => {},
+        onStatus: () => {},
+        saveProgress: () => {},
+        log: (m) => env.log.warn(m),
+      };
+      resumeDetached(env, rec, ctx, (type, data, displayId) => {
+        if (rec.parent) this.sessions.get(rec.sessionId)?.publishDisplay(type, data, displayId, rec.parent);
+      });
     }
   }
 
@@ -86,6 +102,7 @@ export class KernelManager {
       cellsInFlight += s.cellsInFlight;
       lastActivity = Math.max(lastActivity, s.lastActivity.getTime());
     }
+    cellsInFlight += this.env.jobs.detachedInFlight().length;
     return { connections, cellsInFlight, lastActivity };
   }
 }

@@ -7,8 +7,9 @@ import type { RunnerEvent } from "../protocol/runner-events";
 import { inputReplyValue } from "../protocol/validate";
 import { CellJob, type CellJobListener, type CellOffsets, type CellOutcome } from "../slurm/cell-job";
 import { diagnoseDeath, type RequestedResources } from "../slurm/diagnose";
-import type { JobStatus } from "../slurm/scheduler";
+import type { JobState, JobStatus } from "../slurm/scheduler";
 import { errorMessage } from "../errors";
+import type { LiveStatus } from "./live-status";
 
 /** What a cell execution needs from its session. */
 export interface CellContext {
@@ -40,6 +41,11 @@ export class CellExecution implements CellJobListener {
   private readonly pendingInput = new Map<string, number>();
   private interrupts = 0;
   private cancelled = false;
+  /** The status line in the notebook (slurm backend); absent on the local backend. */
+  status: LiveStatus | undefined;
+  /** How the job ended, for the job book (COMPLETED, FAILED for a cell that raised, or Slurm's state). */
+  endState: JobState = "COMPLETED";
+  maxRss: string | undefined;
 
   constructor(
     private readonly ctx: CellContext,
@@ -74,7 +80,25 @@ export class CellExecution implements CellJobListener {
   }
 
   private reply(outcome: CellOutcome): ExecuteReplyContent {
+    const reply = this.replyContent(outcome);
+    const seconds = this.status?.elapsedSeconds ?? 0;
+    if (reply.status === "ok") {
+      this.status?.finish({ kind: "done", ok: true, seconds, maxRss: outcome.kind === "ended" ? outcome.maxRss : undefined });
+    } else if (reply.status === "error") {
+      this.status?.finish({ kind: "done", ok: false, seconds, detail: `ended with ${reply.ename}` });
+    }
+    return reply;
+  }
+
+  private replyContent(outcome: CellOutcome): ExecuteReplyContent {
     const count = this.executionCount;
+    if (outcome.kind === "ended") {
+      this.endState = outcome.status === "ok" ? "COMPLETED" : "FAILED";
+      this.maxRss = outcome.maxRss;
+    } else {
+      this.endState = outcome.final.unknown ? "FAILED" : outcome.final.state;
+      this.maxRss = outcome.final.maxRss;
+    }
     if (outcome.kind === "ended" && outcome.status === "ok") {
       return { status: "ok", execution_count: count, user_expressions: {}, payload: [] };
     }
@@ -129,6 +153,7 @@ export class CellExecution implements CellJobListener {
   onEvent(ev: RunnerEvent): void {
     switch (ev.type) {
       case "start":
+        this.status?.started(ev.host, ev.time * 1000);
         return;
       case "stream":
         return this.ctx.publish("stream", { name: ev.name, text: ev.text }, this.parent);
@@ -157,6 +182,7 @@ export class CellExecution implements CellJobListener {
   }
 
   onStatus(status: JobStatus): void {
+    this.status?.status(status);
     this.ctx.onStatus(this, status);
   }
 
@@ -166,6 +192,7 @@ export class CellExecution implements CellJobListener {
   }
 
   onTrouble(message: string): void {
+    this.status?.trouble("cannot read the job's output right now, retrying");
     this.ctx.log(`cell ${this.seq}: reading job output failed, retrying: ${message}`);
   }
 

@@ -7,7 +7,12 @@ import type { Ledger } from "../ledger/ledger";
 import { cellPaths, type CellPaths } from "../slurm/cell-job";
 import type { RequestedResources } from "../slurm/diagnose";
 import { renderJobScript } from "../slurm/job-script";
-import type { Scheduler, SubmitSpec } from "../slurm/scheduler";
+import type { SbatchPair } from "../magics/types";
+import { requestedOf } from "./cell-options";
+import type { JobStatus, Scheduler, SubmitSpec } from "../slurm/scheduler";
+import type { ClusterDiscovery } from "../slurm/discovery";
+import type { JobBook } from "./job-book";
+import type { LiveStatus } from "./live-status";
 
 /** What every session of a server shares: the cluster, the backend and the configuration. */
 export interface SessionEnvironment {
@@ -22,15 +27,28 @@ export interface SessionEnvironment {
   pythonVersion(): Promise<string>;
   /** Wakes cell followers when a directory changes (local file systems only). */
   watchDir?: (dir: string, onChange: () => void) => () => void;
+  /** The cluster's partitions and the user's accounts (slurm backend only). */
+  discovery?: ClusterDiscovery;
+  /** Every cell job, per notebook (ledger-backed). */
+  jobs: JobBook;
+  /** The last status the watcher saw for a job in the queue. */
+  liveStatus(jobId: string): JobStatus | undefined;
+  /** Status lines on screen now: told when the scheduler stops or starts answering. */
+  statusBoard: Set<LiveStatus>;
 }
 
 export interface CellSpec {
   seq: number;
   executionCount: number;
+  /** The cell's Python (kernel magic lines blanked). */
   code: string;
   silent: boolean;
   storeHistory: boolean;
   allowStdin: boolean;
+  /** #SBATCH options for this cell (effective: defaults merged with the cell's own). */
+  sbatch: readonly SbatchPair[];
+  /** Detached: reads a snapshot of the namespace, never writes it back, no stdin. */
+  detached: boolean;
 }
 
 export interface BuiltCellJob {
@@ -55,14 +73,21 @@ export async function buildCellJob(
   const paths = cellPaths(session.dir, cell.seq);
   const namespace = join(session.dir, "namespace.pkl");
   const runnerArgs = ["--code", paths.code, "--events", paths.events, "--execution-count", String(cell.executionCount)];
-  runnerArgs.push("--namespace-in", namespace, "--namespace-out", namespace);
-  if (cell.allowStdin) runnerArgs.push("--allow-stdin");
+  if (cell.detached) {
+    // The namespace as of submission: later cells may change namespace.pkl before this job starts.
+    const snapshot = paths.code.replace(/\.py$/, ".namespace.pkl");
+    if (await env.transport.exists(namespace)) await env.transport.copyFile(namespace, snapshot);
+    runnerArgs.push("--namespace-in", snapshot);
+  } else {
+    runnerArgs.push("--namespace-in", namespace, "--namespace-out", namespace);
+  }
+  if (cell.allowStdin && !cell.detached) runnerArgs.push("--allow-stdin");
   if (cell.silent) runnerArgs.push("--silent");
   if (!cell.storeHistory) runnerArgs.push("--no-store-history");
   const environment = env.config.environment;
   const script = renderJobScript({
     jobName: jobName(session.notebook, cell.executionCount, cell.seq),
-    sbatch: [],
+    sbatch: cell.sbatch,
     stdoutPath: paths.stdout,
     stderrPath: paths.stderr,
     workDir: session.workDir,
@@ -76,6 +101,6 @@ export async function buildCellJob(
     code: cell.code,
     script,
     spec: { workDir: session.workDir, loginShell: environment.modules.length > 0 },
-    requested: {},
+    requested: requestedOf(cell.sbatch),
   };
 }

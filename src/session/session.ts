@@ -16,7 +16,10 @@ import { CellExecution, type CellContext, type CellRecordFields } from "./cell-e
 import type { OutgoingMessage, SessionClient } from "./client";
 import { ExecuteQueue, type QueuedExecute } from "./execute-queue";
 import { handleRequest } from "./handlers";
-import { buildCellJob, type SessionEnvironment } from "./job-builder";
+import type { SessionEnvironment } from "./job-builder";
+import { runCell, type CellHost } from "./cell-flow";
+import { CellOptions } from "./cell-options";
+import type { SbatchPair } from "../magics/types";
 
 export interface SessionRecord extends LedgerEntry {
   kind: "session";
@@ -29,6 +32,8 @@ export interface SessionRecord extends LedgerEntry {
   cellSeq: number;
   history: [number, string][];
   names: Record<string, string>;
+  /** What %slurm set in this notebook. */
+  slurmDefaults: SbatchPair[];
 }
 
 export interface CellRecord extends LedgerEntry, CellRecordFields {
@@ -43,6 +48,7 @@ export class Session {
   lastActivity = new Date();
   private readonly queue: ExecuteQueue;
   private current: CellExecution | undefined;
+  readonly options: CellOptions;
   private closed = false;
   /** Called when a frontend asked, on the control channel, to shut the kernel down. */
   onShutdownRequest: (restart: boolean) => Promise<void> = async () => {};
@@ -56,6 +62,41 @@ export class Session {
       (item) => this.execute(item),
       (item) => this.abortExecute(item),
     );
+    state.slurmDefaults ??= [];
+    this.options = new CellOptions(env.config, env.discovery, state.slurmDefaults);
+  }
+
+  /** This notebook, across kernel restarts and reopenings: where its cell jobs are filed. */
+  get notebookKey(): string {
+    return `${this.state.workDir}/${this.state.notebook}`;
+  }
+
+  private get host(): CellHost {
+    return {
+      id: this.id,
+      env: this.env,
+      options: this.options,
+      state: this.state,
+      notebookKey: this.notebookKey,
+      cellContext: () => this.cellContext(),
+      publishDisplay: (type, data, displayId, parent) => this.publishDisplay(type, data, displayId, parent),
+      publishStream: (name, text, parent) => this.publish("stream", { name, text }, parent),
+      publishError: (error, parent) => this.publishRaw("error", { ...error }, parent),
+      setCurrent: (cell) => (this.current = cell),
+      persist: () => {
+        this.state.slurmDefaults = this.options.notebookDefaults;
+        this.persist();
+      },
+    };
+  }
+
+  publishDisplay(type: "display_data" | "update_display_data", data: Record<string, string>, displayId: string | undefined, parent: MessageHeader): void {
+    this.publishRaw(type, { data, metadata: {}, transient: displayId ? { display_id: displayId } : {} }, parent);
+  }
+
+  private publishRaw(type: string, content: Record<string, unknown>, parent: MessageHeader): void {
+    const msg = makeRawMessage("iopub", type, content, parent, this.id);
+    for (const c of this.clients.values()) c.send(msg);
   }
 
   static create(env: SessionEnvironment, init: { id: string; name: string; workDir: string; notebook: string }): Session {
@@ -71,6 +112,7 @@ export class Session {
       cellSeq: 0,
       history: [],
       names: {},
+      slurmDefaults: [],
     };
     env.ledger.put(record);
     return new Session(env, record, env.log.child({ kernel: init.id }));
@@ -225,7 +267,15 @@ export class Session {
       this.persist();
       let reply: ContentByType["execute_reply"];
       try {
-        reply = await this.runCell(req, item.clientId, count);
+        reply = await runCell(this.host, {
+          header: req.header,
+          code,
+          silent,
+          storeHistory: store_history,
+          allowStdin: req.content.allow_stdin,
+          clientId: item.clientId,
+          executionCount: count,
+        });
       } catch (err) {
         const evalue = errorMessage(err);
         const ename = (err as { code?: string }).code ? "SubmitError" : "KernelError";
@@ -236,23 +286,6 @@ export class Session {
       return { failed: reply.status === "error" };
     } finally {
       this.publish("status", { execution_state: "idle" }, req.header);
-    }
-  }
-
-  private async runCell(req: QueuedExecute["request"], clientId: string, count: number): Promise<ContentByType["execute_reply"]> {
-    const { code, silent, store_history, allow_stdin } = req.content;
-    if (!code.trim()) return { status: "ok", execution_count: count, user_expressions: {}, payload: [] };
-    const seq = ++this.state.cellSeq;
-    this.persist();
-    const built = await buildCellJob(this.env, this.state, { seq, executionCount: count, code, silent, storeHistory: store_history, allowStdin: allow_stdin });
-    const cell = new CellExecution(this.cellContext(), seq, count, req.header, clientId, allow_stdin, built.requested);
-    this.current = cell;
-    try {
-      const job = await CellJob.submit(this.env.transport, this.env.scheduler, built.paths, built.code, built.script, built.spec, cell, this.env.watchDir);
-      return await cell.follow(job);
-    } finally {
-      this.current = undefined;
-      this.env.ledger.remove("cell", `${this.id}/${seq}`);
     }
   }
 
@@ -278,10 +311,7 @@ export class Session {
   private cellContext(): CellContext {
     return {
       publish: (type, content, parent) => this.publish(type, content, parent),
-      publishRaw: (type, content, parent) => {
-        const msg = makeRawMessage("iopub", type, content, parent, this.id);
-        for (const c of this.clients.values()) c.send(msg);
-      },
+      publishRaw: (type, content, parent) => this.publishRaw(type, content, parent),
       requestInput: (clientId, prompt, password, parent) => {
         const msg = makeMessage("stdin", "input_request", { prompt, password }, parent, this.id);
         this.send(clientId, msg);
@@ -322,6 +352,12 @@ export class Session {
     this.queue.abortWaiting();
     const cell = this.current;
     if (cell) await cell.cancel().catch((err) => this.log.warn(`cancel failed: ${errorMessage(err)}`));
+    const detached = this.env.jobs.forNotebook(this.notebookKey).filter((j) => j.detached && !j.ended);
+    if (detached.length) {
+      const ids = detached.map((j) => j.id).join(", ");
+      const text = `alpine-kernel: detached job(s) ${ids} keep running; %squeue lists them and %slurm output JOBID shows their output.\n`;
+      this.publish("stream", { name: "stderr", text }, {});
+    }
   }
 
   /** Fresh namespace and execution count; cells in flight are cancelled. */

@@ -32,7 +32,7 @@ export interface CellOffsets {
 }
 
 export type CellOutcome =
-  | { kind: "ended"; status: "ok" | "error" }
+  | { kind: "ended"; status: "ok" | "error"; maxRss?: string }
   | { kind: "died"; final: FinalJobStatus; started: boolean; stderrTail: string };
 
 export interface CellJobListener {
@@ -46,8 +46,16 @@ export interface CellJobListener {
   onTrouble(message: string): void;
 }
 
+/** The runner's own peak memory (KiB, from getrusage) in Slurm's spelling. */
+function formatRss(kb: number | undefined): string | undefined {
+  if (!kb) return undefined;
+  const mb = kb / 1024;
+  return mb >= 1024 ? `${(mb / 1024).toFixed(1)}G` : `${Math.max(1, Math.round(mb))}M`;
+}
+
 const POLL_MIN_MS = 40;
 const POLL_MAX_MS = 250;
+const QUEUED_POLL_MS = 1000;
 const STDERR_TAIL_CHARS = 4000;
 
 export class CellJob {
@@ -57,6 +65,7 @@ export class CellJob {
   private readonly stderr: TextTail;
   private stderrTail = "";
   private started = false;
+  private queued = false;
   private wakeUp: (() => void) | undefined;
   private stopWatchingDir: (() => void) | undefined;
 
@@ -127,7 +136,10 @@ export class CellJob {
     let gone = false;
     const unwatch = this.scheduler.watch(
       this.jobId,
-      (s) => this.listener.onStatus(s),
+      (s) => {
+        this.queued = s.state === "PENDING" && !this.started;
+        this.listener.onStatus(s);
+      },
       () => {
         gone = true;
         this.wakeUp?.();
@@ -149,7 +161,7 @@ export class CellJob {
         }
         if (result.end) {
           if (await this.drainStd()) this.listener.onOffsets(this.offsets);
-          return { kind: "ended", status: result.end.status };
+          return { kind: "ended", status: result.end.status, maxRss: formatRss(result.end.maxrss_kb) };
         }
         if (wasGone) {
           const final = await this.scheduler.final(this.jobId);
@@ -157,7 +169,8 @@ export class CellJob {
           return { kind: "died", final, started: this.started, stderrTail: this.stderrTail };
         }
         delay = result.got ? POLL_MIN_MS : Math.min(delay * 1.5, POLL_MAX_MS);
-        await this.sleep(delay);
+        // Nothing can be written while the job waits in the queue: look rarely (it matters over SSH).
+        await this.sleep(this.queued ? Math.max(delay, QUEUED_POLL_MS) : delay);
       }
     } finally {
       unwatch();
@@ -190,7 +203,10 @@ export class CellJob {
         pending = undefined;
       };
       for (const ev of events) {
-        if (ev.type === "start") this.started = true;
+        if (ev.type === "start") {
+          this.started = true;
+          this.queued = false;
+        }
         if (ev.type === "stream") {
           if (pending && pending.name === ev.name) pending = { ...pending, text: pending.text + ev.text };
           else {

@@ -1,0 +1,89 @@
+/**
+ * The status line of a queued or running cell, updated in place (display_data, then
+ * update_display_data with the same display_id): queued → running → completed (or the failure).
+ */
+import { randomUUID } from "node:crypto";
+import type { JobStatus } from "../slurm/scheduler";
+import { formatDuration, parseSlurmDuration } from "../slurm/slurm-time";
+
+export type Phase =
+  | { kind: "submitting" }
+  | { kind: "queued"; status?: JobStatus; since: number }
+  | { kind: "running"; node?: string; cpus?: number; memory?: string; gpus?: number; since: number }
+  | { kind: "done"; ok: boolean; seconds: number; maxRss?: string; detail?: string }
+  | { kind: "detached-done"; ok: boolean; seconds?: number; detail?: string };
+
+export interface StatusView {
+  jobId?: string;
+  partition?: string;
+  phase: Phase;
+  /** "scheduler not answering, retrying", "connection lost, reconnecting", ... */
+  trouble?: string;
+  detached?: boolean;
+}
+
+function clock(iso: string | undefined): string | undefined {
+  if (!iso || !/^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(iso)) return undefined;
+  const d = new Date(iso);
+  const today = new Date();
+  const hm = iso.slice(11, 16);
+  return d.toDateString() === today.toDateString() ? hm : `${iso.slice(5, 10)} ${hm}`;
+}
+
+const since = (t: number) => formatDuration(Math.max(0, Math.round((Date.now() - t) / 1000)));
+
+/** One line of text, as the notebook shows it. */
+export function statusText(v: StatusView): string {
+  const job = v.jobId ? `job ${v.jobId}` : "job";
+  let line: string;
+  const p = v.phase;
+  switch (p.kind) {
+    case "submitting":
+      line = "⏳ submitting…";
+      break;
+    case "queued": {
+      const reason = p.status?.reason && p.status.reason !== "None" ? p.status.reason : "waiting for the scheduler";
+      const est = clock(p.status?.startTime);
+      line = `⏳ queued as ${job} on ${p.status?.partition ?? v.partition ?? "the default partition"} — ${reason}, waiting ${since(p.since)}${est ? `, est. start ${est}` : ""}`;
+      break;
+    }
+    case "running": {
+      const res = [p.cpus ? `${p.cpus} CPU${p.cpus > 1 ? "s" : ""}` : "", p.memory ?? "", p.gpus ? `${p.gpus} GPU${p.gpus > 1 ? "s" : ""}` : ""].filter(Boolean).join(", ");
+      line = `▶ ${job} running${p.node ? ` on ${p.node}` : ""}${res ? ` (${res})` : ""} for ${since(p.since)}`;
+      break;
+    }
+    case "done":
+      line = p.ok
+        ? `✔ ${job} completed in ${formatDuration(Math.round(p.seconds))}${p.maxRss ? ` · MaxRSS ${p.maxRss}` : ""}`
+        : `✖ ${job} ${p.detail ?? "failed"} after ${formatDuration(Math.round(p.seconds))}`;
+      break;
+    case "detached-done":
+      line = p.ok ? `✔ detached ${job} completed${p.seconds !== undefined ? ` in ${formatDuration(Math.round(p.seconds))}` : ""}` : `✖ detached ${job} ${p.detail ?? "failed"}`;
+      break;
+  }
+  if (v.detached && p.kind !== "detached-done") line += " · detached: the notebook stays free; output appears here when it ends";
+  return v.trouble ? `${line} — ${v.trouble}` : line;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+}
+
+export function statusBundle(v: StatusView, extraHtml = "", extraText = ""): Record<string, string> {
+  const text = statusText(v);
+  const color = v.phase.kind === "done" || v.phase.kind === "detached-done" ? (v.phase.ok ? "#1b5e20" : "#b71c1c") : "#37474f";
+  return {
+    "text/plain": extraText ? `${text}\n${extraText}` : text,
+    "text/html": `<div class="alpine-kernel-status" style="font-family:monospace;color:${color}">${escapeHtml(text)}</div>${extraHtml}`,
+  };
+}
+
+/** Milliseconds from a Slurm elapsed string, for a running job's start. */
+export function startFromElapsed(elapsed: string | undefined): number | undefined {
+  const s = elapsed ? parseSlurmDuration(elapsed) : null;
+  return s === null ? undefined : Date.now() - s * 1000;
+}
+
+export function newDisplayId(): string {
+  return `alpine-kernel-status-${randomUUID()}`;
+}

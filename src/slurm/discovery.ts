@@ -1,0 +1,47 @@
+/**
+ * Discovers partitions, their limits and the user's accounts from Slurm itself, and caches them for
+ * discovery_ttl_seconds. Names change on real clusters (Alpine renamed amilan to acpu in 2026),
+ * so nothing here is hard-coded.
+ */
+import type { Transport } from "../cluster/transport";
+import { ClusterError, errorMessage } from "../errors";
+import type { ClusterInfo } from "./cluster-info";
+import { SCONTROL_PARTITIONS_ARGV, SINFO_NODE_SIZES_ARGV, parseClusterInfo, sacctmgrUserArgv } from "./parse-cluster";
+
+export class ClusterDiscovery {
+  private cached: ClusterInfo | undefined;
+  private pending: Promise<ClusterInfo> | undefined;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** The cluster as last discovered, asking Slurm again when the cache is older than the TTL. */
+  get(): Promise<ClusterInfo> {
+    if (this.cached && Date.now() - this.cached.discoveredAt < this.ttlMs) return Promise.resolve(this.cached);
+    this.pending ??= this.discover().finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  /** Forget the cache (after sbatch refused something we thought valid). */
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
+  private async discover(): Promise<ClusterInfo> {
+    const run = async (argv: readonly string[]) => (await this.transport.run(argv, { timeoutMs: 60_000 })).stdout;
+    const [partitions, nodeSizes, user] = await Promise.all([
+      run(SCONTROL_PARTITIONS_ARGV).catch((err) => {
+        throw new ClusterError("DISCOVERY_FAILED", `cannot list the cluster's partitions: ${errorMessage(err)}`);
+      }),
+      run(SINFO_NODE_SIZES_ARGV).catch(() => ""), // sizes only sharpen the checks
+      run(sacctmgrUserArgv(this.transport.user)).catch((err) => {
+        throw new ClusterError("DISCOVERY_FAILED", `cannot list your Slurm accounts: ${errorMessage(err)}`);
+      }),
+    ]);
+    const info: ClusterInfo = parseClusterInfo({ partitions, nodeSizes, user }, Date.now());
+    this.cached = info;
+    return info;
+  }
+}

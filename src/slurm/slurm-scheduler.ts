@@ -1,0 +1,153 @@
+/**
+ * The real backend: `sbatch --parsable` to submit, the shared watcher for live states,
+ * `scancel --signal=INT --full` for KeyboardInterrupt, and one batched `sacct` for jobs that left
+ * the queue without an end marker.
+ */
+import type { Transport } from "../cluster/transport";
+import { CommandError } from "../cluster/transport";
+import { AlpineKernelError } from "../errors";
+import { SACCT_ARGS, parseSacct } from "./parse-sacct";
+import type { FinalJobStatus, JobState, Scheduler, StatusListener, SubmitSpec } from "./scheduler";
+import { SlurmWatcher, type WatcherOptions } from "./watcher";
+
+const ACTIVE: ReadonlySet<JobState> = new Set(["PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED"]);
+const SACCT_BATCH_MS = 150;
+const SACCT_RETRIES_MS = [500, 1000, 2000, 4000, 8000, 15000];
+
+/** sbatch refused the job: its own words, plus what to do. */
+export class SubmitError extends AlpineKernelError {
+  constructor(
+    readonly sbatchMessage: string,
+    hint: string,
+  ) {
+    super("SUBMIT_REFUSED", `sbatch refused the cell's job: ${sbatchMessage}${hint ? `\n${hint}` : ""}`);
+  }
+}
+
+const HINTS: [RegExp, string][] = [
+  [/Invalid account|account\/partition combination/i, "Check --account: `%slurm --account NAME` (Alpine requires one; `sacctmgr show assoc user=$USER` lists yours)."],
+  [/invalid partition/i, "Check --partition: `sinfo -s` lists the partitions."],
+  [/time limit is invalid/i, "Lower --time to at most the partition's MaxTime (`scontrol show partition NAME`), or pick another partition/QoS."],
+  [/node configuration is not available/i, "No node in that partition has what the cell asked for (GPUs, memory or CPUs): lower the request or pick another partition."],
+  [/Memory specification can not be satisfied/i, "Ask for less --mem (or use a high-memory partition such as amem)."],
+  [/QOS|qos/, "Check --qos: `sacctmgr show assoc user=$USER format=account,qos` lists what you may use."],
+];
+
+export function submitHint(stderr: string): string {
+  return HINTS.find(([re]) => re.test(stderr))?.[1] ?? "";
+}
+
+function sbatchMessage(stderr: string): string {
+  const lines = stderr.split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.map((l) => l.replace(/^sbatch: error: /, "")).join("; ") || "no message";
+}
+
+export class SlurmScheduler implements Scheduler {
+  readonly kind = "slurm" as const;
+  readonly watcher: SlurmWatcher;
+  private readonly finals = new Map<string, { resolve: (f: FinalJobStatus) => void; attempt: number }[]>();
+  private sacctTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly transport: Transport,
+    watcherOptions: WatcherOptions,
+  ) {
+    this.watcher = new SlurmWatcher(transport, watcherOptions);
+  }
+
+  async submit(spec: SubmitSpec): Promise<string> {
+    let stdout: string;
+    try {
+      ({ stdout } = await this.transport.run(["sbatch", "--parsable", spec.scriptPath], { timeoutMs: 120_000 }));
+    } catch (err) {
+      if (err instanceof CommandError && err.exitCode !== 127) throw new SubmitError(sbatchMessage(err.stderr || err.stdout), submitHint(err.stderr));
+      throw err;
+    }
+    const id = stdout.trim().split("\n").pop()?.split(";")[0]?.trim() ?? "";
+    if (!/^\d+(_\d+)?$/.test(id)) throw new SubmitError(`unexpected sbatch output ${JSON.stringify(stdout.trim())}`, "");
+    this.watcher.hurry();
+    return id;
+  }
+
+  watch(jobId: string, onStatus: StatusListener, onGone: () => void): () => void {
+    return this.watcher.watch(jobId, onStatus, onGone);
+  }
+
+  async interrupt(jobId: string): Promise<void> {
+    const state = this.watcher.status(jobId)?.state;
+    // A pending job has no Python to interrupt: cancel it.
+    if (state === "PENDING") return this.cancel(jobId);
+    await this.scancel(["--signal=INT", "--full", jobId]);
+  }
+
+  async cancel(jobId: string): Promise<void> {
+    await this.scancel([jobId]);
+    this.watcher.hurry();
+  }
+
+  private async scancel(args: string[]): Promise<void> {
+    try {
+      await this.transport.run(["scancel", ...args], { timeoutMs: 60_000 });
+    } catch (err) {
+      // Already gone is fine; anything else the user must hear about.
+      if (err instanceof CommandError && /Invalid job id|already completing or completed/i.test(err.stderr)) return;
+      throw err;
+    }
+  }
+
+  /** The end state from accounting, batching concurrent asks into one sacct. */
+  final(jobId: string): Promise<FinalJobStatus> {
+    return new Promise((resolve) => {
+      const waiting = this.finals.get(jobId) ?? [];
+      waiting.push({ resolve, attempt: 0 });
+      this.finals.set(jobId, waiting);
+      this.scheduleSacct(SACCT_BATCH_MS);
+    });
+  }
+
+  private scheduleSacct(delay: number): void {
+    if (this.sacctTimer) return;
+    this.sacctTimer = setTimeout(() => {
+      this.sacctTimer = undefined;
+      void this.runSacct();
+    }, delay);
+  }
+
+  private async runSacct(): Promise<void> {
+    const ids = [...this.finals.keys()];
+    if (!ids.length) return;
+    let found = new Map<string, FinalJobStatus>();
+    try {
+      const { stdout } = await this.transport.run(["sacct", ...SACCT_ARGS, "--jobs", ids.join(",")], { timeoutMs: 60_000 });
+      found = parseSacct(stdout);
+    } catch {
+      // accounting unavailable right now: the retries below cover it
+    }
+    let retryIn = 0;
+    for (const id of ids) {
+      const waiting = this.finals.get(id) ?? [];
+      const f = found.get(id);
+      const attempt = Math.max(...waiting.map((w) => w.attempt));
+      if (f && !ACTIVE.has(f.state)) {
+        this.settle(id, f);
+      } else if (attempt >= SACCT_RETRIES_MS.length) {
+        this.settle(id, { jobId: id, state: f?.state ?? "UNKNOWN", exitCode: 0, signal: 0, unknown: true });
+      } else {
+        // The accounting record lags the end of the job by a moment: ask again.
+        for (const w of waiting) w.attempt++;
+        retryIn = retryIn ? Math.min(retryIn, SACCT_RETRIES_MS[attempt]!) : SACCT_RETRIES_MS[attempt]!;
+      }
+    }
+    if (retryIn) this.scheduleSacct(retryIn);
+  }
+
+  private settle(id: string, f: FinalJobStatus): void {
+    for (const w of this.finals.get(id) ?? []) w.resolve(f);
+    this.finals.delete(id);
+  }
+
+  async close(): Promise<void> {
+    this.watcher.close();
+    clearTimeout(this.sacctTimer);
+  }
+}
