@@ -15,7 +15,7 @@ _VERSION = tuple(sys.version_info[:2])
 _CLASS_SKIP = frozenset(("__dict__", "__weakref__", "_abc_impl"))
 _NAMEDTUPLE_GENERATED = (
     "__new__", "_make", "_replace", "__repr__", "_asdict", "__getnewargs__", "__slots__",
-    "_fields", "_field_defaults", "__match_args__", "__module__", "__qualname__",
+    "_fields", "_field_defaults", "__match_args__", "__module__", "__qualname__", "__replace__",
 )
 
 
