@@ -100,12 +100,23 @@ def main(argv):
         _report_runner_exception(e)
     finally:
         allow_interrupts(False)
-        events.emit({"type": "end", "status": "ok" if ok else "error", "time": time.time()})
+        events.emit({"type": "end", "status": "ok" if ok else "error", "time": time.time(), "maxrss_kb": _maxrss_kb()})
         writer.close()
         sys.stdout, sys.stderr = original_streams
     exit_code = EXIT_OK if ok else EXIT_CELL_ERROR
     _start_shutdown_watchdog(exit_code)
     return exit_code
+
+
+def _maxrss_kb():
+    """Peak memory of the cell's process (and of subprocesses it waited for), KiB on Linux: the
+    server shows it as MaxRSS without asking sacct."""
+    try:
+        import resource
+
+        return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    except (ImportError, OSError):
+        return 0
 
 
 def run(args, source, have_ipython, have_dill):
