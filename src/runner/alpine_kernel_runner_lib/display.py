@@ -72,8 +72,9 @@ def _encode_binary(data):
 def format_object(obj, include=None, exclude=None):
     """(data, metadata) for obj, the way IPython's DisplayFormatter builds it (repr for text/plain)."""
     data, metadata = {}, {}
-    is_class = isinstance(obj, type)
-    if not is_class:
+    # Classes have unbound _repr_*_ methods, and objects that answer every attribute (mocks,
+    # proxies) would answer these too: IPython's canary check.
+    if not isinstance(obj, type) and not _has_attribute(obj, "_ipython_canary_method_should_not_exist_"):
         bundle = _call_repr(obj, "_repr_mimebundle_", include=include, exclude=exclude)
         if isinstance(bundle, tuple) and len(bundle) == 2:
             bundle, md = bundle
@@ -106,11 +107,18 @@ def _wanted(mime, include, exclude):
     return (include is None or mime in include) and not (exclude and mime in exclude)
 
 
-def _call_repr(obj, method, **kwargs):
-    func = getattr(obj, method, None)
-    if func is None or not callable(func):
-        return None
+def _has_attribute(obj, name):
     try:
+        return hasattr(obj, name)
+    except Exception:
+        return False
+
+
+def _call_repr(obj, method, **kwargs):
+    try:
+        func = getattr(obj, method, None)
+        if func is None or not callable(func):
+            return None
         return func(**kwargs) if kwargs else func()
     except Exception as e:
         sys.stderr.write(
