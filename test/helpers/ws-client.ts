@@ -181,7 +181,10 @@ export class WsKernelClient {
   reply(msgId: string, timeoutMs?: number): Promise<WireMessage> {
     return this.waitFor(
       `the reply to ${msgId}`,
-      (m) => m.channel !== "iopub" && m.parent_header.msg_id === msgId,
+      (m) =>
+        (m.channel === "shell" || m.channel === "control") &&
+        m.parent_header.msg_id === msgId &&
+        m.header.msg_type.endsWith("_reply"),
       timeoutMs,
     );
   }
