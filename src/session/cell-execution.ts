@@ -46,6 +46,8 @@ export class CellExecution implements CellJobListener {
   /** How the job ended, for the job book (COMPLETED, FAILED for a cell that raised, or Slurm's state). */
   endState: JobState = "COMPLETED";
   maxRss: string | undefined;
+  /** Where the cell ran (from the runner's start event). */
+  host: string | undefined;
 
   constructor(
     private readonly ctx: CellContext,
@@ -153,6 +155,7 @@ export class CellExecution implements CellJobListener {
   onEvent(ev: RunnerEvent): void {
     switch (ev.type) {
       case "start":
+        this.host = ev.host;
         this.status?.started(ev.host, ev.time * 1000);
         return;
       case "stream":

@@ -107,7 +107,7 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
   const showStatus = env.scheduler.kind === "slurm" || detached;
   if (showStatus) {
     cell.status = new LiveStatus((type, data, id) => host.publishDisplay(type, data, id, req.header), {
-      partition: built.requested.partition,
+      partition: effective.partition,
       detached,
     });
     env.statusBoard.add(cell.status);
@@ -139,7 +139,7 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
     executionCount: count,
     detached,
     sessionDir: host.state.dir,
-    partition: built.requested.partition,
+    partition: effective.partition,
     timeLimit: built.requested.time,
     parent: req.header,
     displayId: cell.status?.displayId,
@@ -167,6 +167,7 @@ export function recordEnd(env: SessionEnvironment, jobId: string, cell: CellExec
     ended: new Date().toISOString(),
     state: cell.endState,
     maxRss: cell.maxRss,
+    node: cell.host,
     ...(seconds ? { elapsed: formatDuration(Math.round(seconds)) } : {}),
   });
 }

@@ -17,6 +17,8 @@ export interface EffectiveOptions {
   sbatch: SbatchPair[];
   detach: boolean;
   requested: RequestedResources;
+  /** The partition the job will run in: its own --partition, else the cluster's default (when known). */
+  partition?: string;
 }
 
 /** Later lists override earlier ones, option by option (sbatch's --mem/--mem-per-cpu exclusivity kept). */
@@ -71,7 +73,9 @@ export class CellOptions {
     const profile = cell?.profile ? this.profile(cell.profile) : [];
     const sbatch = mergePairs(this.configDefaults, this.notebookDefaults, profile, cell?.sbatch ?? []);
     const checked = await this.validate(sbatch);
-    return { sbatch: checked, detach: cell?.detach ?? false, requested: requestedOf(checked) };
+    const requested = requestedOf(checked);
+    const partition = requested.partition ?? (await this.defaultPartition());
+    return { sbatch: checked, detach: cell?.detach ?? false, requested, partition };
   }
 
   /** `%slurm OPTIONS`: validates the new defaults (merged as a cell would see them) and keeps them. */
@@ -81,6 +85,11 @@ export class CellOptions {
     const next = mergePairs(this.notebookDefaults, profile, parsed.sbatch);
     await this.validate(mergePairs(this.configDefaults, next));
     this.notebookDefaults = next;
+  }
+
+  private async defaultPartition(): Promise<string | undefined> {
+    if (!this.discovery) return undefined;
+    return (await this.discovery.get()).partitions.find((p) => p.isDefault)?.name;
   }
 
   private async validate(sbatch: SbatchPair[]): Promise<SbatchPair[]> {

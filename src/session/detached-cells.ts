@@ -87,7 +87,7 @@ export async function followDetached(env: SessionEnvironment, cell: CellExecutio
     const reply = await cell.follow(job);
     const ok = reply.status === "ok";
     cell.status?.finish({ kind: "detached-done", ok, seconds: cell.status.elapsedSeconds, detail: ok ? undefined : `ended with ${reply.status === "error" ? reply.ename : reply.status}` }, out.rendered(job.jobId));
-    env.jobs.update(job.jobId, { ended: new Date().toISOString(), state: cell.endState });
+    env.jobs.update(job.jobId, { ended: new Date().toISOString(), state: cell.endState, maxRss: cell.maxRss, node: cell.host });
   } catch (err) {
     env.log.warn(`following detached job ${job.jobId} failed: ${errorMessage(err)}`);
   }

@@ -25,6 +25,7 @@ export interface JobRecord extends LedgerEntry {
   exitCode?: number;
   elapsed?: string;
   maxRss?: string;
+  node?: string;
   /** Detached cells: where their output goes when they end. */
   parent?: MessageHeader;
   displayId?: string;

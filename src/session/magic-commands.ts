@@ -103,7 +103,7 @@ async function squeueMagic(args: string[], ctx: MagicContext): Promise<void> {
       pending ? dash(live?.reason) : "—",
       dash(live?.partition ?? j.partition),
       `${elapsed}/${limit}`,
-      pending ? "—" : dash(live?.node),
+      pending ? "—" : dash(live?.node ?? j.node),
       pending ? dash(live?.startTime?.replace("T", " ")) : "—",
     ];
   });
@@ -140,7 +140,9 @@ async function sacctMagic(args: string[], ctx: MagicContext): Promise<void> {
     finals = parseSacct(stdout);
   }
   const rows = jobs.map((j) => {
-    const f = finals.get(j.id);
+    // Right after a job ends, accounting may still call it running: the job book knows better then.
+    const fresh = finals.get(j.id);
+    const f = fresh && (j.ended ? !["PENDING", "RUNNING", "COMPLETING"].includes(fresh.state) : true) ? fresh : undefined;
     const exit = f ? `${f.exitCode}:${f.signal}` : j.exitCode !== undefined ? String(j.exitCode) : "—";
     return [String(j.executionCount || `s${j.seq}`), j.id, f?.state ?? j.state, exit, dash(f?.elapsed ?? j.elapsed), dash(f?.maxRss ?? j.maxRss), dash(f?.reqMem)];
   });

@@ -30,7 +30,14 @@ function clock(iso: string | undefined): string | undefined {
   return d.toDateString() === today.toDateString() ? hm : `${iso.slice(5, 10)} ${hm}`;
 }
 
-const since = (t: number) => formatDuration(Math.max(0, Math.round((Date.now() - t) / 1000)));
+/** "0:06", "12:41", then Slurm's "1:02:03" and "2-01:00:00": short while it is short. */
+export function shortDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s >= 3600) return formatDuration(s);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+const since = (t: number) => shortDuration((Date.now() - t) / 1000);
 
 /** One line of text, as the notebook shows it. */
 export function statusText(v: StatusView): string {
@@ -54,11 +61,11 @@ export function statusText(v: StatusView): string {
     }
     case "done":
       line = p.ok
-        ? `✔ ${job} completed in ${formatDuration(Math.round(p.seconds))}${p.maxRss ? ` · MaxRSS ${p.maxRss}` : ""}`
-        : `✖ ${job} ${p.detail ?? "failed"} after ${formatDuration(Math.round(p.seconds))}`;
+        ? `✔ ${job} completed in ${shortDuration(p.seconds)}${p.maxRss ? ` · MaxRSS ${p.maxRss}` : ""}`
+        : `✖ ${job} ${p.detail ?? "failed"} after ${shortDuration(p.seconds)}`;
       break;
     case "detached-done":
-      line = p.ok ? `✔ detached ${job} completed${p.seconds !== undefined ? ` in ${formatDuration(Math.round(p.seconds))}` : ""}` : `✖ detached ${job} ${p.detail ?? "failed"}`;
+      line = p.ok ? `✔ detached ${job} completed${p.seconds !== undefined ? ` in ${shortDuration(p.seconds)}` : ""}` : `✖ detached ${job} ${p.detail ?? "failed"}`;
       break;
   }
   if (v.detached && p.kind !== "detached-done") line += " · detached: the notebook stays free; output appears here when it ends";
