@@ -42,9 +42,12 @@ export interface CellRecord extends LedgerEntry, CellRecordFields {
 }
 
 const HISTORY_LIMIT = 1000;
+/** Messages kept for the next frontend while none is attached (a bridge reconnecting after a server restart). */
+const UNSENT_LIMIT = 5000;
 
 export class Session {
   readonly clients = new Map<string, SessionClient>();
+  private readonly unsent: OutgoingMessage[] = [];
   lastActivity = new Date();
   private readonly queue: ExecuteQueue;
   private current: CellExecution | undefined;
@@ -95,8 +98,7 @@ export class Session {
   }
 
   private publishRaw(type: string, content: Record<string, unknown>, parent: MessageHeader): void {
-    const msg = makeRawMessage("iopub", type, content, parent, this.id);
-    for (const c of this.clients.values()) c.send(msg);
+    this.broadcast(makeRawMessage("iopub", type, content, parent, this.id));
   }
 
   static create(env: SessionEnvironment, init: { id: string; name: string; workDir: string; notebook: string }): Session {
@@ -154,6 +156,7 @@ export class Session {
 
   attach(client: SessionClient): void {
     this.clients.set(client.id, client);
+    for (const msg of this.unsent.splice(0)) client.send(msg);
   }
 
   detach(client: SessionClient): void {
@@ -235,15 +238,28 @@ export class Session {
   }
 
   publish<T extends MsgType>(type: T, content: ContentByType[T], parent: MessageHeader | Record<string, never>): void {
-    const msg = makeMessage("iopub", type, content, parent, this.id);
-    for (const c of this.clients.values()) c.send(msg);
+    this.broadcast(makeMessage("iopub", type, content, parent, this.id));
+  }
+
+  /**
+   * To every frontend attached; with none (the bridge is reconnecting, e.g. to this server that
+   * just resumed a cell after a restart), kept for the next one, as Jupyter Server buffers a
+   * disconnected session's messages. Without this, output read before the bridge was back was lost.
+   */
+  private broadcast(msg: OutgoingMessage): void {
+    if (this.clients.size > 0) {
+      for (const c of this.clients.values()) c.send(msg);
+    } else if (!this.closed) {
+      if (this.unsent.length >= UNSENT_LIMIT) this.unsent.shift();
+      this.unsent.push(msg);
+    }
   }
 
   /** To the client that asked; if it went away (reconnecting bridge), to everyone attached. */
   private send(clientId: string, msg: OutgoingMessage): void {
     const client = this.clients.get(clientId);
     if (client) return client.send(msg);
-    for (const c of this.clients.values()) c.send(msg);
+    this.broadcast(msg);
   }
 
   // ------------------------------------------------------------ execution
