@@ -124,8 +124,13 @@ export class CellJob {
     await this.transport.writeFile(`${this.paths.events}.input.${seq}`, JSON.stringify(reply), 0o600);
   }
 
+  /**
+   * Jupyter's interrupt. Once the runner has started, SIGINT (KeyboardInterrupt in the cell);
+   * before that (queued, or still setting up its environment) there is no Python code to
+   * interrupt, and the job is cancelled instead.
+   */
   interrupt(): Promise<void> {
-    return this.scheduler.interrupt(this.jobId);
+    return this.started ? this.scheduler.interrupt(this.jobId) : this.scheduler.cancel(this.jobId);
   }
 
   cancel(): Promise<void> {
@@ -208,6 +213,7 @@ export class CellJob {
           this.queued = false;
         }
         if (ev.type === "stream") {
+          if (ev.name === "stderr") this.stderrTail = (this.stderrTail + ev.text).slice(-STDERR_TAIL_CHARS);
           if (pending && pending.name === ev.name) pending = { ...pending, text: pending.text + ev.text };
           else {
             flush();

@@ -73,10 +73,8 @@ export class SlurmScheduler implements Scheduler {
     return this.watcher.watch(jobId, onStatus, onGone);
   }
 
+  /** SIGINT reaches a Python started by the batch script only with --full (see DESIGN.md). */
   async interrupt(jobId: string): Promise<void> {
-    const state = this.watcher.status(jobId)?.state;
-    // A pending job has no Python to interrupt: cancel it.
-    if (state === "PENDING") return this.cancel(jobId);
     await this.scancel(["--signal=INT", "--full", jobId]);
   }
 
