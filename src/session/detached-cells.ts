@@ -9,6 +9,7 @@ import type { ErrorContent, MessageHeader } from "../protocol/messages";
 import { parseRunnerEvents } from "../protocol/runner-events";
 import { CellJob, cellPaths } from "../slurm/cell-job";
 import { LiveStatus } from "./live-status";
+import { formatDuration } from "../slurm/slurm-time";
 import { CellExecution, type CellContext } from "./cell-execution";
 import type { JobRecord } from "./job-book";
 import type { SessionEnvironment } from "./job-builder";
@@ -87,7 +88,14 @@ export async function followDetached(env: SessionEnvironment, cell: CellExecutio
     const reply = await cell.follow(job);
     const ok = reply.status === "ok";
     cell.status?.finish({ kind: "detached-done", ok, seconds: cell.status.elapsedSeconds, detail: ok ? undefined : `ended with ${reply.status === "error" ? reply.ename : reply.status}` }, out.rendered(job.jobId));
-    env.jobs.update(job.jobId, { ended: new Date().toISOString(), state: cell.endState, maxRss: cell.maxRss, node: cell.host });
+    const seconds = cell.status?.elapsedSeconds;
+    env.jobs.update(job.jobId, {
+      ended: new Date().toISOString(),
+      state: cell.endState,
+      maxRss: cell.maxRss,
+      node: cell.host,
+      ...(seconds ? { elapsed: formatDuration(Math.round(seconds)) } : {}),
+    });
   } catch (err) {
     env.log.warn(`following detached job ${job.jobId} failed: ${errorMessage(err)}`);
   }

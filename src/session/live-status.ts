@@ -65,6 +65,8 @@ export class LiveStatus {
 
   /** Final line (and, for detached cells, the output under it). */
   finish(phase: Extract<Phase, { kind: "done" | "detached-done" }>, extra?: { html: string; text: string }): void {
+    // A detached cell's line ends once, with its output under it (see followDetached).
+    if (this.view.detached && phase.kind === "done") return;
     clearInterval(this.timer);
     this.view.trouble = undefined;
     if (extra) this.extra = extra;

@@ -11,6 +11,8 @@ import type { FinalJobStatus, JobStatus, Scheduler } from "../slurm/scheduler";
 import type { CellOptions } from "./cell-options";
 import type { JobBook, JobRecord } from "./job-book";
 import { renderTable, type Table } from "./table";
+import { parseSlurmDuration } from "../slurm/slurm-time";
+import { shortDuration } from "./status-display";
 
 export interface MagicContext {
   display(data: Record<string, string>): void;
@@ -27,6 +29,13 @@ export interface MagicContext {
   /** Persists the notebook defaults after %slurm changed them. */
   saveDefaults(): void;
   backend: "local" | "slurm";
+}
+
+/** Slurm durations as the status lines show them ("0:06", "1:00:00"); "UNLIMITED" stays. */
+function clock(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  const s = parseSlurmDuration(v);
+  return s === null ? v : shortDuration(s);
 }
 
 const dash = (v: string | undefined) => (v && v !== "N/A" && v !== "None" ? v : "—");
@@ -93,8 +102,8 @@ async function squeueMagic(args: string[], ctx: MagicContext): Promise<void> {
   const rows = jobs.map((j) => {
     const live = ctx.liveStatus(j.id);
     const state = live?.state ?? j.state;
-    const elapsed = live?.elapsed ?? j.elapsed ?? "0:00";
-    const limit = live?.timeLimit ?? j.timeLimit ?? "—";
+    const elapsed = clock(live?.elapsed ?? j.elapsed) ?? "0:00";
+    const limit = clock(live?.timeLimit ?? j.timeLimit) ?? "—";
     const pending = state === "PENDING";
     return [
       String(j.executionCount || `s${j.seq}`) + (j.detached ? " (detached)" : ""),

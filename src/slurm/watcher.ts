@@ -96,8 +96,8 @@ export class SlurmWatcher {
       }
       const seen = new Set<string>();
       for (const st of statuses) {
-        // Array tasks come back as 123_4 when we asked for 123_4; a plain id matches itself.
-        const id = ids.includes(st.jobId) ? st.jobId : undefined;
+        // Only jobs still watched: one may have ended (end marker) while squeue was running.
+        const id = ids.includes(st.jobId) && this.watches.has(st.jobId) ? st.jobId : undefined;
         if (!id) continue;
         seen.add(id);
         if (this.lastState.get(id) !== st.state) changed = true;
@@ -106,7 +106,7 @@ export class SlurmWatcher {
         for (const w of [...(this.watches.get(id) ?? [])]) w.onStatus(st);
       }
       for (const id of ids) {
-        if (seen.has(id)) continue;
+        if (seen.has(id) || !this.watches.has(id)) continue;
         changed = true;
         const set = this.watches.get(id);
         this.forget(id);

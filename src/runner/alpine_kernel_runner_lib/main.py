@@ -82,7 +82,8 @@ def main(argv):
         {
             "type": "start",
             "time": time.time(),
-            "host": os.uname().nodename,
+            # Slurm's name for the node (several slurmd may share a host); the host name elsewhere.
+            "host": os.environ.get("SLURMD_NODENAME") or os.uname().nodename,
             "pid": os.getpid(),
             "python": "%d.%d.%d" % tuple(sys.version_info[:3]),
             "ipython": have_ipython,
