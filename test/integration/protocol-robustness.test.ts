@@ -275,15 +275,16 @@ describe("parent process", () => {
       await c.waitForReady(20_000);
       parent.kill("SIGKILL");
       const t0 = Date.now();
+      let timer: NodeJS.Timeout | undefined;
       const { code } = await Promise.race([
         child.exited,
-        new Promise<never>((_, reject) =>
-          setTimeout(
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
             () => reject(new Error(`bridge still running 5 s after its parent died:\n${child.output()}`)),
             5000,
-          ),
-        ),
-      ]);
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
       expect(code).toBe(0);
       expect(Date.now() - t0).toBeLessThan(5000);
       expect(child.output()).toMatch(/parent process \d+ is gone: exiting/);
