@@ -5,9 +5,14 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
-export const ROOT = resolve(__dirname, "..", "..");
+/** The repository (also when this file runs compiled under build/, for the benchmarks). */
+function findRoot(dir: string): string {
+  for (let d = dir; d !== dirname(d); d = dirname(d)) if (existsSync(join(d, "package.json")) && existsSync(join(d, "src"))) return d;
+  return resolve(__dirname, "..", "..");
+}
+export const ROOT = findRoot(__dirname);
 export const CLI = join(ROOT, "dist", "cli", "main.js");
 /** Debian's Python, which has jupyter_client, nbconvert, IPython, dill, numpy, pandas. */
 export const DEBIAN_PYTHON = "/usr/bin/python3";

@@ -187,9 +187,14 @@ def _report_runner_exception(error):
 
 def _create_shell(module, execution_count, have_ipython):
     if have_ipython:
-        try:
-            from .ipython_shell import IPythonRunner, StdinNotImplementedError
+        from . import fast_ipython
 
+        try:
+            fast_ipython.prepare()
+            try:
+                from .ipython_shell import IPythonRunner, StdinNotImplementedError
+            finally:
+                fast_ipython.finish()
             return IPythonRunner(module, execution_count), StdinNotImplementedError
         except Exception as e:
             sys.stderr.write("alpine-kernel: IPython is installed but failed to start (%s: %s); "
