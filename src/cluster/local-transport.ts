@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { promises as fs, openSync, closeSync } from "node:fs";
 import { userInfo } from "node:os";
 import { dirname } from "node:path";
+import { expandPath } from "../config/paths";
 import { CommandError, countCommand, type RunOptions, type RunResult, type Transport } from "./transport";
 
 export interface DetachedProcess {
@@ -70,6 +71,10 @@ export class LocalTransport implements Transport {
       closeSync(outFd);
       closeSync(errFd);
     }
+  }
+
+  async resolvePath(path: string): Promise<string> {
+    return expandPath(path);
   }
 
   async readFile(path: string): Promise<Buffer> {

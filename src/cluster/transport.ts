@@ -24,6 +24,8 @@ export interface Transport {
   readonly kind: "local" | "ssh";
   /** The user commands run as on the cluster (for sacctmgr/squeue --user). */
   readonly user: string;
+  /** A configured path made absolute on the cluster: ~, $HOME and $USER are the cluster's. */
+  resolvePath(path: string): Promise<string>;
   /** Commands run so far, by program name (sbatch, squeue, ...): the load we put on the cluster. */
   readonly commandCounts: ReadonlyMap<string, number>;
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;

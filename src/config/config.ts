@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
 import { InputError } from "../errors";
-import { configPath, dataDir, expandPath } from "./paths";
+import { configPath, dataDir } from "./paths";
 
 const shellWord = z
   .string()
@@ -57,7 +57,11 @@ const slurmSchema = z
 export const configSchema = z
   .object({
     backend: z.enum(["local", "slurm"]).default("local"),
-    /** Where session directories (cells, outputs, namespaces) live; on the cluster's file system for slurm. */
+    /**
+     * Where session directories (cells, outputs, namespaces) live, on the file system the cells run
+     * on. ~, $HOME and $USER are the cluster's. Default: the data directory (local backend),
+     * ~/alpine-kernel (slurm; on Alpine use /scratch/alpine/$USER/alpine-kernel).
+     */
     work_dir: z.string().min(1).optional(),
     environment: environmentSchema.default(environmentSchema.parse({})),
     slurm: slurmSchema.default(slurmSchema.parse({})),
@@ -93,7 +97,8 @@ export function parseConfig(text: string, source: string): Config {
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(formatIssues(result.error, source));
   const cfg = result.data;
-  return { ...cfg, work_dir: expandPath(cfg.work_dir ?? join(dataDir(), "sessions")), source };
+  const workDir = cfg.work_dir ?? (cfg.backend === "local" ? join(dataDir(), "sessions") : "~/alpine-kernel");
+  return { ...cfg, work_dir: workDir, source };
 }
 
 /** Loads the configuration file; a missing file means all defaults (local backend). */

@@ -67,7 +67,7 @@ export function createSessionEnvironment(config: Config, ledger: Ledger, log: Lo
     jobs: new JobBook(ledger),
     liveStatus,
     statusBoard,
-    runnerPath: once(() => installRunner(transport, config.work_dir)),
+    runnerPath: once(async () => installRunner(transport, await transport.resolvePath(config.work_dir))),
     pythonVersion: once(() => probePythonVersion(transport, config.environment, loginShell)),
     watchDir: transport.kind === "local" ? watchLocalDir : undefined,
   };

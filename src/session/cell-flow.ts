@@ -138,7 +138,7 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
     seq,
     executionCount: count,
     detached,
-    sessionDir: host.state.dir,
+    sessionDir: built.dir,
     partition: effective.partition,
     timeLimit: built.requested.time,
     parent: req.header,

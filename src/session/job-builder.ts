@@ -52,6 +52,8 @@ export interface CellSpec {
 }
 
 export interface BuiltCellJob {
+  /** The session directory, absolute on the cluster. */
+  dir: string;
   paths: CellPaths;
   code: string;
   script: string;
@@ -70,8 +72,9 @@ export async function buildCellJob(
   session: { id: string; dir: string; workDir: string; notebook: string },
   cell: CellSpec,
 ): Promise<BuiltCellJob> {
-  const paths = cellPaths(session.dir, cell.seq);
-  const namespace = join(session.dir, "namespace.pkl");
+  const dir = await env.transport.resolvePath(session.dir);
+  const paths = cellPaths(dir, cell.seq);
+  const namespace = join(dir, "namespace.pkl");
   const runnerArgs = ["--code", paths.code, "--events", paths.events, "--execution-count", String(cell.executionCount)];
   if (cell.detached) {
     // The namespace as of submission: later cells may change namespace.pkl before this job starts.
@@ -97,6 +100,7 @@ export async function buildCellJob(
     description: `alpine-kernel cell ${cell.executionCount} of ${session.notebook} (kernel ${session.id})`,
   });
   return {
+    dir,
     paths,
     code: cell.code,
     script,

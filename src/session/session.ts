@@ -310,7 +310,7 @@ export class Session {
     this.current = cell;
     this.log.info({ job: rec.jobId, seq: rec.seq }, "resuming cell after server restart");
     try {
-      const paths = cellPaths(this.dir, rec.seq);
+      const paths = cellPaths(await this.env.transport.resolvePath(this.dir), rec.seq);
       const job = CellJob.resume(this.env.transport, this.env.scheduler, rec.jobId, paths, rec.offsets, cell, this.env.watchDir);
       cell.offsets = rec.offsets;
       const reply = await cell.follow(job);
@@ -379,7 +379,10 @@ export class Session {
   /** Fresh namespace and execution count; cells in flight are cancelled. */
   async restart(): Promise<void> {
     await this.stopCells();
-    await this.env.transport.remove(join(this.dir, "namespace.pkl")).catch(() => {});
+    await this.env.transport
+      .resolvePath(this.dir)
+      .then((dir) => this.env.transport.remove(join(dir, "namespace.pkl")))
+      .catch(() => {});
     this.state.executionCount = 0;
     this.state.names = {};
     this.persist();

@@ -55,7 +55,7 @@ export interface SlurmServer {
 }
 
 /** The Slurm section and environment every test server gets; `extra` YAML is appended. */
-export function slurmConfig(cluster: ClusterEnv, workDir: string, extra = ""): string {
+export function slurmConfig(cluster: ClusterEnv, workDir: string, extra = "", productionPolling = false): string {
   return [
     "backend: slurm",
     `work_dir: ${workDir}`,
@@ -65,8 +65,7 @@ export function slurmConfig(cluster: ClusterEnv, workDir: string, extra = ""): s
     "  python: python",
     "slurm:",
     '  defaults: "--time 0:10:00 --mem 1G"',
-    "  poll_min_seconds: 0.5",
-    "  poll_max_seconds: 5",
+    ...(productionPolling ? [] : ["  poll_min_seconds: 0.5", "  poll_max_seconds: 5"]),
     "  profiles:",
     `    gpu: "-p ${cluster.gpuPartition} --gres gpu:1"`,
     extra,
@@ -74,7 +73,12 @@ export function slurmConfig(cluster: ClusterEnv, workDir: string, extra = ""): s
 }
 
 /** Starts `alpine-kernel serve` as the cluster's ordinary user with a slurm configuration. */
-export async function startSlurmServer(cluster: ClusterEnv, extraConfig = "", configText?: string): Promise<SlurmServer> {
+export async function startSlurmServer(
+  cluster: ClusterEnv,
+  extraConfig = "",
+  configText?: string,
+  opts: { productionPolling?: boolean } = {},
+): Promise<SlurmServer> {
   requireBuilt();
   const { uid, gid } = uidOf(cluster.user);
   const dir = mkdtempSync(join(tmpdir(), "ak-slurm-"));
@@ -83,7 +87,7 @@ export async function startSlurmServer(cluster: ClusterEnv, extraConfig = "", co
   mkdirSync(workDir, { recursive: true });
   chownSync(workDir, uid, gid);
   const configPath = join(dir, "config.yaml");
-  writeFileSync(configPath, configText ?? slurmConfig(cluster, workDir, extraConfig));
+  writeFileSync(configPath, configText ?? slurmConfig(cluster, workDir, extraConfig, opts.productionPolling));
   chownSync(configPath, uid, gid);
   const runtime = join(dir, "runtime");
   const env = {
