@@ -117,8 +117,26 @@ void yargs(hideBin(process.argv))
     },
   )
   .command(
+    "login",
+    "connect the server to the cluster (answer password / Duo prompts here)",
+    (y) => y.option("timeout", { type: "number", default: 300, describe: "give up after this many seconds" }),
+    async (argv) => {
+      const { loginCommand } = await import("./login-command");
+      process.exit(await loginCommand({ timeoutSeconds: argv.timeout }).catch(fail));
+    },
+  )
+  .command(
+    "logout",
+    "close the server's connection to the cluster",
+    () => {},
+    async () => {
+      const { logoutCommand } = await import("./login-command");
+      process.exit(await logoutCommand().catch(fail));
+    },
+  )
+  .command(
     "status",
-    "show whether your server runs, where, and its kernels",
+    "your server, its connection to the cluster, kernels and cell jobs",
     () => {},
     async () => {
       const { statusCommand } = await import("./status-command");

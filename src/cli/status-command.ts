@@ -11,7 +11,14 @@ export async function statusCommand(): Promise<number> {
   const get = async (path: string) => (await fetch(`${info.url}${path}`, { headers: authHeaders(info) })).json() as Promise<unknown>;
   const kernels = (await get("/api/kernels")) as { id: string; execution_state: string; connections: number; last_activity: string }[];
   const metrics = (await get("/api/metrics")) as { commands: Record<string, number>; cellsInFlight: number };
+  const conn = (await get("/api/connection")) as { transport: string; user: string; state: { status: string; target: string; since: string; lastError?: string; logins: number }; prompts: unknown[] };
   console.log(`server     ${info.url}  pid ${info.pid}  version ${info.version}  backend ${info.backend}  since ${info.started}`);
+  const c = conn.state;
+  console.log(
+    conn.transport === "ssh"
+      ? `cluster    ssh ${c.target}: ${c.status}${c.since ? ` since ${c.since}` : ""}, ${c.logins} login(s)${c.lastError ? ` — ${c.lastError}` : ""}${conn.prompts.length ? " — a login prompt is waiting: run `alpine-kernel login`" : ""}`
+      : `cluster    this machine (local transport), user ${conn.user}`,
+  );
   console.log(`kernels    ${kernels.length}   cells in flight ${metrics.cellsInFlight}`);
   for (const k of kernels) console.log(`  ${k.id}  ${k.execution_state.padEnd(5)}  ${k.connections} connection(s)  last activity ${k.last_activity}`);
   const cmds = Object.entries(metrics.commands).map(([k, v]) => `${k} ${v}`).join(", ");

@@ -54,6 +54,27 @@ const slurmSchema = z
   })
   .strict();
 
+const clusterSchema = z
+  .object({
+    /** local: commands run on this machine (on Alpine itself, e.g. OnDemand); ssh: through one SSH connection. */
+    transport: z.enum(["local", "ssh"]).default("local"),
+    /** Host alias from ~/.ssh/config, or a host name (login.rc.colorado.edu). */
+    host: z.string().min(1).optional(),
+    user: z.string().regex(/^[A-Za-z0-9._][A-Za-z0-9._@-]*$/, "is not a user name").optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    /** An extra private key, tried after those in ~/.ssh/config. */
+    identity_file: z.string().optional(),
+    ssh_config: z.string().optional(),
+    /** strict: unknown hosts are refused (the default); accept-new: recorded on first use. Changed keys are always refused. */
+    host_key_policy: z.enum(["strict", "accept-new"]).optional(),
+    /** How long a login prompt (password, Duo) waits for an answer. */
+    prompt_timeout_seconds: z.number().int().positive().default(300),
+    /** Exec channels at once over the one connection (OpenSSH allows 10 sessions). */
+    max_channels: z.number().int().min(1).max(64).default(8),
+  })
+  .strict()
+  .refine((c) => c.transport !== "ssh" || c.host, { message: "cluster.host is required when cluster.transport is ssh", path: ["host"] });
+
 export const configSchema = z
   .object({
     backend: z.enum(["local", "slurm"]).default("local"),
@@ -65,6 +86,7 @@ export const configSchema = z
     work_dir: z.string().min(1).optional(),
     environment: environmentSchema.default(environmentSchema.parse({})),
     slurm: slurmSchema.default(slurmSchema.parse({})),
+    cluster: clusterSchema.default(clusterSchema.parse({})),
     server: serverSchema.default(serverSchema.parse({})),
   })
   .strict();

@@ -9,6 +9,8 @@ import { DEFAULT_KERNEL_NAME, kernelSpec, logoDir } from "../kernel/kernelspec";
 import type { Transport } from "../cluster/transport";
 import { VERSION } from "../version";
 import { isAuthorized } from "./auth";
+import { connectionRoutes } from "./connection-routes";
+import type { PromptBroker } from "./prompt-broker";
 import type { KernelManager } from "./kernel-manager";
 
 const startBody = z
@@ -30,7 +32,7 @@ function specModel(baseUrl = "") {
   };
 }
 
-export function createApp(deps: { kernels: KernelManager; token: string; log: Logger; transport: Transport; backend: string }) {
+export function createApp(deps: { kernels: KernelManager; token: string; log: Logger; transport: Transport; backend: string; prompts: PromptBroker }) {
   const { kernels, token, log } = deps;
   const app = express();
   app.disable("x-powered-by");
@@ -49,6 +51,8 @@ export function createApp(deps: { kernels: KernelManager; token: string; log: Lo
   app.get("/api/metrics", (_req, res) => {
     res.json({ backend: deps.backend, transport: deps.transport.kind, commands: Object.fromEntries(deps.transport.commandCounts), ...kernels.activity() });
   });
+
+  app.use(connectionRoutes(deps.transport, deps.prompts, log));
 
   app.get("/api/kernelspecs", (_req, res) => res.json({ default: DEFAULT_KERNEL_NAME, kernelspecs: { [DEFAULT_KERNEL_NAME]: specModel() } }));
   app.get("/api/kernelspecs/:name", (req, res) => {

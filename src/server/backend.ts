@@ -13,6 +13,10 @@ import { installRunner, probePythonVersion } from "../slurm/environment";
 import { LocalScheduler } from "../slurm/local-scheduler";
 import type { Scheduler } from "../slurm/scheduler";
 import { SlurmScheduler } from "../slurm/slurm-scheduler";
+import { resolveSshHost } from "../cluster/ssh-host-config";
+import { SshTransport, type ConnectionState } from "../cluster/ssh-transport";
+import { expandPath } from "../config/paths";
+import { PromptBroker } from "./prompt-broker";
 
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
@@ -35,8 +39,43 @@ function watchLocalDir(dir: string, onChange: () => void): () => void {
   }
 }
 
-export function createSessionEnvironment(config: Config, ledger: Ledger, log: Logger, transport: Transport = new LocalTransport()): SessionEnvironment {
+/** The cluster connection the configuration asks for: this machine, or one SSH connection. */
+export function createTransport(config: Config, prompts: PromptBroker, log: Logger): Transport {
+  const c = config.cluster;
+  if (c.transport === "local") return new LocalTransport();
+  const host = resolveSshHost(c.host!, { configPath: c.ssh_config ? expandPath(c.ssh_config) : undefined, user: c.user, port: c.port });
+  if (c.identity_file) host.identityFiles = [...host.identityFiles, expandPath(c.identity_file)];
+  return new SshTransport(host, {
+    prompter: prompts,
+    hostKeyPolicy: c.host_key_policy,
+    agent: process.env.SSH_AUTH_SOCK,
+    maxChannels: c.max_channels,
+    log: (m) => log.info(m),
+  });
+}
+
+function connectionTrouble(state: ConnectionState): string | undefined {
+  switch (state.status) {
+    case "connected":
+      return undefined;
+    case "connecting":
+      return `connecting to ${state.target}…`;
+    case "failed":
+      return `cannot connect to ${state.target} (${state.lastError ?? "unknown error"}); retrying`;
+    case "disconnected":
+      return `connection to ${state.target} lost, reconnecting`;
+  }
+}
+
+export function createSessionEnvironment(config: Config, ledger: Ledger, log: Logger, prompts?: PromptBroker): SessionEnvironment {
+  prompts ??= new PromptBroker(config.cluster.prompt_timeout_seconds * 1000);
+  const transport = createTransport(config, prompts, log);
   const statusBoard = new Set<LiveStatus>();
+  if (transport instanceof SshTransport) {
+    transport.onStateChange((state) => {
+      for (const s of statusBoard) s.trouble(connectionTrouble(state));
+    });
+  }
   let scheduler: Scheduler;
   let discovery: ClusterDiscovery | undefined;
   let liveStatus: SessionEnvironment["liveStatus"] = () => undefined;
@@ -70,5 +109,6 @@ export function createSessionEnvironment(config: Config, ledger: Ledger, log: Lo
     runnerPath: once(async () => installRunner(transport, await transport.resolvePath(config.work_dir))),
     pythonVersion: once(() => probePythonVersion(transport, config.environment, loginShell)),
     watchDir: transport.kind === "local" ? watchLocalDir : undefined,
+    prompts,
   };
 }

@@ -13,6 +13,7 @@ import { Ledger } from "../ledger/ledger";
 import { VERSION } from "../version";
 import { createApp } from "./app";
 import { createSessionEnvironment } from "./backend";
+import { PromptBroker } from "./prompt-broker";
 import { attachChannels } from "./channels";
 import { KernelManager } from "./kernel-manager";
 import { removeRuntimeFile, writeRuntimeFile } from "./runtime-file";
@@ -46,9 +47,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { config, log } = opts;
   const token = opts.token ?? randomBytes(24).toString("hex");
   const ledger = new Ledger(opts.ledgerPath ?? join(dataDir(), "ledger.jsonl"));
-  const env = createSessionEnvironment(config, ledger, log);
+  const prompts = new PromptBroker(config.cluster.prompt_timeout_seconds * 1000);
+  const env = createSessionEnvironment(config, ledger, log, prompts);
   const kernels = new KernelManager(env);
-  const app = createApp({ kernels, token, log, transport: env.transport, backend: config.backend });
+  const app = createApp({ kernels, token, log, transport: env.transport, backend: config.backend, prompts });
   const server = createServer(app);
   const wss = attachChannels(server, kernels, token, log);
 

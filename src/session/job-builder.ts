@@ -13,6 +13,7 @@ import type { JobStatus, Scheduler, SubmitSpec } from "../slurm/scheduler";
 import type { ClusterDiscovery } from "../slurm/discovery";
 import type { JobBook } from "./job-book";
 import type { LiveStatus } from "./live-status";
+import type { PromptHub } from "../cluster/prompts";
 
 /** What every session of a server shares: the cluster, the backend and the configuration. */
 export interface SessionEnvironment {
@@ -35,6 +36,8 @@ export interface SessionEnvironment {
   liveStatus(jobId: string): JobStatus | undefined;
   /** Status lines on screen now: told when the scheduler stops or starts answering. */
   statusBoard: Set<LiveStatus>;
+  /** Login prompts of the cluster connection (ssh transport), for cells to answer in the notebook. */
+  prompts?: PromptHub;
 }
 
 export interface CellSpec {

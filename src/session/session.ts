@@ -5,7 +5,8 @@
  */
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { errorMessage } from "../errors";
+import { AlpineKernelError, errorMessage } from "../errors";
+import type { PendingPrompt } from "../cluster/prompts";
 import type { LedgerEntry } from "../ledger/ledger";
 import { makeMessage, makeRawMessage } from "../protocol/make-message";
 import { isMessageType, type ContentByType, type MessageHeader, type MsgType, type RawMessage, type RequestMessage } from "../protocol/messages";
@@ -168,6 +169,7 @@ export class Session {
     if (this.closed) return; // a frame that raced the shutdown: this kernel runs nothing more
     this.lastActivity = new Date();
     if (raw.header.msg_type === "input_reply") {
+      if (this.answerLogin(raw)) return;
       if (!this.current?.handleInputReply(raw)) this.log.warn("input_reply with no input request waiting");
       return;
     }
@@ -282,6 +284,8 @@ export class Session {
       if (store_history) this.addHistory(count, code);
       this.persist();
       let reply: ContentByType["execute_reply"];
+      // While this cell runs, a login the cluster needs (password, Duo) may be asked here.
+      const stopAnswering = req.content.allow_stdin ? this.answerLogins(item.clientId, req.header) : undefined;
       try {
         reply = await runCell(this.host, {
           header: req.header,
@@ -294,15 +298,48 @@ export class Session {
         });
       } catch (err) {
         const evalue = errorMessage(err);
-        const ename = (err as { code?: string }).code ? "SubmitError" : "KernelError";
-        this.publish("error", { ename, evalue, traceback: [`${ename}: ${evalue}`] }, req.header);
+        const ename = err instanceof AlpineKernelError ? errorName(err.code) : "KernelError";
+        this.publish("error", { ename, evalue, traceback: [`\u001b[0;31m${ename}\u001b[0m: ${evalue}`] }, req.header);
         reply = { status: "error", ename, evalue, traceback: [], execution_count: count };
+      } finally {
+        stopAnswering?.();
       }
       this.send(item.clientId, makeMessage("shell", "execute_reply", reply, req.header, this.id));
       return { failed: reply.status === "error" };
     } finally {
       this.publish("status", { execution_state: "idle" }, req.header);
     }
+  }
+
+  /** Input requests sent for login prompts: msg_id → which prompt, and the answers so far. */
+  private readonly loginInputs = new Map<string, { prompt: PendingPrompt; index: number; answers: string[] }>();
+
+  private answerLogins(clientId: string, parent: MessageHeader): (() => void) | undefined {
+    const hub = this.env.prompts;
+    if (!hub) return undefined;
+    const ask = (prompt: PendingPrompt, index: number, answers: string[]) => {
+      const p = prompt.request.prompts[index]!;
+      const intro = index === 0 && prompt.request.instructions.trim() ? `${prompt.request.instructions.trim()}\n` : "";
+      const msg = makeMessage("stdin", "input_request", { prompt: `${intro}${prompt.request.target} — ${p.prompt}`, password: !p.echo }, parent, this.id);
+      this.loginInputs.set(msg.header.msg_id, { prompt, index, answers });
+      this.send(clientId, msg);
+    };
+    this.loginAsk = ask;
+    return hub.subscribe({ offer: (prompt) => ask(prompt, 0, []) });
+  }
+
+  private loginAsk: ((prompt: PendingPrompt, index: number, answers: string[]) => void) | undefined;
+
+  /** An input_reply that answers a login prompt: true when it was one. Never logged. */
+  private answerLogin(raw: RawMessage): boolean {
+    const parentId = (raw.parent_header as Partial<MessageHeader>).msg_id ?? "";
+    const entry = this.loginInputs.get(parentId);
+    if (!entry) return false;
+    this.loginInputs.delete(parentId);
+    const answers = [...entry.answers, typeof raw.content.value === "string" ? raw.content.value : ""];
+    if (answers.length < entry.prompt.request.prompts.length) this.loginAsk?.(entry.prompt, entry.index + 1, answers);
+    else this.env.prompts?.answer(entry.prompt.id, answers);
+    return true;
   }
 
   private async resumeCell(rec: CellRecord): Promise<void> {
@@ -397,4 +434,13 @@ export class Session {
     for (const c of this.clients.values()) c.close?.("kernel shut down");
     this.clients.clear();
   }
+}
+
+/** A stable error name from an error code: AUTH_FAILED → AuthFailed. */
+export function errorName(code: string): string {
+  return code
+    .toLowerCase()
+    .split("_")
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join("");
 }

@@ -1,0 +1,64 @@
+/**
+ * `alpine-kernel login` / `logout`: the server holds the one connection to the cluster; login asks
+ * it to connect and answers its prompts (password, Duo passcode or option, key passphrase) here.
+ */
+import { InputError } from "../errors";
+import { authHeaders, ensureServer } from "../kernel/server-connection";
+import type { RuntimeInfo } from "../server/runtime-file";
+import { askOnTerminal } from "./terminal-prompt";
+
+interface ConnectionView {
+  transport: string;
+  user: string;
+  state: { status: string; target: string; lastError?: string; logins: number };
+  prompts: { id: string; request: { target: string; instructions: string; prompts: { prompt: string; echo: boolean }[] } }[];
+}
+
+async function call(info: RuntimeInfo, method: string, path: string, body?: unknown): Promise<ConnectionView> {
+  const res = await fetch(`${info.url}${path}`, {
+    method,
+    headers: { ...authHeaders(info), ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!res.ok && res.status !== 409 && res.status !== 202) throw new Error(`the server answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as ConnectionView;
+}
+
+export async function loginCommand(opts: { timeoutSeconds: number }): Promise<number> {
+  const info = await ensureServer();
+  let view = await call(info, "POST", "/api/connection/login");
+  if (view.transport !== "ssh") {
+    console.log("This server runs cluster commands on this machine (cluster.transport: local): no login needed.");
+    return 0;
+  }
+  process.stderr.write(`Connecting to ${view.state.target} …\n`);
+  const answered = new Set<string>();
+  const deadline = Date.now() + opts.timeoutSeconds * 1000;
+  const t0 = Date.now();
+  let sawConnecting = false;
+  while (Date.now() < deadline) {
+    if (view.state.status === "connecting") sawConnecting = true;
+    const prompt = view.prompts.find((p) => !answered.has(p.id));
+    if (prompt) {
+      answered.add(prompt.id);
+      if (prompt.request.instructions.trim()) process.stderr.write(`${prompt.request.instructions.trim()}\n`);
+      const answers: string[] = [];
+      for (const p of prompt.request.prompts) answers.push(await askOnTerminal(p.prompt, !p.echo));
+      await call(info, "POST", `/api/connection/prompts/${prompt.id}`, { answers });
+    } else if (view.state.status === "connected" && view.prompts.length === 0) {
+      console.log(`✓ connected to ${view.state.target} in ${((Date.now() - t0) / 1000).toFixed(1)} s (logins since the server started: ${view.state.logins})`);
+      return 0;
+    } else if (view.state.status === "failed" && (sawConnecting || answered.size > 0)) {
+      throw new InputError("LOGIN_FAILED", `login failed: ${view.state.lastError ?? "unknown error"}`);
+    }
+    view = await call(info, "GET", "/api/connection/prompts?wait=25");
+  }
+  throw new InputError("LOGIN_TIMEOUT", `no connection within ${opts.timeoutSeconds} s (state: ${view.state.status})`);
+}
+
+export async function logoutCommand(): Promise<number> {
+  const info = await ensureServer();
+  const view = await call(info, "POST", "/api/connection/logout");
+  console.log(view.transport === "ssh" ? `logged out of ${view.state.target}; the next cell or \`alpine-kernel login\` connects again` : "nothing to log out of (local transport)");
+  return 0;
+}

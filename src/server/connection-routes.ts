@@ -1,0 +1,75 @@
+/**
+ * The cluster connection over REST, for `alpine-kernel login / status / logout`:
+ *   GET  /api/connection                  state and the login prompts waiting for an answer
+ *   GET  /api/connection/prompts?wait=S   the same, answered as soon as something changes (long poll)
+ *   POST /api/connection/login            open the connection (prompts then wait to be answered)
+ *   POST /api/connection/prompts/:id      {answers: [...]} — never logged
+ *   POST /api/connection/logout           close it; the next use needs a new login
+ */
+import type { Router } from "express";
+import express from "express";
+import type { Logger } from "pino";
+import { z } from "zod";
+import { SshTransport } from "../cluster/ssh-transport";
+import type { Transport } from "../cluster/transport";
+import { errorMessage } from "../errors";
+import type { PromptBroker } from "./prompt-broker";
+
+const answerBody = z.object({ answers: z.array(z.string().max(4096)).max(10) }).strict();
+
+export function connectionRoutes(transport: Transport, prompts: PromptBroker, log: Logger): Router {
+  const router = express.Router();
+  const ssh = transport instanceof SshTransport ? transport : undefined;
+  const view = () => ({
+    transport: transport.kind,
+    user: transport.user,
+    state: ssh ? ssh.state : { status: "connected", target: "this machine", since: "", logins: 0 },
+    prompts: prompts.pending(),
+  });
+
+  router.get("/api/connection", (_req, res) => res.json(view()));
+
+  router.get("/api/connection/prompts", (req, res) => {
+    const waitMs = Math.min(Number(req.query.wait ?? 0) * 1000 || 0, 60_000);
+    if (waitMs <= 0) return res.json(view());
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      unsubscribe();
+      stateOff();
+      res.json(view());
+    };
+    const unsubscribe = prompts.onChange(finish);
+    const stateOff = ssh ? ssh.onStateChange(finish) : () => {};
+    const timer = setTimeout(finish, waitMs);
+    req.on("close", finish);
+  });
+
+  router.post("/api/connection/login", (_req, res) => {
+    if (!ssh) return res.json({ ...view(), message: "this server runs cluster commands on this machine: there is nothing to log in to" });
+    ssh.connect().then(
+      () => log.info(`logged in to ${ssh.state.target}`),
+      (err) => log.warn(`login to ${ssh.state.target} failed: ${errorMessage(err)}`),
+    );
+    res.status(202).json(view());
+  });
+
+  router.post("/api/connection/prompts/:id", express.json(), (req, res) => {
+    const parsed = answerBody.safeParse(req.body);
+    if (!parsed.success) return res.status(400).json({ message: "the body must be {\"answers\": [\"...\"]}" });
+    try {
+      const taken = prompts.answer(req.params.id, parsed.data.answers);
+      res.status(taken ? 200 : 409).json({ accepted: taken, ...(taken ? {} : { message: "that prompt was answered already or timed out" }) });
+    } catch (err) {
+      res.status(400).json({ message: errorMessage(err) });
+    }
+  });
+
+  router.post("/api/connection/logout", async (_req, res) => {
+    if (ssh) await ssh.logout();
+    res.json(view());
+  });
+  return router;
+}
