@@ -16,6 +16,7 @@ export class LocalTransport implements Transport {
   readonly kind = "local" as const;
   readonly user = userInfo().username;
   readonly commandCounts = new Map<string, number>();
+  readonly fileOpCounts = new Map<string, number>();
 
   run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     countCommand(this.commandCounts, argv);

@@ -51,6 +51,11 @@ export class ConnectionLostError extends SshError {
 export class SshTransport implements Transport {
   readonly kind = "ssh" as const;
   readonly commandCounts = new Map<string, number>();
+  readonly fileOpCounts = new Map<string, number>();
+
+  private op(kind: string): void {
+    this.fileOpCounts.set(kind, (this.fileOpCounts.get(kind) ?? 0) + 1);
+  }
   readonly user: string;
   private client: Client | undefined;
   private hops: Client[] = [];
@@ -194,11 +199,13 @@ export class SshTransport implements Transport {
   }
 
   async readFile(path: string): Promise<Buffer> {
+    this.op("readFile");
     const sftp = await this.sftp();
     return new Promise((resolve, reject) => sftp.readFile(path, (err: Error | undefined, data: Buffer) => (err ? reject(err) : resolve(data))));
   }
 
   async readFrom(path: string, offset: number, maxBytes = 4 << 20): Promise<Buffer | null> {
+    this.op("open");
     const sftp = await this.sftp();
     const handle = await new Promise<Buffer | null>((resolve, reject) =>
       sftp.open(path, "r", (err, h) => (err ? ((err as { code?: number }).code === 2 ? resolve(null) : reject(err)) : resolve(h))),
@@ -211,6 +218,7 @@ export class SshTransport implements Transport {
         const want = Math.min(maxBytes - total, 256 * 1024);
         if (want <= 0) break;
         const buf = Buffer.alloc(want);
+        this.op("read");
         const n = await new Promise<number>((resolve, reject) =>
           sftp.read(handle, buf, 0, want, offset + total, (err, bytesRead) => {
             if (err) return (err as { code?: number }).code === 1 ? resolve(0) : reject(err); // 1 = EOF
@@ -224,6 +232,7 @@ export class SshTransport implements Transport {
       }
       return Buffer.concat(chunks);
     } finally {
+      this.op("close");
       sftp.close(handle, () => {});
     }
   }
@@ -232,6 +241,8 @@ export class SshTransport implements Transport {
     await this.mkdir(posix.dirname(path));
     const sftp = await this.sftp();
     const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
+    this.op("write");
+    this.op("rename");
     await new Promise<void>((resolve, reject) => sftp.writeFile(tmp, data, { mode }, (err) => (err ? reject(err) : resolve())));
     await new Promise<void>((resolve, reject) => sftp.ext_openssh_rename(tmp, path, (err) => (err ? reject(err) : resolve())));
   }
@@ -245,6 +256,7 @@ export class SshTransport implements Transport {
   }
 
   async exists(path: string): Promise<boolean> {
+    this.op("stat");
     const sftp = await this.sftp();
     return new Promise((resolve) => sftp.stat(path, (err) => resolve(!err)));
   }

@@ -28,6 +28,8 @@ export interface Transport {
   resolvePath(path: string): Promise<string>;
   /** Commands run so far, by program name (sbatch, squeue, ...): the load we put on the cluster. */
   readonly commandCounts: ReadonlyMap<string, number>;
+  /** File operations so far, by kind (read, write, stat, ...): over SSH, each is a round trip. */
+  readonly fileOpCounts: ReadonlyMap<string, number>;
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
   readFile(path: string): Promise<Buffer>;
   /** Bytes of `path` from `offset` (at most maxBytes): empty when nothing new, null when the file is missing. */

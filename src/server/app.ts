@@ -49,7 +49,7 @@ export function createApp(deps: { kernels: KernelManager; token: string; log: Lo
     res.json({ started: new Date(Date.now() - process.uptime() * 1000).toISOString(), last_activity: new Date(a.lastActivity || Date.now()).toISOString(), connections: a.connections, kernels: kernels.list().length });
   });
   app.get("/api/metrics", (_req, res) => {
-    res.json({ backend: deps.backend, transport: deps.transport.kind, commands: Object.fromEntries(deps.transport.commandCounts), ...kernels.activity() });
+    res.json({ backend: deps.backend, transport: deps.transport.kind, commands: Object.fromEntries(deps.transport.commandCounts), fileOps: Object.fromEntries(deps.transport.fileOpCounts), ...kernels.activity() });
   });
 
   app.use(connectionRoutes(deps.transport, deps.prompts, log));
