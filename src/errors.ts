@@ -22,3 +22,12 @@ export class ClusterError extends AlpineKernelError {}
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A stable error name for a cell's error from an error code: AUTH_FAILED → AuthFailed. */
+export function errorName(code: string): string {
+  return code
+    .toLowerCase()
+    .split("_")
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join("");
+}

@@ -5,42 +5,22 @@
  */
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { AlpineKernelError, errorMessage } from "../errors";
-import type { PendingPrompt } from "../cluster/prompts";
-import type { LedgerEntry } from "../ledger/ledger";
+import { AlpineKernelError, errorMessage, errorName } from "../errors";
+import type { CellRecord, SessionRecord } from "./session-record";
+export type { CellRecord, SessionRecord } from "./session-record";
 import { makeMessage, makeRawMessage } from "../protocol/make-message";
 import { isMessageType, type ContentByType, type MessageHeader, type MsgType, type RawMessage, type RequestMessage } from "../protocol/messages";
 import { asRequest } from "../protocol/validate";
 import { CellJob, cellPaths } from "../slurm/cell-job";
 import type { JobStatus } from "../slurm/scheduler";
-import { CellExecution, type CellContext, type CellRecordFields } from "./cell-execution";
+import { CellExecution, type CellContext } from "./cell-execution";
 import type { OutgoingMessage, SessionClient } from "./client";
 import { ExecuteQueue, type QueuedExecute } from "./execute-queue";
 import { handleRequest } from "./handlers";
 import type { SessionEnvironment } from "./job-builder";
 import { runCell, type CellHost } from "./cell-flow";
 import { CellOptions } from "./cell-options";
-import type { SbatchPair } from "../magics/types";
-
-export interface SessionRecord extends LedgerEntry {
-  kind: "session";
-  name: string;
-  dir: string;
-  workDir: string;
-  notebook: string;
-  created: string;
-  executionCount: number;
-  cellSeq: number;
-  history: [number, string][];
-  names: Record<string, string>;
-  /** What %slurm set in this notebook. */
-  slurmDefaults: SbatchPair[];
-}
-
-export interface CellRecord extends LedgerEntry, CellRecordFields {
-  kind: "cell";
-  sessionId: string;
-}
+import { LoginPrompts } from "./login-prompts";
 
 const HISTORY_LIMIT = 1000;
 /** Messages kept for the next frontend while none is attached (a bridge reconnecting after a server restart). */
@@ -53,6 +33,7 @@ export class Session {
   private readonly queue: ExecuteQueue;
   private current: CellExecution | undefined;
   readonly options: CellOptions;
+  private readonly logins: LoginPrompts;
   private closed = false;
   /** Called when a frontend asked, on the control channel, to shut the kernel down. */
   onShutdownRequest: (restart: boolean) => Promise<void> = async () => {};
@@ -67,6 +48,7 @@ export class Session {
       (item) => this.abortExecute(item),
     );
     state.slurmDefaults ??= [];
+    this.logins = new LoginPrompts(env.prompts, state.id, (clientId, msg) => this.send(clientId, msg));
     this.options = new CellOptions(env.config, env.discovery, state.slurmDefaults);
   }
 
@@ -169,7 +151,7 @@ export class Session {
     if (this.closed) return; // a frame that raced the shutdown: this kernel runs nothing more
     this.lastActivity = new Date();
     if (raw.header.msg_type === "input_reply") {
-      if (this.answerLogin(raw)) return;
+      if (this.logins.take(raw)) return;
       if (!this.current?.handleInputReply(raw)) this.log.warn("input_reply with no input request waiting");
       return;
     }
@@ -285,7 +267,7 @@ export class Session {
       this.persist();
       let reply: ContentByType["execute_reply"];
       // While this cell runs, a login the cluster needs (password, Duo) may be asked here.
-      const stopAnswering = req.content.allow_stdin ? this.answerLogins(item.clientId, req.header) : undefined;
+      const stopAnswering = req.content.allow_stdin ? this.logins.answerIn(item.clientId, req.header) : undefined;
       try {
         reply = await runCell(this.host, {
           header: req.header,
@@ -309,37 +291,6 @@ export class Session {
     } finally {
       this.publish("status", { execution_state: "idle" }, req.header);
     }
-  }
-
-  /** Input requests sent for login prompts: msg_id → which prompt, and the answers so far. */
-  private readonly loginInputs = new Map<string, { prompt: PendingPrompt; index: number; answers: string[] }>();
-
-  private answerLogins(clientId: string, parent: MessageHeader): (() => void) | undefined {
-    const hub = this.env.prompts;
-    if (!hub) return undefined;
-    const ask = (prompt: PendingPrompt, index: number, answers: string[]) => {
-      const p = prompt.request.prompts[index]!;
-      const intro = index === 0 && prompt.request.instructions.trim() ? `${prompt.request.instructions.trim()}\n` : "";
-      const msg = makeMessage("stdin", "input_request", { prompt: `${intro}${prompt.request.target} — ${p.prompt}`, password: !p.echo }, parent, this.id);
-      this.loginInputs.set(msg.header.msg_id, { prompt, index, answers });
-      this.send(clientId, msg);
-    };
-    this.loginAsk = ask;
-    return hub.subscribe({ offer: (prompt) => ask(prompt, 0, []) });
-  }
-
-  private loginAsk: ((prompt: PendingPrompt, index: number, answers: string[]) => void) | undefined;
-
-  /** An input_reply that answers a login prompt: true when it was one. Never logged. */
-  private answerLogin(raw: RawMessage): boolean {
-    const parentId = (raw.parent_header as Partial<MessageHeader>).msg_id ?? "";
-    const entry = this.loginInputs.get(parentId);
-    if (!entry) return false;
-    this.loginInputs.delete(parentId);
-    const answers = [...entry.answers, typeof raw.content.value === "string" ? raw.content.value : ""];
-    if (answers.length < entry.prompt.request.prompts.length) this.loginAsk?.(entry.prompt, entry.index + 1, answers);
-    else this.env.prompts?.answer(entry.prompt.id, answers);
-    return true;
   }
 
   private async resumeCell(rec: CellRecord): Promise<void> {
@@ -434,13 +385,4 @@ export class Session {
     for (const c of this.clients.values()) c.close?.("kernel shut down");
     this.clients.clear();
   }
-}
-
-/** A stable error name from an error code: AUTH_FAILED → AuthFailed. */
-export function errorName(code: string): string {
-  return code
-    .toLowerCase()
-    .split("_")
-    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
-    .join("");
 }
