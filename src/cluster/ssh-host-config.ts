@@ -1,11 +1,11 @@
 /**
  * What `ssh ALIAS` would use to connect, read from OpenSSH's client config (ssh_config(5)): the
  * `ssh-config` package evaluates the Host blocks (first value wins, IdentityFile accumulates); this
- * file adds defaults, token expansion, value checks, ProxyJump hops and top-level Include.
+ * file adds defaults, token expansion, value checks, ProxyJump hops and Include.
  *
  * Limits: Match blocks are evaluated by `ssh-config` (host/user/all, never `exec`) and an Include
  * inside a Match block other than `Match all` is skipped. ProxyCommand is not read. Host patterns
- * are matched by `ssh-config`, whose `?` also matches no character at all.
+ * are matched by `ssh-config`: case-sensitively (as ssh does), but its `?` also matches nothing.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { homedir, hostname, userInfo } from "node:os";
@@ -46,7 +46,6 @@ export interface ResolvedHost {
   hostKeyAlias?: string;
 }
 
-type Values = Record<string, string | string[]>;
 interface Source {
   label: string;
   text: string;
@@ -62,14 +61,32 @@ const MAX_HOPS = 8;
 const MAX_INCLUDE_DEPTH = 16; // OpenSSH's READCONF_MAX_DEPTH
 const DEFAULT_IDENTITIES = ["~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa"];
 const DEFAULT_KNOWN_HOSTS = ["~/.ssh/known_hosts", "~/.ssh/known_hosts2"];
-const STRICT: Record<string, ResolvedHost["strictHostKeyChecking"]> = {
-  yes: "yes",
-  true: "yes",
-  no: "no",
-  false: "no",
-  off: "no",
-  ask: "ask",
-  "accept-new": "accept-new",
+const STRICT = new Map<string, ResolvedHost["strictHostKeyChecking"]>([
+  ["yes", "yes"],
+  ["true", "yes"],
+  ["no", "no"],
+  ["false", "no"],
+  ["off", "no"],
+  ["ask", "ask"],
+  ["accept-new", "accept-new"],
+]);
+const FLAG = new Map([
+  ["yes", true],
+  ["true", true],
+  ["no", false],
+  ["false", false],
+]);
+/** What each keyword's value should have been, for error messages. */
+const EXPECTED: Record<string, string> = {
+  port: "a port number (1-65535)",
+  hostname: "a host name (%h is the only token)",
+  identityfile: "a path with known %-tokens",
+  userknownhostsfile: "a list of paths with known %-tokens",
+  serveraliveinterval: "a time (30, 1m30s)",
+  serveralivecountmax: "a whole number",
+  stricthostkeychecking: "yes, accept-new, no or ask",
+  identitiesonly: "yes or no",
+  proxyjump: "a list of [user@]host[:port]",
 };
 
 /**
@@ -81,7 +98,7 @@ export function resolveSshHost(alias: string, opts: ResolveSshHostOptions = {}):
   if (opts.port !== undefined && !validPort(opts.port)) {
     throw new InputError("BAD_SSH_OPTION", `port ${opts.port} is not a port number (1-65535)`);
   }
-  const path = opts.configPath ?? join(homedir(), ".ssh", "config");
+  const path = opts.configPath ?? join(home(), ".ssh", "config");
   const text = opts.configText ?? readOptional(path);
   const label = opts.configText !== undefined && opts.configPath === undefined ? "the ssh config text" : path;
   return resolve(
@@ -93,66 +110,29 @@ export function resolveSshHost(alias: string, opts: ResolveSshHostOptions = {}):
 }
 
 function resolve(source: Source, alias: string, overrides: Overrides, depth: number): ResolvedHost {
-  let included = false;
-  const text = expandIncludes(source, source.text, alias, 0, () => (included = true));
-  let config;
-  try {
-    config = parseSshConfig(text);
-  } catch (err) {
-    throw new InputError("BAD_SSH_CONFIG", `${source.label}: ${errorMessage(err)}`, { cause: err });
-  }
-  const values: Values = config.compute(
-    { Host: alias, User: overrides.user },
-    { ignoreCase: true, matchExec: false },
+  const r = readConfig(source, alias, overrides.user);
+  const configPort = r.parse("port", 22, (v) =>
+    /^\d+$/.test(v) && validPort(Number(v)) ? Number(v) : undefined,
   );
-  const bad = (keyword: string, value: string, expected: string): InputError => {
-    const found = locate(config, alias, keyword);
-    const file = included ? `${source.label} (or a file it includes)` : source.label;
-    const block = found?.block ?? "a Match block";
-    return new InputError(
-      "BAD_SSH_CONFIG",
-      `${file}, ${block}: ${found?.param ?? keyword} ${JSON.stringify(value)} is not ${expected}`,
-    );
-  };
-  const one = (keyword: string): string | undefined => list(values, keyword)[0];
-
-  const hostName = expandTokens(one("hostname") ?? alias, { h: alias }, () =>
-    bad("hostname", one("hostname") ?? "", "expandable"),
-  );
-  const portText = one("port");
-  if (portText !== undefined && !(/^\d+$/.test(portText) && validPort(Number(portText)))) {
-    throw bad("port", portText, "a port number (1-65535)");
-  }
-  const port = overrides.port ?? Number(portText ?? 22);
-  const user = overrides.user ?? one("user") ?? localUser();
-  const hostKeyAlias = one("hostkeyalias");
+  const hostName = expandTokens(r.one("hostname") ?? alias, { h: alias }, () => r.bad("hostname"));
+  const port = overrides.port ?? configPort;
+  const user = overrides.user ?? r.one("user") ?? localUser();
+  const hostKeyAlias = r.one("hostkeyalias");
+  // ssh_config(5) TOKENS that are cheap to know here (not %C, %j, %L, %T)
   const tokens: Record<string, string> = {
-    d: homedir(),
-    u: localUser(),
-    h: hostName,
-    r: user,
-    p: String(port),
-    n: alias,
-    l: hostname(),
-    i: String(process.getuid?.() ?? ""),
-    k: hostKeyAlias ?? alias,
+    ...{ d: home(), u: localUser(), l: hostname(), i: String(process.getuid?.() ?? "") }, // this machine
+    ...{ h: hostName, r: user, p: String(port), n: alias, k: hostKeyAlias ?? alias }, // the remote end
   };
   const paths = (keyword: string, names: string[]): string[] => [
-    ...new Set(
-      names.map((name) =>
-        expandTokens(expandTilde(name), tokens, () => bad(keyword, name, "a path with known %-tokens")),
-      ),
-    ),
+    ...new Set(names.map((n) => expandTokens(expandTilde(n), tokens, () => r.bad(keyword, n)))),
   ];
-
-  const identities = list(values, "identityfile");
-  const knownHosts = list(values, "userknownhostsfile");
-  const strictText = one("stricthostkeychecking");
-  const strict = strictText === undefined ? "ask" : STRICT[strictText.toLowerCase()];
-  if (!strict) throw bad("stricthostkeychecking", strictText ?? "", "yes, accept-new, no or ask");
-  const onlyText = one("identitiesonly")?.toLowerCase() ?? "no";
-  if (!["yes", "no", "true", "false"].includes(onlyText)) throw bad("identitiesonly", onlyText, "yes or no");
-
+  const identities = r.list("identityfile");
+  const knownHosts = r.list("userknownhostsfile");
+  const interval = r.parse("serveraliveinterval", undefined, parseSeconds);
+  const countMax = r.parse("serveralivecountmax", undefined, (v) =>
+    /^\d+$/.test(v) ? Number(v) : undefined,
+  );
+  const jump = overrides.proxyJump ? r.one("proxyjump") : undefined;
   const resolved: ResolvedHost = {
     alias,
     hostName,
@@ -164,32 +144,63 @@ function resolve(source: Source, alias: string, overrides: Overrides, depth: num
       knownHosts.length === 1 && knownHosts[0]?.toLowerCase() === "none"
         ? []
         : paths("userknownhostsfile", knownHosts.length > 0 ? knownHosts : DEFAULT_KNOWN_HOSTS),
-    strictHostKeyChecking: strict,
-    identitiesOnly: onlyText === "yes" || onlyText === "true",
+    strictHostKeyChecking: r.parse("stricthostkeychecking", "ask", (v) => STRICT.get(v.toLowerCase())),
+    identitiesOnly: r.parse("identitiesonly", false, (v) => FLAG.get(v.toLowerCase())),
+    ...(interval !== undefined && { serverAliveIntervalSeconds: interval }),
+    ...(countMax !== undefined && { serverAliveCountMax: countMax }),
+    ...(hostKeyAlias !== undefined && { hostKeyAlias }),
   };
-  const interval = one("serveraliveinterval");
-  if (interval !== undefined) {
-    resolved.serverAliveIntervalSeconds =
-      parseSeconds(interval) ?? throwError(bad("serveraliveinterval", interval, "a time (30, 1m30s)"));
-  }
-  const countMax = one("serveralivecountmax");
-  if (countMax !== undefined) {
-    if (!/^\d+$/.test(countMax)) throw bad("serveralivecountmax", countMax, "a whole number");
-    resolved.serverAliveCountMax = Number(countMax);
-  }
-  if (hostKeyAlias !== undefined) resolved.hostKeyAlias = hostKeyAlias;
-
-  const jump = one("proxyjump");
-  if (overrides.proxyJump && jump !== undefined && jump.toLowerCase() !== "none") {
+  if (jump !== undefined && jump.toLowerCase() !== "none") {
     if (depth >= MAX_HOPS)
-      throw bad("proxyjump", jump, `a chain of at most ${MAX_HOPS} hops (is there a loop?)`);
+      throw r.bad("proxyjump", jump, `a chain of at most ${MAX_HOPS} hops (is there a loop?)`);
     resolved.proxyJump = jump.split(",").map((spec, i) => {
-      const hop =
-        parseJumpHop(spec) ?? throwError(bad("proxyjump", jump, "a list of [user@]host[:port]"));
+      const hop = parseJumpHop(spec) ?? throwError(r.bad("proxyjump"));
       return resolve(source, hop.host, { ...hop, proxyJump: i === 0 }, depth + 1);
     });
   }
   return resolved;
+}
+
+interface ConfigReader {
+  one(keyword: string): string | undefined;
+  list(keyword: string): string[];
+  /** The value of `keyword` converted, `fallback` when unset; throws `bad` when `convert` gives undefined. */
+  parse<T>(keyword: string, fallback: T, convert: (value: string) => T | undefined): T;
+  /** The error for the value of `keyword` (the message names the file, the Host block, the keyword). */
+  bad(keyword: string, value?: string, expected?: string): InputError;
+}
+
+/** Evaluates the config for `alias` (Host blocks in order, first value wins) and reads values out. */
+function readConfig(source: Source, alias: string, user: string | undefined): ConfigReader {
+  let included = false;
+  const text = expandIncludes(source, source.text, alias, 0, () => (included = true));
+  let config: ReturnType<typeof parseSshConfig>;
+  try {
+    config = parseSshConfig(text);
+  } catch (err) {
+    throw new InputError("BAD_SSH_CONFIG", `${source.label}: ${errorMessage(err)}`, { cause: err });
+  }
+  const values = config.compute({ Host: alias, User: user }, { ignoreCase: true, matchExec: false });
+  const list = (keyword: string): string[] => [values[keyword] ?? []].flat();
+  const reader: ConfigReader = {
+    one: (keyword) => list(keyword)[0],
+    list,
+    parse(keyword, fallback, convert) {
+      const value = list(keyword)[0];
+      if (value === undefined) return fallback;
+      return convert(value) ?? throwError(reader.bad(keyword));
+    },
+    bad(keyword, value = list(keyword).join(" "), expected = EXPECTED[keyword] ?? "valid") {
+      const found = locate(config, alias, keyword);
+      const file = included ? `${source.label} (or a file it includes)` : source.label;
+      const where = `${file}, ${found?.block ?? "a Match block"}`;
+      return new InputError(
+        "BAD_SSH_CONFIG",
+        `${where}: ${found?.param ?? keyword} ${JSON.stringify(value)} is not ${expected}`,
+      );
+    },
+  };
+  return reader;
 }
 
 /** `[user@]host[:port]` or `ssh://[user@]host[:port]`; `[v6addr]:port` brackets an IPv6 address. */
@@ -247,7 +258,7 @@ function expandIncludes(
 
 function includeFiles(pattern: string): string[] {
   const expanded = expandTilde(pattern);
-  const path = isAbsolute(expanded) ? expanded : join(homedir(), ".ssh", expanded);
+  const path = isAbsolute(expanded) ? expanded : join(home(), ".ssh", expanded);
   const name = basename(path);
   if (!/[*?]/.test(name)) return [path];
   const re = new RegExp(
@@ -286,11 +297,6 @@ function locate(
   return undefined;
 }
 
-function list(values: Values, keyword: string): string[] {
-  const value = values[keyword];
-  return value === undefined ? [] : typeof value === "string" ? [value] : value;
-}
-
 /** OpenSSH's time format: seconds, or a sequence like 1h30m (s, m, h, d, w). */
 function parseSeconds(text: string): number | undefined {
   if (!/^(\d+[smhdw]?)+$/i.test(text)) return undefined;
@@ -306,7 +312,7 @@ function expandTokens(text: string, tokens: Record<string, string>, onUnknown: (
 }
 
 function expandTilde(path: string): string {
-  return path === "~" || path.startsWith("~/") ? homedir() + path.slice(1) : path;
+  return path === "~" || path.startsWith("~/") ? home() + path.slice(1) : path;
 }
 
 function readOptional(path: string): string {
@@ -319,6 +325,11 @@ function readOptional(path: string): string {
       cause: err,
     });
   }
+}
+
+/** os.homedir() also starts from $HOME; reading it here lets a test (whose process.env is its own) move it. */
+function home(): string {
+  return process.env.HOME || homedir();
 }
 
 function localUser(): string {
