@@ -57,7 +57,8 @@ export class SlurmWatcher {
     this.hurry();
     return () => {
       set.delete(w);
-      if (set.size === 0) this.forget(jobId);
+      // After the job was reported gone, `set` is no longer the job's: a newer watch may be.
+      if (set.size === 0 && this.watches.get(jobId) === set) this.forget(jobId);
     };
   }
 
