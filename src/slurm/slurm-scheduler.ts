@@ -28,8 +28,9 @@ const HINTS: [RegExp, string][] = [
   [/Invalid account|account\/partition combination/i, "Check --account: `%slurm --account NAME` (Alpine requires one; `sacctmgr show assoc user=$USER` lists yours)."],
   [/invalid partition/i, "Check --partition: `sinfo -s` lists the partitions."],
   [/time limit is invalid/i, "Lower --time to at most the partition's MaxTime (`scontrol show partition NAME`), or pick another partition/QoS."],
-  [/node configuration is not available/i, "No node in that partition has what the cell asked for (GPUs, memory or CPUs): lower the request or pick another partition."],
+  // Before "node configuration": sbatch prints that line after this more precise one.
   [/Memory specification can not be satisfied/i, "Ask for less --mem (or use a high-memory partition such as amem)."],
+  [/node configuration is not available/i, "No node in that partition has what the cell asked for (GPUs, memory or CPUs): lower the request or pick another partition."],
   [/QOS|qos/, "Check --qos: `sacctmgr show assoc user=$USER format=account,qos` lists what you may use."],
 ];
 
