@@ -8,7 +8,13 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Duplex } from "node:stream";
 import { Client, utils, type AuthenticationType, type ConnectConfig } from "ssh2";
 import { ClusterError, errorMessage } from "../errors";
-import { appendKnownHost, checkHostKey, fingerprintSha256, formatKnownHostsLine, parseHostKeyBlob } from "./known-hosts";
+import {
+  appendKnownHost,
+  checkHostKey,
+  fingerprintSha256,
+  formatKnownHostsLine,
+  parseHostKeyBlob,
+} from "./known-hosts";
 import type { Prompter } from "./prompts";
 import type { ResolvedHost } from "./ssh-host-config";
 
@@ -37,27 +43,35 @@ interface HostKeyVerdict {
 
 function hostVerifier(host: ResolvedHost, opts: ConnectOptions, verdict: HostKeyVerdict) {
   const policy: HostKeyPolicy =
-    opts.hostKeyPolicy ?? (host.strictHostKeyChecking === "accept-new" || host.strictHostKeyChecking === "no" ? "accept-new" : "strict");
+    opts.hostKeyPolicy ??
+    (host.strictHostKeyChecking === "accept-new" || host.strictHostKeyChecking === "no"
+      ? "accept-new"
+      : "strict");
+  // ssh files a HostKeyAlias without a port (port 22's spelling), whatever port it connects to.
   const name = host.hostKeyAlias ?? host.hostName;
+  const port = host.hostKeyAlias ? 22 : host.port;
   return (blob: Buffer): boolean => {
     let key;
     try {
       key = parseHostKeyBlob(blob);
     } catch (err) {
-      verdict.error = new SshError("BAD_HOST_KEY", `the server sent an unreadable host key: ${errorMessage(err)}`);
+      verdict.error = new SshError(
+        "BAD_HOST_KEY",
+        `the server sent an unreadable host key: ${errorMessage(err)}`,
+      );
       return false;
     }
-    const files = host.userKnownHostsFiles.filter((f) => existsSync(f));
-    const result = checkHostKey(files, name, host.port, key);
+    const result = checkHostKey(host.userKnownHostsFiles, name, port, key);
     const fp = fingerprintSha256(blob);
-    const where = host.port === 22 ? name : `[${name}]:${host.port}`;
+    const where = port === 22 ? name : `[${name}]:${port}`;
     switch (result.status) {
       case "match":
         return true;
       case "unknown":
         if (policy === "accept-new") {
           const file = host.userKnownHostsFiles[0];
-          if (file) verdict.record = { file, line: formatKnownHostsLine(name, host.port, key, { hash: false }) };
+          if (file)
+            verdict.record = { file, line: formatKnownHostsLine(name, host.port, key, { hash: false }) };
           opts.log?.(`accepting the new host key of ${where} (${key.type} ${fp})`);
           return true;
         }
@@ -82,15 +96,20 @@ function hostVerifier(host: ResolvedHost, opts: ConnectOptions, verdict: HostKey
   };
 }
 
-type AuthAttempt =
-  | { type: "agent" }
-  | { type: "publickey"; file: string }
-  | { type: "keyboard-interactive" };
+type AuthAttempt = { type: "agent" } | { type: "publickey"; file: string } | { type: "keyboard-interactive" };
 
-async function loadKey(file: string, host: ResolvedHost, prompter: Prompter): Promise<ReturnType<typeof utils.parseKey> | undefined> {
+async function loadKey(
+  file: string,
+  host: ResolvedHost,
+  prompter: Prompter,
+): Promise<ReturnType<typeof utils.parseKey> | undefined> {
   const data = readFileSync(file);
   let parsed = utils.parseKey(data);
-  for (let tries = 0; parsed instanceof Error && /encrypted|passphrase/i.test(parsed.message) && tries < 3; tries++) {
+  for (
+    let tries = 0;
+    parsed instanceof Error && /encrypted|passphrase/i.test(parsed.message) && tries < 3;
+    tries++
+  ) {
     const [passphrase = ""] = await prompter.ask({
       kind: "passphrase",
       target: describeTarget(host),
@@ -116,7 +135,11 @@ function authHandler(host: ResolvedHost, opts: ConnectOptions, state: AuthState)
   if (opts.agent && !host.identitiesOnly) attempts.push({ type: "agent" });
   for (const file of host.identityFiles) if (existsSync(file)) attempts.push({ type: "publickey", file });
   attempts.push({ type: "keyboard-interactive" });
-  return (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, next: (auth: unknown) => void): void => {
+  return (
+    methodsLeft: AuthenticationType[] | null,
+    _partial: boolean | null,
+    next: (auth: unknown) => void,
+  ): void => {
     const pick = async (): Promise<unknown> => {
       for (let a = attempts.shift(); a; a = attempts.shift()) {
         const allowed = !methodsLeft || methodsLeft.includes(a.type === "agent" ? "publickey" : a.type);
@@ -131,10 +154,22 @@ function authHandler(host: ResolvedHost, opts: ConnectOptions, state: AuthState)
         return {
           type: "keyboard-interactive",
           username: host.user,
-          prompt: (name: string, instructions: string, _lang: string, prompts: { prompt: string; echo?: boolean }[], finish: (answers: string[]) => void) => {
+          prompt: (
+            name: string,
+            instructions: string,
+            _lang: string,
+            prompts: { prompt: string; echo?: boolean }[],
+            finish: (answers: string[]) => void,
+          ) => {
             if (prompts.length === 0) return finish([]);
             opts.prompter
-              .ask({ kind: "keyboard-interactive", target: describeTarget(host), name, instructions, prompts: prompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true })) })
+              .ask({
+                kind: "keyboard-interactive",
+                target: describeTarget(host),
+                name,
+                instructions,
+                prompts: prompts.map((p) => ({ prompt: p.prompt, echo: p.echo === true })),
+              })
               .then(finish, (err: unknown) => {
                 state.failure = err;
                 finish(prompts.map(() => "")); // an empty answer fails this round: the error below explains
@@ -174,7 +209,12 @@ function connectOnce(host: ResolvedHost, opts: ConnectOptions, sock?: Duplex): P
         () => resolve(client),
         (err) => {
           client.end();
-          reject(new SshError("KNOWN_HOSTS_WRITE", `cannot record the new host key in ${rec.file}: ${errorMessage(err)}`));
+          reject(
+            new SshError(
+              "KNOWN_HOSTS_WRITE",
+              `cannot record the new host key in ${rec.file}: ${errorMessage(err)}`,
+            ),
+          );
         },
       );
     });
@@ -207,13 +247,23 @@ function connectOnce(host: ResolvedHost, opts: ConnectOptions, sock?: Duplex): P
 function forward(via: Client, host: ResolvedHost): Promise<Duplex> {
   return new Promise((resolve, reject) =>
     via.forwardOut("127.0.0.1", 0, host.hostName, host.port, (err, stream) =>
-      err ? reject(new SshError("CONNECT_FAILED", `the jump host cannot reach ${host.hostName}:${host.port}: ${err.message}`)) : resolve(stream),
+      err
+        ? reject(
+            new SshError(
+              "CONNECT_FAILED",
+              `the jump host cannot reach ${host.hostName}:${host.port}: ${err.message}`,
+            ),
+          )
+        : resolve(stream),
     ),
   );
 }
 
 /** The authenticated connection, through the ProxyJump hops if any (each hop authenticated too). */
-export async function connectSsh(host: ResolvedHost, opts: ConnectOptions): Promise<{ client: Client; hops: Client[] }> {
+export async function connectSsh(
+  host: ResolvedHost,
+  opts: ConnectOptions,
+): Promise<{ client: Client; hops: Client[] }> {
   const hops: Client[] = [];
   let sock: Duplex | undefined;
   try {

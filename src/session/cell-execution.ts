@@ -155,6 +155,11 @@ export class CellExecution implements CellJobListener {
   onEvent(ev: RunnerEvent): void {
     switch (ev.type) {
       case "start":
+        if (this.host !== undefined) {
+          // A second start: Slurm requeued the job (preemption, node failure, scontrol requeue).
+          const text = `alpine-kernel: job ${this.job?.jobId ?? ""} was requeued and started again on ${ev.host}; the output above is from its earlier run.\n`;
+          this.ctx.publish("stream", { name: "stderr", text }, this.parent);
+        }
         this.host = ev.host;
         this.status?.started(ev.host, ev.time * 1000);
         return;
