@@ -48,6 +48,8 @@ export class SlurmScheduler implements Scheduler {
   readonly watcher: SlurmWatcher;
   private readonly finals = new Map<string, { resolve: (f: FinalJobStatus) => void; attempt: number }[]>();
   private sacctTimer: NodeJS.Timeout | undefined;
+  private sacctRunning = false;
+  private sacctAgain = false;
 
   constructor(
     private readonly transport: Transport,
@@ -113,16 +115,25 @@ export class SlurmScheduler implements Scheduler {
   }
 
   private async runSacct(): Promise<void> {
+    // One sacct at a time (sacct can take seconds): jobs asked about meanwhile go in the next one.
+    if (this.sacctRunning) {
+      this.sacctAgain = true;
+      return;
+    }
     const ids = [...this.finals.keys()];
     if (!ids.length) return;
     let found = new Map<string, FinalJobStatus>();
+    this.sacctRunning = true;
     try {
       const { stdout } = await this.transport.run(["sacct", ...SACCT_ARGS, "--jobs", ids.join(",")], { timeoutMs: 60_000 });
       found = parseSacct(stdout);
     } catch {
       // accounting unavailable right now: the retries below cover it
+    } finally {
+      this.sacctRunning = false;
     }
-    let retryIn = 0;
+    let retryIn = this.sacctAgain ? SACCT_BATCH_MS : 0;
+    this.sacctAgain = false;
     for (const id of ids) {
       const waiting = this.finals.get(id) ?? [];
       const f = found.get(id);
