@@ -5,7 +5,7 @@ import { promises as fs, openSync, closeSync } from "node:fs";
 import { userInfo } from "node:os";
 import { dirname } from "node:path";
 import { expandPath } from "../config/paths";
-import { CommandError, countCommand, type RunOptions, type RunResult, type Transport } from "./transport";
+import { CommandError, commandOutcome, countCommand, type RunOptions, type RunResult, type Transport } from "./transport";
 
 export interface DetachedProcess {
   pid: number;
@@ -39,10 +39,9 @@ export class LocalTransport implements Transport {
       });
       child.on("close", (code) => {
         clearTimeout(timer);
-        const result = { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code: code ?? 128 };
-        if (timedOut) reject(new CommandError(argv, result.code, result.stdout, result.stderr, `timed out after ${options.timeoutMs} ms`));
-        else if (result.code !== 0 && !options.allowFailure) reject(new CommandError(argv, result.code, result.stdout, result.stderr));
-        else resolve(result);
+        const outcome = commandOutcome(argv, out, err, code ?? 128, options, timedOut);
+        if (outcome instanceof CommandError) reject(outcome);
+        else resolve(outcome);
       });
       child.stdin.on("error", () => {}); // a command that exits without reading stdin
       child.stdin.end(options.input ?? "");
@@ -50,7 +49,10 @@ export class LocalTransport implements Transport {
   }
 
   /** Starts a long-lived process in its own process group, its output going to files. */
-  startDetached(argv: readonly string[], opts: { stdout: string; stderr: string; cwd: string; env?: NodeJS.ProcessEnv }): DetachedProcess {
+  startDetached(
+    argv: readonly string[],
+    opts: { stdout: string; stderr: string; cwd: string; env?: NodeJS.ProcessEnv },
+  ): DetachedProcess {
     countCommand(this.commandCounts, argv);
     const outFd = openSync(opts.stdout, "a");
     const errFd = openSync(opts.stderr, "a");

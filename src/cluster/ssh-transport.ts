@@ -10,7 +10,15 @@ import type { Client, SFTPWrapper } from "ssh2";
 import { errorMessage } from "../errors";
 import { connectSsh, SshError, type ConnectOptions } from "./ssh-connect";
 import type { ResolvedHost } from "./ssh-host-config";
-import { CommandError, countCommand, shellJoin, type RunOptions, type RunResult, type Transport } from "./transport";
+import {
+  CommandError,
+  commandOutcome,
+  countCommand,
+  shellJoin,
+  type RunOptions,
+  type RunResult,
+  type Transport,
+} from "./transport";
 
 export type ConnectionStatus = "disconnected" | "connecting" | "connected" | "failed";
 
@@ -75,7 +83,12 @@ export class SshTransport implements Transport {
   ) {
     this.user = host.user;
     this.slots = new Slots(opts.maxChannels ?? 8);
-    this.state = { status: "disconnected", target: `${host.user}@${host.hostName}:${host.port}`, since: new Date().toISOString(), logins: 0 };
+    this.state = {
+      status: "disconnected",
+      target: `${host.user}@${host.hostName}:${host.port}`,
+      since: new Date().toISOString(),
+      logins: 0,
+    };
   }
 
   /** Told of every change of the connection's state (status lines, `alpine-kernel login`). */
@@ -92,7 +105,10 @@ export class SshTransport implements Transport {
   /** The connection, opening it if needed (at most one attempt at a time, with backoff after failures). */
   connect(): Promise<Client> {
     if (this.client) return Promise.resolve(this.client);
-    if (this.closed) return Promise.reject(new ConnectionLostError("logged out: run `alpine-kernel login` to connect again"));
+    if (this.closed)
+      return Promise.reject(
+        new ConnectionLostError("logged out: run `alpine-kernel login` to connect again"),
+      );
     this.connecting ??= this.open().finally(() => (this.connecting = undefined));
     return this.connecting;
   }
@@ -136,7 +152,10 @@ export class SshTransport implements Transport {
     try {
       return await new Promise<RunResult>((resolve, reject) => {
         client.exec(shellJoin(argv), (err, stream) => {
-          if (err) return reject(new ConnectionLostError(`cannot open a channel to ${this.state.target}: ${err.message}`));
+          if (err)
+            return reject(
+              new ConnectionLostError(`cannot open a channel to ${this.state.target}: ${err.message}`),
+            );
           const out: Buffer[] = [];
           const errOut: Buffer[] = [];
           let timedOut = false;
@@ -150,13 +169,12 @@ export class SshTransport implements Transport {
           stream.stderr.on("data", (d: Buffer) => errOut.push(d));
           stream.on("close", (code: number | null, signal?: string) => {
             clearTimeout(timer);
-            const result = { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errOut).toString(), code: code ?? 255 };
-            if (timedOut) return reject(new CommandError(argv, result.code, result.stdout, result.stderr, `timed out after ${options.timeoutMs} ms`));
-            if (code === null || code === undefined) {
+            if (!timedOut && (code === null || code === undefined)) {
               return reject(new ConnectionLostError(`${argv[0]} was cut off${signal ? ` by ${signal}` : ""} (connection lost?)`));
             }
-            if (result.code !== 0 && !options.allowFailure) return reject(new CommandError(argv, result.code, result.stdout, result.stderr));
-            resolve(result);
+            const outcome = commandOutcome(argv, out, errOut, code ?? 255, options, timedOut);
+            if (outcome instanceof CommandError) reject(outcome);
+            else resolve(outcome);
           });
           if (options.input !== undefined) stream.end(options.input);
           else stream.end();
@@ -188,7 +206,9 @@ export class SshTransport implements Transport {
     if (path.startsWith("/") && !path.includes("$")) return path;
     if (!this.home) {
       const sftp = await this.sftp();
-      this.home = await new Promise<string>((res, rej) => sftp.realpath(".", (err, p) => (err ? rej(err) : res(p))));
+      this.home = await new Promise<string>((res, rej) =>
+        sftp.realpath(".", (err, p) => (err ? rej(err) : res(p))),
+      );
     }
     const home = this.home;
     const expanded = path
@@ -201,14 +221,18 @@ export class SshTransport implements Transport {
   async readFile(path: string): Promise<Buffer> {
     this.op("readFile");
     const sftp = await this.sftp();
-    return new Promise((resolve, reject) => sftp.readFile(path, (err: Error | undefined, data: Buffer) => (err ? reject(err) : resolve(data))));
+    return new Promise((resolve, reject) =>
+      sftp.readFile(path, (err: Error | undefined, data: Buffer) => (err ? reject(err) : resolve(data))),
+    );
   }
 
   async readFrom(path: string, offset: number, maxBytes = 4 << 20): Promise<Buffer | null> {
     this.op("open");
     const sftp = await this.sftp();
     const handle = await new Promise<Buffer | null>((resolve, reject) =>
-      sftp.open(path, "r", (err, h) => (err ? ((err as { code?: number }).code === 2 ? resolve(null) : reject(err)) : resolve(h))),
+      sftp.open(path, "r", (err, h) =>
+        err ? ((err as { code?: number }).code === 2 ? resolve(null) : reject(err)) : resolve(h),
+      ),
     );
     if (!handle) return null;
     try {
@@ -243,8 +267,12 @@ export class SshTransport implements Transport {
     const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
     this.op("write");
     this.op("rename");
-    await new Promise<void>((resolve, reject) => sftp.writeFile(tmp, data, { mode }, (err) => (err ? reject(err) : resolve())));
-    await new Promise<void>((resolve, reject) => sftp.ext_openssh_rename(tmp, path, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      sftp.writeFile(tmp, data, { mode }, (err) => (err ? reject(err) : resolve())),
+    );
+    await new Promise<void>((resolve, reject) =>
+      sftp.ext_openssh_rename(tmp, path, (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   private readonly madeDirs = new Set<string>();

@@ -53,7 +53,10 @@ export class CommandError extends ClusterError {
     reason?: string,
   ) {
     const detail = (stderr.trim() || stdout.trim()).split("\n").slice(-5).join("\n");
-    super("COMMAND_FAILED", `${argv[0]} ${reason ?? `exited with code ${exitCode}`}${detail ? `: ${detail}` : ""}`);
+    super(
+      "COMMAND_FAILED",
+      `${argv[0]} ${reason ?? `exited with code ${exitCode}`}${detail ? `: ${detail}` : ""}`,
+    );
   }
 }
 
@@ -71,4 +74,19 @@ export function shellJoin(argv: readonly string[]): string {
 export function countCommand(counts: Map<string, number>, argv: readonly string[]): void {
   const name = (argv[0] ?? "").split("/").pop() ?? "";
   counts.set(name, (counts.get(name) ?? 0) + 1);
+}
+
+/** How a finished command turned out: its result, or the CommandError its caller gets. */
+export function commandOutcome(
+  argv: readonly string[],
+  out: Buffer[],
+  err: Buffer[],
+  code: number,
+  options: RunOptions,
+  timedOut: boolean,
+): RunResult | CommandError {
+  const result = { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code };
+  if (timedOut) return new CommandError(argv, code, result.stdout, result.stderr, `timed out after ${options.timeoutMs} ms`);
+  if (code !== 0 && !options.allowFailure) return new CommandError(argv, code, result.stdout, result.stderr);
+  return result;
 }
