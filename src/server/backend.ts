@@ -67,6 +67,15 @@ function connectionTrouble(state: ConnectionState): string | undefined {
   }
 }
 
+/**
+ * The cells' Python version, asked of the environment once. Over SSH it is asked only once the
+ * connection is up: kernel_info must not open a login (and a Duo prompt nobody can answer yet).
+ */
+function pythonVersionOf(transport: Transport, config: Config, loginShell: boolean): () => Promise<string> {
+  const probe = once(() => probePythonVersion(transport, config.environment, loginShell));
+  return () => (transport instanceof SshTransport && transport.state.status !== "connected" ? Promise.resolve("3") : probe());
+}
+
 export function createSessionEnvironment(config: Config, ledger: Ledger, log: Logger, prompts?: PromptBroker): SessionEnvironment {
   prompts ??= new PromptBroker(config.cluster.prompt_timeout_seconds * 1000);
   const transport = createTransport(config, prompts, log);
@@ -107,7 +116,7 @@ export function createSessionEnvironment(config: Config, ledger: Ledger, log: Lo
     liveStatus,
     statusBoard,
     runnerPath: once(async () => installRunner(transport, await transport.resolvePath(config.work_dir))),
-    pythonVersion: once(() => probePythonVersion(transport, config.environment, loginShell)),
+    pythonVersion: pythonVersionOf(transport, config, loginShell),
     watchDir: transport.kind === "local" ? watchLocalDir : undefined,
     prompts,
   };

@@ -19,7 +19,8 @@ type ReplyOf<T extends Answered> = T extends `${infer B}_request` ? `${B}_reply`
 type Handler<T extends Answered> = (session: HandlerSession, req: Message<T>) => Promise<ContentByType[ReplyOf<T> & keyof ContentByType]>;
 
 const HANDLERS: { [T in Answered]: Handler<T> } = {
-  kernel_info_request: async (s) => kernelInfo(await s.env.pythonVersion(), s.env.scheduler.kind),
+  // Jupyter gives a kernel 60 s to answer kernel_info: never wait on the cluster for it.
+  kernel_info_request: async (s) => kernelInfo(await withinMs(s.env.pythonVersion(), 3000, "3"), s.env.scheduler.kind),
   is_complete_request: async (_s, req) => isComplete(req.content.code),
   complete_request: async (s, { content: { code, cursor_pos } }) => {
     const r = complete(code, jsIndex(code, cursor_pos), s.names);
@@ -38,6 +39,12 @@ function jsIndex(code: string, points: number): number {
 }
 function codePoints(code: string, index: number): number {
   return [...code.slice(0, index)].length;
+}
+
+function withinMs<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)));
+  return Promise.race([p.catch(() => fallback), late]).finally(() => clearTimeout(timer));
 }
 
 function history(all: readonly [number, string][], q: ContentByType["history_request"]): HistoryEntry[] {
