@@ -12,15 +12,16 @@ export function askOnTerminal(question: string, secret: boolean): Promise<string
   });
   const rl = createInterface({ input: process.stdin, output, terminal: process.stdin.isTTY === true });
   return new Promise((resolve, reject) => {
+    // Settle before close(): close emits "close" at once, whose handler would reject first.
     rl.question(question, (answer) => {
-      rl.close();
       if (secret) process.stderr.write("\n");
       resolve(answer);
+      rl.close();
     });
     muted = secret;
     rl.on("SIGINT", () => {
-      rl.close();
       reject(new Error("login cancelled"));
+      rl.close();
     });
     rl.on("close", () => reject(new Error("no answer (end of input)")));
   });
