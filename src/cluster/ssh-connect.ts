@@ -162,6 +162,9 @@ function authHandler(host: ResolvedHost, opts: ConnectOptions, state: AuthState)
             finish: (answers: string[]) => void,
           ) => {
             if (prompts.length === 0) return finish([]);
+            // A prompt of this login already went unanswered (timeout, cancel): the login fails
+            // anyway, so do not put its next question (Duo's passcode) to the person as well.
+            if (state.failure) return finish(prompts.map(() => ""));
             opts.prompter
               .ask({
                 kind: "keyboard-interactive",
