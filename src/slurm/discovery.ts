@@ -3,10 +3,18 @@
  * discovery_ttl_seconds. Names change on real clusters (Alpine renamed amilan to acpu in 2026),
  * so nothing here is hard-coded.
  */
-import type { Transport } from "../cluster/transport";
+import { CommandError, type Transport } from "../cluster/transport";
 import { ClusterError, errorMessage } from "../errors";
 import type { ClusterInfo } from "./cluster-info";
 import { SCONTROL_PARTITIONS_ARGV, SINFO_NODE_SIZES_ARGV, parseClusterInfo, sacctmgrUserArgv } from "./parse-cluster";
+
+/**
+ * A Slurm command that ran and failed is a discovery failure; anything else (the SSH login was
+ * refused, a login prompt went unanswered, an unknown host key) keeps its own error and name.
+ */
+function discoveryError(err: unknown, what: string): unknown {
+  return err instanceof CommandError ? new ClusterError("DISCOVERY_FAILED", `${what}: ${errorMessage(err)}`) : err;
+}
 
 export class ClusterDiscovery {
   private cached: ClusterInfo | undefined;
@@ -33,11 +41,11 @@ export class ClusterDiscovery {
     const run = async (argv: readonly string[]) => (await this.transport.run(argv, { timeoutMs: 60_000 })).stdout;
     const [partitions, nodeSizes, user] = await Promise.all([
       run(SCONTROL_PARTITIONS_ARGV).catch((err) => {
-        throw new ClusterError("DISCOVERY_FAILED", `cannot list the cluster's partitions: ${errorMessage(err)}`);
+        throw discoveryError(err, "cannot list the cluster's partitions");
       }),
       run(SINFO_NODE_SIZES_ARGV).catch(() => ""), // sizes only sharpen the checks
       run(sacctmgrUserArgv(this.transport.user)).catch((err) => {
-        throw new ClusterError("DISCOVERY_FAILED", `cannot list your Slurm accounts: ${errorMessage(err)}`);
+        throw discoveryError(err, "cannot list your Slurm accounts");
       }),
     ]);
     const info: ClusterInfo = parseClusterInfo({ partitions, nodeSizes, user }, Date.now());
