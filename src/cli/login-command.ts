@@ -8,6 +8,8 @@ import type { RuntimeInfo } from "../server/runtime-file";
 import { askOnTerminal } from "./terminal-prompt";
 
 interface ConnectionView {
+  /** Changes whenever the state or the prompts do: the long poll answers at once when it moved on. */
+  version: number;
   transport: string;
   user: string;
   state: { status: string; target: string; lastError?: string; logins: number };
@@ -51,7 +53,7 @@ export async function loginCommand(opts: { timeoutSeconds: number }): Promise<nu
     } else if (view.state.status === "failed" && (sawConnecting || answered.size > 0)) {
       throw new InputError("LOGIN_FAILED", `login failed: ${view.state.lastError ?? "unknown error"}`);
     }
-    view = await call(info, "GET", "/api/connection/prompts?wait=25");
+    view = await call(info, "GET", `/api/connection/prompts?wait=25&since=${view.version}`);
   }
   throw new InputError("LOGIN_TIMEOUT", `no connection within ${opts.timeoutSeconds} s (state: ${view.state.status})`);
 }

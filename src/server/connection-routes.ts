@@ -1,7 +1,8 @@
 /**
  * The cluster connection over REST, for `alpine-kernel login / status / logout`:
  *   GET  /api/connection                  state and the login prompts waiting for an answer
- *   GET  /api/connection/prompts?wait=S   the same, answered as soon as something changes (long poll)
+ *   GET  /api/connection/prompts?wait=S&since=V   the same, answered as soon as something changes
+ *                                         (long poll); at once when `version` is no longer V
  *   POST /api/connection/login            open the connection (prompts then wait to be answered)
  *   POST /api/connection/prompts/:id      {answers: [...]} — never logged
  *   POST /api/connection/logout           close it; the next use needs a new login
@@ -20,7 +21,13 @@ const answerBody = z.object({ answers: z.array(z.string().max(4096)).max(10) }).
 export function connectionRoutes(transport: Transport, prompts: PromptBroker, log: Logger): Router {
   const router = express.Router();
   const ssh = transport instanceof SshTransport ? transport : undefined;
+  // Counts changes, so a long poll can tell what its client has not seen: a prompt or a state
+  // that came between the client's last answer and its next poll would otherwise wait out `wait`.
+  let version = 0;
+  prompts.onChange(() => version++);
+  ssh?.onStateChange(() => version++);
   const view = () => ({
+    version,
     transport: transport.kind,
     user: transport.user,
     state: ssh ? ssh.state : { status: "connected", target: "this machine", since: "", logins: 0 },
@@ -31,7 +38,8 @@ export function connectionRoutes(transport: Transport, prompts: PromptBroker, lo
 
   router.get("/api/connection/prompts", (req, res) => {
     const waitMs = Math.min(Number(req.query.wait ?? 0) * 1000 || 0, 60_000);
-    if (waitMs <= 0) return res.json(view());
+    const since = req.query.since === undefined ? version : Number(req.query.since);
+    if (waitMs <= 0 || since !== version) return res.json(view());
     let done = false;
     const finish = () => {
       if (done) return;
