@@ -142,7 +142,10 @@ export class CellJob {
     const unwatch = this.scheduler.watch(
       this.jobId,
       (s) => {
+        const wasQueued = this.queued;
         this.queued = s.state === "PENDING" && !this.started;
+        // Leaving the queue ends the slow polling at once (over SSH nothing else wakes the tail).
+        if (wasQueued && !this.queued) this.wakeUp?.();
         this.listener.onStatus(s);
       },
       () => {
