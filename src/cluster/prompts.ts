@@ -43,6 +43,8 @@ export interface PromptHub {
   subscribe(responder: PromptResponder): () => void;
   /** True when this answered the prompt; false when another answer came first. */
   answer(id: string, answers: string[]): boolean;
+  /** Withdraws a waiting prompt (the person pressed Stop): its login fails with PROMPT_CANCELLED. */
+  cancel(id: string, reason: string): boolean;
 }
 
 /** A Prompter for tests and non-interactive use: answers by prompt text. */

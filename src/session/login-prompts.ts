@@ -38,6 +38,12 @@ export class LoginPrompts {
     return this.hub.subscribe({ offer: (prompt) => ask(prompt, 0, []) });
   }
 
+  /** Withdraws the login prompts asked here and not answered yet (Stop pressed): their login fails at once. */
+  cancel(reason: string): void {
+    for (const { prompt } of this.asked.values()) this.hub?.cancel(prompt.id, reason);
+    this.asked.clear();
+  }
+
   /** An input_reply answering a login prompt: true when it was one. */
   take(reply: RawMessage): boolean {
     const parentId = (reply.parent_header as Partial<MessageHeader>).msg_id ?? "";

@@ -348,6 +348,9 @@ export class Session {
 
   /** Jupyter's interrupt: KeyboardInterrupt in the running cell (a second one cancels its job). */
   async interrupt(): Promise<void> {
+    // A cell still logging in to the cluster (no job yet) stops by withdrawing its login prompts;
+    // a cell whose job runs keeps them: its interrupt needs the connection itself.
+    if (!this.current?.job) this.logins.cancel("the cell was interrupted");
     await this.current?.interrupt();
   }
 
