@@ -1,7 +1,9 @@
 /**
  * The real test cluster (scripts/test-cluster/up.sh) and an alpine-kernel server on the slurm
- * backend that runs as the cluster's ordinary user, as it would on Alpine. A cluster that is not
- * up makes the test FAIL with the command that brings it up.
+ * backend. `transport: "local"` (the default) runs the server as the cluster's ordinary user, as it
+ * would on Alpine itself; `transport: "ssh"` runs it as root on "a laptop" that reaches
+ * alpineuser@127.0.0.1 through the test sshd (key only, port 2222, unless told otherwise) with the
+ * test ssh config. A cluster that is not up makes the test FAIL with the command that brings it up.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -21,13 +23,19 @@ export interface ClusterEnv {
 
 /** ALPINE_TEST_* from the cluster's env.sh; throws (the test fails) when the cluster is not up. */
 export function requireCluster(): ClusterEnv {
-  if (!existsSync(ENV_FILE)) throw new Error(`the test cluster is not up (${ENV_FILE} missing): run scripts/test-cluster/up.sh as root`);
+  if (!existsSync(ENV_FILE))
+    throw new Error(
+      `the test cluster is not up (${ENV_FILE} missing): run scripts/test-cluster/up.sh as root`,
+    );
   const vars: Record<string, string> = {};
-  for (const m of readFileSync(ENV_FILE, "utf8").matchAll(/^export (ALPINE_TEST_\w+)=("([^"]*)"|(\S*))/gm)) vars[m[1]!] = m[3] ?? m[4] ?? "";
+  for (const m of readFileSync(ENV_FILE, "utf8").matchAll(/^export (ALPINE_TEST_\w+)=("([^"]*)"|(\S*))/gm))
+    vars[m[1]!] = m[3] ?? m[4] ?? "";
   try {
     execFileSync("sinfo", ["-h", "-o", "%P"], { stdio: "pipe", timeout: 15_000 });
   } catch (err) {
-    throw new Error(`Slurm does not answer (sinfo failed: ${(err as Error).message}); run scripts/test-cluster/up.sh as root`);
+    throw new Error(
+      `Slurm does not answer (sinfo failed: ${(err as Error).message}); run scripts/test-cluster/up.sh as root`,
+    );
   }
   return {
     ...vars,
@@ -43,19 +51,71 @@ function uidOf(user: string): { uid: number; gid: number } {
   return { uid: id("-u"), gid: id("-g") };
 }
 
+export type TransportKind = "local" | "ssh";
+
+export interface SshServerOptions {
+  /** Host alias in the ssh config: alpine-test-key (default; key only), alpine-test-2fa, alpine-test-key2fa. */
+  host?: string;
+  /** The ssh config file (default the test cluster's, $ALPINE_TEST_SSH_CONFIG). */
+  sshConfig?: string;
+  /** More keys of the `cluster:` section (prompt_timeout_seconds, host_key_policy, ...). */
+  cluster?: Record<string, string | number>;
+}
+
+export interface SlurmServerOptions {
+  productionPolling?: boolean;
+  transport?: TransportKind;
+  ssh?: SshServerOptions;
+  /** server.log_level (default info). */
+  logLevel?: string;
+}
+
 export interface SlurmServer {
   url: string;
   token: string;
+  /** The server's own directory: config.yaml, data/ (log, ledger), runtime/, home/ (ssh servers). */
   dir: string;
   workDir: string;
+  transport: TransportKind;
   proc: ChildProcess;
-  metrics(): Promise<{ commands: Record<string, number>; cellsInFlight: number }>;
+  /** Environment for the CLI (`alpine-kernel login/status/logout`) to find this server. */
+  cliEnv: NodeJS.ProcessEnv;
+  metrics(): Promise<{
+    transport: string;
+    commands: Record<string, number>;
+    fileOps: Record<string, number>;
+    cellsInFlight: number;
+  }>;
+  /** GET /api/connection: the cluster connection's state and the login prompts waiting. */
+  connection(): Promise<ConnectionView>;
+  /** Cancels the jobs this server submitted (those whose script lives in its work_dir). */
+  cancelJobs(): void;
   stop(): Promise<void>;
   log(): string;
 }
 
+export interface ConnectionView {
+  transport: string;
+  user: string;
+  state: { status: string; target: string; since: string; lastError?: string; logins: number };
+  prompts: {
+    id: string;
+    request: {
+      kind: string;
+      target: string;
+      instructions: string;
+      prompts: { prompt: string; echo: boolean }[];
+    };
+  }[];
+}
+
 /** The Slurm section and environment every test server gets; `extra` YAML is appended. */
-export function slurmConfig(cluster: ClusterEnv, workDir: string, extra = "", productionPolling = false): string {
+export function slurmConfig(
+  cluster: ClusterEnv,
+  workDir: string,
+  extra = "",
+  productionPolling = false,
+): string {
   return [
     "backend: slurm",
     `work_dir: ${workDir}`,
@@ -72,61 +132,155 @@ export function slurmConfig(cluster: ClusterEnv, workDir: string, extra = "", pr
   ].join("\n");
 }
 
-/** Starts `alpine-kernel serve` as the cluster's ordinary user with a slurm configuration. */
+/** The `cluster:` section of a server that reaches the test cluster over SSH. */
+export function sshClusterConfig(cluster: ClusterEnv, ssh: SshServerOptions = {}): string {
+  const sshConfig = ssh.sshConfig ?? cluster.ALPINE_TEST_SSH_CONFIG;
+  if (!sshConfig || !existsSync(sshConfig))
+    throw new Error(
+      `the test cluster's ssh config is missing (${sshConfig ?? "ALPINE_TEST_SSH_CONFIG unset"}): run scripts/test-cluster/up.sh as root`,
+    );
+  const keys: Record<string, string | number> = {
+    transport: "ssh",
+    host: ssh.host ?? "alpine-test-key",
+    ssh_config: sshConfig,
+    ...ssh.cluster,
+  };
+  return [
+    "cluster:",
+    ...Object.entries(keys).map(([k, v]) => `  ${k}: ${typeof v === "number" ? v : JSON.stringify(v)}`),
+  ].join("\n");
+}
+
+/**
+ * Starts `alpine-kernel serve` with a slurm configuration: as the cluster's ordinary user (local
+ * transport), or as root reaching the cluster's user over SSH.
+ */
 export async function startSlurmServer(
   cluster: ClusterEnv,
   extraConfig = "",
   configText?: string,
-  opts: { productionPolling?: boolean } = {},
+  opts: SlurmServerOptions = {},
 ): Promise<SlurmServer> {
   requireBuilt();
+  const transport = opts.transport ?? "local";
   const { uid, gid } = uidOf(cluster.user);
-  const dir = mkdtempSync(join(tmpdir(), "ak-slurm-"));
-  chownSync(dir, uid, gid);
+  const dir = mkdtempSync(join(tmpdir(), `ak-slurm-${transport}-`));
   const workDir = join(cluster.scratch, `ak-test-${Date.now()}-${Math.floor(Math.random() * 1e6)}`);
   mkdirSync(workDir, { recursive: true });
   chownSync(workDir, uid, gid);
   const configPath = join(dir, "config.yaml");
-  writeFileSync(configPath, configText ?? slurmConfig(cluster, workDir, extraConfig, opts.productionPolling));
-  chownSync(configPath, uid, gid);
+  const extra = [
+    extraConfig,
+    transport === "ssh" ? sshClusterConfig(cluster, opts.ssh) : "",
+    opts.logLevel ? `server:\n  log_level: ${opts.logLevel}` : "",
+  ]
+    .filter(Boolean)
+    .join("\n");
+  writeFileSync(configPath, configText ?? slurmConfig(cluster, workDir, extra, opts.productionPolling));
   const runtime = join(dir, "runtime");
-  const env = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: `/home/${cluster.user}`,
-    USER: cluster.user,
-    ALPINE_KERNEL_CONFIG: configPath,
-    ALPINE_KERNEL_DATA_DIR: join(dir, "data"),
-    ALPINE_KERNEL_RUNTIME_DIR: runtime,
-  };
-  const proc = spawn("runuser", ["-u", cluster.user, "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, CLI, "serve"], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const dataDir = join(dir, "data");
+  const logFile = join(dataDir, "server.log");
+  let env: Record<string, string>;
+  let proc: ChildProcess;
+  if (transport === "local") {
+    chownSync(dir, uid, gid);
+    chownSync(configPath, uid, gid);
+    env = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: `/home/${cluster.user}`,
+      USER: cluster.user,
+      ALPINE_KERNEL_CONFIG: configPath,
+      ALPINE_KERNEL_DATA_DIR: dataDir,
+      ALPINE_KERNEL_RUNTIME_DIR: runtime,
+    };
+    proc = spawn(
+      "runuser",
+      [
+        "-u",
+        cluster.user,
+        "--",
+        "env",
+        ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        process.execPath,
+        CLI,
+        "serve",
+        "--log-file",
+        logFile,
+      ],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
+  } else {
+    // The laptop: its own HOME (no ~/.ssh of the machine's root is read or written), no agent.
+    const home = join(dir, "home");
+    mkdirSync(home, { mode: 0o700 });
+    env = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: home,
+      USER: "root",
+      ALPINE_KERNEL_CONFIG: configPath,
+      ALPINE_KERNEL_DATA_DIR: dataDir,
+      ALPINE_KERNEL_RUNTIME_DIR: runtime,
+    };
+    proc = spawn(process.execPath, [CLI, "serve", "--log-file", logFile], {
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+  }
   let stderr = "";
   proc.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const runtimeFile = join(runtime, "server.json");
   const deadline = Date.now() + 20_000;
   while (!existsSync(runtimeFile)) {
-    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`the slurm-backend server did not start: ${stderr}`);
+    if (Date.now() > deadline || proc.exitCode !== null)
+      throw new Error(`the slurm-backend server (${transport} transport) did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   const { url, token } = JSON.parse(readFileSync(runtimeFile, "utf8")) as { url: string; token: string };
   const headers = { Authorization: `token ${token}` };
+  const get = async <T>(path: string): Promise<T> =>
+    (await (await fetch(`${url}${path}`, { headers })).json()) as T;
   return {
     url,
     token,
     dir,
     workDir,
+    transport,
     proc,
-    log: () => stderr + (existsSync(join(dir, "data", "server.log")) ? readFileSync(join(dir, "data", "server.log"), "utf8") : ""),
-    metrics: async () => (await (await fetch(`${url}/api/metrics`, { headers })).json()) as { commands: Record<string, number>; cellsInFlight: number },
+    cliEnv: { ...env, PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    log: () => stderr + (existsSync(logFile) ? readFileSync(logFile, "utf8") : ""),
+    metrics: () => get("/api/metrics"),
+    connection: () => get("/api/connection"),
+    cancelJobs: () => cancelJobsUnder(cluster, workDir),
     stop: async () => {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((r) => proc.once("exit", r));
         proc.kill("SIGTERM");
-        await new Promise((r) => proc.once("exit", r));
+        const kill = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(kill);
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (process.env.AK_KEEP_TEST_DIRS === "1") process.stderr.write(`kept ${dir} (AK_KEEP_TEST_DIRS=1)\n`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Cancels the test user's jobs whose batch script lives under `dir` (one server's jobs, not other tests'). */
+export function cancelJobsUnder(cluster: ClusterEnv, dir: string): void {
+  try {
+    const lines = execFileSync("squeue", ["-h", "-u", cluster.user, "-o", "%i|%o"], {
+      encoding: "utf8",
+      timeout: 15_000,
+    }).split("\n");
+    const ids = lines
+      .filter((l) => l.split("|")[1]?.startsWith(`${dir}/`))
+      .map((l) => l.split("|")[0]!.replace(/_.*$/, ""));
+    if (ids.length) execFileSync("scancel", [...new Set(ids)], { stdio: "ignore", timeout: 15_000 });
+  } catch {
+    // nothing to cancel
+  }
 }
 
 /** Cancels every job of the test user still queued (cleanup after a failing test). */
@@ -139,7 +293,10 @@ export function cancelUserJobs(cluster: ClusterEnv): void {
 }
 
 /** The text of stream messages, joined. */
-export function streamText(iopub: { header: { msg_type: string }; content: Record<string, unknown> }[], name = "stdout"): string {
+export function streamText(
+  iopub: { header: { msg_type: string }; content: Record<string, unknown> }[],
+  name = "stdout",
+): string {
   return iopub
     .filter((m) => m.header.msg_type === "stream" && m.content.name === name)
     .map((m) => String(m.content.text))
