@@ -68,6 +68,8 @@ export interface SlurmServerOptions {
   ssh?: SshServerOptions;
   /** server.log_level (default info). */
   logLevel?: string;
+  /** More environment for an ssh server (SSH_AUTH_SOCK: none unless given). */
+  env?: Record<string, string>;
 }
 
 export interface SlurmServer {
@@ -222,6 +224,7 @@ export async function startSlurmServer(
       ALPINE_KERNEL_CONFIG: configPath,
       ALPINE_KERNEL_DATA_DIR: dataDir,
       ALPINE_KERNEL_RUNTIME_DIR: runtime,
+      ...opts.env,
     };
     proc = spawn(process.execPath, [CLI, "serve", "--log-file", logFile], {
       env,

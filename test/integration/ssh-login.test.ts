@@ -7,7 +7,15 @@
  * password or code is ever written to the server's log, ledger or files; `status` and `logout`.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI } from "../helpers/env";
@@ -112,6 +120,71 @@ describe("ssh transport: logging in", () => {
     const again = await kernel.execute(WHOAMI, { allowStdin: true, timeoutMs: 60_000 });
     expect(again.reply.content.status).toBe("ok");
     expect((await server.connection()).state).toMatchObject({ status: "connected", logins: 2 });
+  });
+
+  test("a passphrase-protected key: the passphrase is asked in the notebook (hidden), asked again when wrong, never logged", async () => {
+    const dir = mkdtempSync(join(tmp, "passphrase-"));
+    const key = join(dir, "id_ed25519");
+    copyFileSync(cluster.ALPINE_TEST_KEY!, key);
+    chmodSync(key, 0o600);
+    const passphrase = "correct horse battery";
+    execFileSync("ssh-keygen", ["-q", "-p", "-N", passphrase, "-f", key]); // the same key, encrypted
+    const config = writeSshConfig(
+      cluster,
+      dir,
+      hostBlock(cluster, "alpine-locked", 2222, [
+        `IdentityFile ${key}`,
+        "IdentitiesOnly yes",
+        `UserKnownHostsFile ${cluster.ALPINE_TEST_KNOWN_HOSTS}`,
+      ]),
+    );
+    const { server, kernel } = await serverWith({ host: "alpine-locked", sshConfig: config });
+    const msgId = await kernel.startExecute(WHOAMI, { allowStdin: true });
+    let tries = 0;
+    const person = answerInNotebook(kernel, msgId, () => (++tries === 1 ? "wrong passphrase" : passphrase));
+    const reply = await kernel.reply(msgId, 60_000);
+    person.stop();
+    expect(reply.content.status).toBe("ok");
+    expect(streamText(kernel.iopubFor(msgId))).toBe(`${cluster.user}\n`);
+    expect(person.seen.map((p) => p.prompt)).toEqual([
+      `${cluster.user}@127.0.0.1:2222 — Passphrase for ${key}: `,
+      `That passphrase did not decrypt the key.\n${cluster.user}@127.0.0.1:2222 — Passphrase for ${key}: `,
+    ]);
+    expect(person.seen.every((p) => p.password)).toBe(true);
+    expect(secretsFound(server, [passphrase, "wrong passphrase"])).toEqual([]);
+  });
+
+  test("the SSH agent: a key held by ssh-agent logs in with no key file and no prompt", async () => {
+    const dir = mkdtempSync(join(tmp, "agent-"));
+    const sock = join(dir, "agent.sock");
+    const agent = spawn("ssh-agent", ["-D", "-a", sock], { stdio: "ignore" });
+    try {
+      await waitFor("ssh-agent's socket", () => existsSync(sock), 10_000);
+      execFileSync("ssh-add", [cluster.ALPINE_TEST_KEY!], {
+        env: { ...process.env, SSH_AUTH_SOCK: sock },
+        stdio: "ignore",
+      });
+      const config = writeSshConfig(
+        cluster,
+        dir,
+        hostBlock(cluster, "alpine-agent", 2222, [`UserKnownHostsFile ${cluster.ALPINE_TEST_KNOWN_HOSTS}`]),
+      );
+      const server = await startSlurmServer(cluster, "", undefined, {
+        transport: "ssh",
+        ssh: { host: "alpine-agent", sshConfig: config },
+        env: { SSH_AUTH_SOCK: sock },
+      });
+      const entry = { server, kernels: [] as WsKernelClient[] };
+      started.push(entry);
+      const kernel = await openKernel(server, "agent.ipynb");
+      entry.kernels.push(kernel);
+      const r = await kernel.execute(WHOAMI, { allowStdin: true, timeoutMs: 60_000 });
+      expect(r.reply.content.status).toBe("ok");
+      expect(streamText(r.iopub)).toBe(`${cluster.user}\n`);
+      expect(kernel.received.filter((m) => m.header.msg_type === "input_request")).toEqual([]);
+    } finally {
+      agent.kill();
+    }
   });
 
   test("password + one-time code, answered in the notebook: two hidden input_requests, then the cell runs", async () => {
