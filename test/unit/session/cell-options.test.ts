@@ -1,0 +1,291 @@
+/**
+ * A cell's effective Slurm options: configuration defaults, then %slurm, then a profile, then the
+ * cell's own options (later wins, --mem and --mem-per-cpu replace each other); checked against the
+ * cluster (discovered from real scontrol/sinfo/sacctmgr output) on the slurm backend.
+ */
+import { parseConfig, ConfigError } from "../../../src/config/config";
+import { parseSlurmOptions } from "../../../src/magics/sbatch-args";
+import { tokenize } from "../../../src/magics/tokenize";
+import { MagicError, type ParsedOptions, type SbatchPair } from "../../../src/magics/types";
+import { CellOptions, mergePairs, requestedOf } from "../../../src/session/cell-options";
+import { ClusterDiscovery } from "../../../src/slurm/discovery";
+import { SCONTROL_PARTITIONS_ARGV, SINFO_NODE_SIZES_ARGV } from "../../../src/slurm/parse-cluster";
+import { ScriptedTransport, fixture, ok } from "../slurm/scripted-transport";
+
+const CONFIG = `
+backend: slurm
+slurm:
+  defaults: "--account ucb-general --time 1:00:00 --mem 4G"
+  profiles:
+    gpu: "--partition aa100 --gpus 1 --time 2:00:00"
+    big: "--mem-per-cpu 3G --cpus-per-task 4"
+`;
+const config = (text = CONFIG) => parseConfig(text, "config.yaml");
+const opts = (line: string, source = "%%slurm"): ParsedOptions => parseSlurmOptions(tokenize(line), source);
+
+describe("mergePairs", () => {
+  const cases: [string, SbatchPair[][], SbatchPair[]][] = [
+    ["nothing", [], []],
+    [
+      "a later value replaces an earlier one in place; new options are appended",
+      [
+        [
+          ["--account", "a"],
+          ["--time", "1:00:00"],
+        ],
+        [
+          ["--time", "2:00:00"],
+          ["--qos", "normal"],
+        ],
+      ],
+      [
+        ["--account", "a"],
+        ["--time", "2:00:00"],
+        ["--qos", "normal"],
+      ],
+    ],
+    [
+      "--mem-per-cpu replaces --mem",
+      [[["--mem", "4G"]], [["--mem-per-cpu", "1G"]]],
+      [["--mem-per-cpu", "1G"]],
+    ],
+    [
+      "--mem replaces --mem-per-cpu",
+      [[["--mem-per-cpu", "1G"], ["--exclusive"]], [["--mem", "8G"]]],
+      [["--mem", "8G"], ["--exclusive"]],
+    ],
+    [
+      "four lists, the last wins",
+      [[["--time", "1"]], [["--time", "2"]], [["--time", "3"]], [["--time", "4"]]],
+      [["--time", "4"]],
+    ],
+  ];
+  test.each(cases)("%s", (_n, lists, merged) => {
+    expect(mergePairs(...lists)).toEqual(merged);
+  });
+});
+
+describe("requestedOf", () => {
+  const cases: [string, SbatchPair[], ReturnType<typeof requestedOf>][] = [
+    ["nothing asked", [], { time: undefined, mem: undefined, partition: undefined }],
+    [
+      "time, memory, partition",
+      [
+        ["--partition", "amem"],
+        ["--time", "2:00:00"],
+        ["--mem", "300G"],
+      ],
+      { time: "2:00:00", mem: "300G", partition: "amem" },
+    ],
+    ["memory per CPU", [["--mem-per-cpu", "2G"]], { time: undefined, mem: "2G", partition: undefined }],
+  ];
+  test.each(cases)("%s", (_n, pairs, requested) => {
+    expect(requestedOf(pairs)).toEqual(requested);
+  });
+});
+
+describe("effective options (no cluster checks: local backend)", () => {
+  const cases: [string, string | undefined, string | undefined, SbatchPair[]][] = [
+    [
+      "the configuration's defaults",
+      undefined,
+      undefined,
+      [
+        ["--account", "ucb-general"],
+        ["--time", "1:00:00"],
+        ["--mem", "4G"],
+      ],
+    ],
+    [
+      "%slurm over the configuration",
+      "--time 3:00:00 --qos normal",
+      undefined,
+      [
+        ["--account", "ucb-general"],
+        ["--time", "3:00:00"],
+        ["--mem", "4G"],
+        ["--qos", "normal"],
+      ],
+    ],
+    [
+      "a profile over %slurm",
+      "--time 3:00:00",
+      "--profile gpu",
+      [
+        ["--account", "ucb-general"],
+        ["--time", "2:00:00"],
+        ["--mem", "4G"],
+        ["--partition", "aa100"],
+        ["--gpus", "1"],
+      ],
+    ],
+    [
+      "the cell over its profile",
+      "--time 3:00:00",
+      "--profile gpu --time 0:30:00 --gpus 2",
+      [
+        ["--account", "ucb-general"],
+        ["--time", "0:30:00"],
+        ["--mem", "4G"],
+        ["--partition", "aa100"],
+        ["--gpus", "2"],
+      ],
+    ],
+    [
+      "a profile's --mem-per-cpu replaces the configuration's --mem",
+      undefined,
+      "--profile big",
+      [
+        ["--account", "ucb-general"],
+        ["--time", "1:00:00"],
+        ["--mem-per-cpu", "3G"],
+        ["--cpus-per-task", "4"],
+      ],
+    ],
+    [
+      "the cell's --mem replaces the profile's --mem-per-cpu",
+      "--mem-per-cpu 1G",
+      "--profile big --mem 10G",
+      [
+        ["--account", "ucb-general"],
+        ["--time", "1:00:00"],
+        ["--mem", "10G"],
+        ["--cpus-per-task", "4"],
+      ],
+    ],
+  ];
+  test.each(cases)("%s", async (_n, notebook, cell, sbatch) => {
+    const co = new CellOptions(config(), undefined);
+    if (notebook) await co.setNotebookDefaults(opts(notebook, "%slurm"));
+    const eff = await co.effective(cell ? opts(cell) : undefined);
+    expect(eff.sbatch).toEqual(sbatch);
+    expect(eff.requested).toEqual(requestedOf(sbatch));
+    expect(eff.partition).toBe(requestedOf(sbatch).partition);
+    expect(eff.detach).toBe(false);
+  });
+
+  test("--detach comes from the cell", async () => {
+    const co = new CellOptions(config(), undefined);
+    expect((await co.effective(opts("--detach"))).detach).toBe(true);
+  });
+
+  test("%slurm lines add up; a %slurm profile is taken in", async () => {
+    const co = new CellOptions(config(), undefined);
+    await co.setNotebookDefaults(opts("--qos normal", "%slurm"));
+    await co.setNotebookDefaults(opts("--profile big --time 4:00:00", "%slurm"));
+    expect(co.notebookDefaults).toEqual([
+      ["--qos", "normal"],
+      ["--mem-per-cpu", "3G"],
+      ["--cpus-per-task", "4"],
+      ["--time", "4:00:00"],
+    ]);
+    const { pairs, sources } = await co.describe();
+    expect(pairs.map(([k, v]) => [k, v, sources[k]])).toEqual([
+      ["--account", "ucb-general", "config"],
+      ["--time", "4:00:00", "%slurm"],
+      ["--mem-per-cpu", "3G", "%slurm"],
+      ["--qos", "normal", "%slurm"],
+      ["--cpus-per-task", "4", "%slurm"],
+    ]);
+  });
+});
+
+describe("refusals", () => {
+  const cases: [string, string, (co: CellOptions) => Promise<unknown>, RegExp][] = [
+    [
+      "an unknown profile names the ones there are",
+      CONFIG,
+      (co) => co.effective(opts("--profile gpux")),
+      /^no profile 'gpux' in your configuration; profiles: gpu, big$/,
+    ],
+    [
+      "an unknown profile with none configured says where to add one",
+      "backend: local\n",
+      (co) => co.effective(opts("--profile gpu")),
+      /^no profile 'gpu' in your configuration \(add one under slurm\.profiles\)$/,
+    ],
+    [
+      "an unknown profile in %slurm",
+      CONFIG,
+      (co) => co.setNotebookDefaults(opts("--profile nope", "%slurm")),
+      /^no profile 'nope' in your configuration; profiles: gpu, big$/,
+    ],
+    [
+      "%slurm --detach",
+      CONFIG,
+      (co) => co.setNotebookDefaults(opts("--detach", "%slurm")),
+      /^--detach applies to one cell: use it with %%slurm, not %slurm$/,
+    ],
+  ];
+  test.each(cases)("%s", async (_n, text, act, message) => {
+    const co = new CellOptions(config(text), undefined);
+    const err = await act(co).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MagicError);
+    expect((err as Error).message).toMatch(message);
+    expect(co.notebookDefaults).toEqual([]);
+  });
+
+  test.each([
+    ["slurm.defaults", `slurm:\n  defaults: "--time 1:00:00 --detach"\n`, () => undefined],
+    [
+      "a profile",
+      `slurm:\n  profiles:\n    bg: "--profile gpu"\n`,
+      (co: CellOptions) => co.effective(opts("--profile bg")),
+    ],
+  ])("--detach/--profile in %s: a ConfigError naming the file and key", async (_n, text, act) => {
+    const err = await (async () => act(new CellOptions(config(text), undefined)))().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(
+      /^config\.yaml: slurm\.(defaults|profiles\.bg): --detach and --profile belong in cells, not here$/,
+    );
+  });
+});
+
+describe("on the slurm backend: checked against the discovered cluster", () => {
+  function discovery(): { discovery: ClusterDiscovery; transport: ScriptedTransport } {
+    const transport = new ScriptedTransport((argv) => {
+      if (argv.join(" ") === SCONTROL_PARTITIONS_ARGV.join(" "))
+        return ok(fixture("scontrol-show-partition.txt"));
+      if (argv.join(" ") === SINFO_NODE_SIZES_ARGV.join(" ")) return ok(fixture("sinfo-node-sizes.txt"));
+      if (argv[0] === "sacctmgr") return ok(fixture("sacctmgr-user-withassoc.txt"));
+      return new Error(`unexpected command ${argv.join(" ")}`);
+    });
+    return { discovery: new ClusterDiscovery(transport, 600_000), transport };
+  }
+
+  test("no --partition: the cluster's default partition; no --account: the default account", async () => {
+    const { discovery: d } = discovery();
+    const co = new CellOptions(config("backend: slurm\n"), d);
+    const eff = await co.effective(opts("--time 0:10:00"));
+    expect(eff.partition).toBe("acpu");
+    expect(eff.sbatch).toEqual([
+      ["--time", "0:10:00"],
+      ["--account", "ucb-general"],
+    ]);
+  });
+
+  test("a cell over the partition's limit is refused before anything is submitted", async () => {
+    const { discovery: d, transport } = discovery();
+    const co = new CellOptions(config(), d);
+    await expect(co.effective(opts("-p atesting --time 2:00:00"))).rejects.toThrow(
+      /^--time=2:00:00 is above atesting's limit of 1:00:00/,
+    );
+    expect(transport.callsOf("sbatch")).toEqual([]);
+  });
+
+  test("the renamed partition is pointed out", async () => {
+    const { discovery: d } = discovery();
+    const co = new CellOptions(config(), d);
+    await expect(co.effective(opts("-p amilan"))).rejects.toThrow(
+      /did you mean 'acpu'\? \(amilan was renamed acpu\)/,
+    );
+  });
+
+  test("%slurm options the cluster refuses are not kept", async () => {
+    const { discovery: d } = discovery();
+    const co = new CellOptions(config(), d);
+    await co.setNotebookDefaults(opts("--time 2:00:00", "%slurm"));
+    await expect(co.setNotebookDefaults(opts("--mem 100G", "%slurm"))).rejects.toThrow(MagicError);
+    expect(co.notebookDefaults).toEqual([["--time", "2:00:00"]]);
+  });
+});

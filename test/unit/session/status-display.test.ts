@@ -1,0 +1,246 @@
+/** A cell's status line for every phase, as text and as a display bundle; short durations. */
+import {
+  newDisplayId,
+  shortDuration,
+  startFromElapsed,
+  statusBundle,
+  statusText,
+  type StatusView,
+} from "../../../src/session/status-display";
+
+// 25 Nov 2026, 14:00 local time: start estimates on that day show as a clock time.
+const NOW = new Date(2026, 10, 25, 14, 0, 0).getTime();
+beforeEach(() => jest.useFakeTimers({ now: NOW }));
+afterEach(() => jest.useRealTimers());
+
+const ago = (s: number) => NOW - s * 1000;
+const DETACHED = " · detached: the notebook stays free; output appears here when it ends";
+
+describe("shortDuration", () => {
+  const cases: [number, string][] = [
+    [0, "0:00"],
+    [6, "0:06"],
+    [59.4, "0:59"],
+    [59.5, "1:00"],
+    [761, "12:41"],
+    [3599, "59:59"],
+    [3599.5, "1:00:00"],
+    [3723, "1:02:03"],
+    [2 * 86400 + 3600, "2-01:00:00"],
+    [-5, "0:00"],
+  ];
+  test.each(cases)("%p s → %s", (seconds, text) => {
+    expect(shortDuration(seconds)).toBe(text);
+  });
+});
+
+describe("statusText", () => {
+  const cases: [string, StatusView, string][] = [
+    ["submitting", { phase: { kind: "submitting" } }, "⏳ submitting…"],
+    [
+      "queued, before the first squeue",
+      { jobId: "28", phase: { kind: "queued", since: ago(6) } },
+      "⏳ queued as job 28 on the default partition — waiting for the scheduler, waiting 0:06",
+    ],
+    [
+      "queued, the partition the cell asked for",
+      { jobId: "28", partition: "acpu", phase: { kind: "queued", since: ago(6) } },
+      "⏳ queued as job 28 on acpu — waiting for the scheduler, waiting 0:06",
+    ],
+    [
+      "queued with a reason and a start estimate today",
+      {
+        jobId: "28",
+        partition: "acpu",
+        phase: {
+          kind: "queued",
+          since: ago(761),
+          status: {
+            jobId: "28",
+            state: "PENDING",
+            reason: "Priority",
+            partition: "amem",
+            startTime: "2026-11-25T14:30:00",
+          },
+        },
+      },
+      "⏳ queued as job 28 on amem — Priority, waiting 12:41, est. start 14:30",
+    ],
+    [
+      "queued, a start estimate on another day shows its date",
+      {
+        jobId: "31",
+        phase: {
+          kind: "queued",
+          since: ago(0),
+          status: { jobId: "31", state: "PENDING", reason: "BeginTime", startTime: "2026-11-26T09:05:00" },
+        },
+      },
+      "⏳ queued as job 31 on the default partition — BeginTime, waiting 0:00, est. start 11-26 09:05",
+    ],
+    [
+      "queued, reason None (not looked at yet) and no estimate",
+      {
+        jobId: "30",
+        phase: {
+          kind: "queued",
+          since: ago(1),
+          status: { jobId: "30", state: "PENDING", reason: "None", startTime: "N/A" },
+        },
+      },
+      "⏳ queued as job 30 on the default partition — waiting for the scheduler, waiting 0:01",
+    ],
+    [
+      "running with its node and resources",
+      {
+        jobId: "24",
+        phase: { kind: "running", node: "c3cpu-a1-u1-1", cpus: 4, memory: "2G", gpus: 1, since: ago(3723) },
+      },
+      "▶ job 24 running on c3cpu-a1-u1-1 (4 CPUs, 2G, 1 GPU) for 1:02:03",
+    ],
+    [
+      "running: one CPU, two GPUs",
+      { jobId: "29", phase: { kind: "running", cpus: 1, gpus: 2, since: ago(15) } },
+      "▶ job 29 running (1 CPU, 2 GPUs) for 0:15",
+    ],
+    [
+      "running, nothing known yet",
+      { jobId: "24", phase: { kind: "running", since: ago(0) } },
+      "▶ job 24 running for 0:00",
+    ],
+    [
+      "completed, with MaxRSS",
+      { jobId: "24", phase: { kind: "done", ok: true, seconds: 2.4, maxRss: "410M" } },
+      "✔ job 24 completed in 0:02 · MaxRSS 410M",
+    ],
+    [
+      "completed",
+      { jobId: "24", phase: { kind: "done", ok: true, seconds: 75 } },
+      "✔ job 24 completed in 1:15",
+    ],
+    [
+      "failed, with what happened",
+      { jobId: "31", phase: { kind: "done", ok: false, seconds: 90000, detail: "ran out of memory" } },
+      "✖ job 31 ran out of memory after 1-01:00:00",
+    ],
+    ["failed", { jobId: "30", phase: { kind: "done", ok: false, seconds: 1 } }, "✖ job 30 failed after 0:01"],
+    [
+      "detached, queued: says the notebook stays free",
+      { jobId: "28", detached: true, phase: { kind: "queued", since: ago(6) } },
+      `⏳ queued as job 28 on the default partition — waiting for the scheduler, waiting 0:06${DETACHED}`,
+    ],
+    [
+      "detached, completed",
+      { jobId: "28", detached: true, phase: { kind: "detached-done", ok: true, seconds: 61 } },
+      "✔ detached job 28 completed in 1:01",
+    ],
+    [
+      "detached, completed, duration unknown (followed after a restart)",
+      { jobId: "28", detached: true, phase: { kind: "detached-done", ok: true } },
+      "✔ detached job 28 completed",
+    ],
+    [
+      "detached, failed",
+      {
+        jobId: "28",
+        detached: true,
+        phase: { kind: "detached-done", ok: false, detail: "ended with ZeroDivisionError" },
+      },
+      "✖ detached job 28 ended with ZeroDivisionError",
+    ],
+    [
+      "detached, failed without detail",
+      { jobId: "28", detached: true, phase: { kind: "detached-done", ok: false } },
+      "✖ detached job 28 failed",
+    ],
+    [
+      "trouble is appended",
+      {
+        jobId: "28",
+        trouble: "scheduler not answering, retrying",
+        phase: { kind: "running", since: ago(5) },
+      },
+      "▶ job 28 running for 0:05 — scheduler not answering, retrying",
+    ],
+    [
+      "trouble after the detached note",
+      {
+        jobId: "28",
+        detached: true,
+        trouble: "connection lost, reconnecting",
+        phase: { kind: "running", since: ago(5) },
+      },
+      `▶ job 28 running for 0:05${DETACHED} — connection lost, reconnecting`,
+    ],
+  ];
+  test.each(cases)("%s", (_name, view, text) => {
+    expect(statusText(view)).toBe(text);
+  });
+
+  test("the waiting clock ticks with time", () => {
+    const view: StatusView = { jobId: "28", partition: "acpu", phase: { kind: "queued", since: NOW } };
+    jest.advanceTimersByTime(65_000);
+    expect(statusText(view)).toContain("waiting 1:05");
+  });
+});
+
+describe("statusBundle", () => {
+  const GREY = "#37474f";
+  const GREEN = "#1b5e20";
+  const RED = "#b71c1c";
+  const cases: [string, StatusView, string][] = [
+    ["submitting", { phase: { kind: "submitting" } }, GREY],
+    ["queued", { jobId: "1", phase: { kind: "queued", since: NOW } }, GREY],
+    ["running", { jobId: "1", phase: { kind: "running", since: NOW } }, GREY],
+    ["completed", { jobId: "1", phase: { kind: "done", ok: true, seconds: 1 } }, GREEN],
+    ["failed", { jobId: "1", phase: { kind: "done", ok: false, seconds: 1 } }, RED],
+    ["detached completed", { jobId: "1", phase: { kind: "detached-done", ok: true } }, GREEN],
+    ["detached failed", { jobId: "1", phase: { kind: "detached-done", ok: false } }, RED],
+  ];
+  test.each(cases)("%s: text/plain is the line, text/html the line in its colour", (_n, view, color) => {
+    const b = statusBundle(view);
+    expect(Object.keys(b).sort()).toEqual(["text/html", "text/plain"]);
+    expect(b["text/plain"]).toBe(statusText(view));
+    expect(b["text/html"]).toBe(
+      `<div class="alpine-kernel-status" style="font-family:monospace;color:${color}">${statusText(view)}</div>`,
+    );
+  });
+
+  test("HTML special characters in the line are escaped", () => {
+    const view: StatusView = {
+      jobId: "7",
+      phase: { kind: "done", ok: false, seconds: 1, detail: `exited with <code> 1 & "oops"` },
+    };
+    expect(statusBundle(view)["text/html"]).toContain(
+      "✖ job 7 exited with &lt;code&gt; 1 &amp; &quot;oops&quot; after 0:01</div>",
+    );
+    expect(statusBundle(view)["text/plain"]).toContain(`<code> 1 & "oops"`);
+  });
+
+  test("extra output goes under the line", () => {
+    const view: StatusView = { jobId: "7", phase: { kind: "detached-done", ok: true } };
+    const b = statusBundle(view, "<pre>42</pre>", "42");
+    expect(b["text/plain"]).toBe("✔ detached job 7 completed\n42");
+    expect(b["text/html"]).toMatch(/<\/div><pre>42<\/pre>$/);
+  });
+});
+
+describe("startFromElapsed", () => {
+  const cases: [string | undefined, number | undefined][] = [
+    ["0:15", NOW - 15_000],
+    ["1:02:03", NOW - 3_723_000],
+    ["1-00:00:00", NOW - 86_400_000],
+    ["N/A", undefined],
+    ["", undefined],
+    [undefined, undefined],
+  ];
+  test.each(cases)("%p", (elapsed, start) => {
+    expect(startFromElapsed(elapsed)).toBe(start);
+  });
+});
+
+test("display ids are unique and say whose they are", () => {
+  const a = newDisplayId();
+  expect(a).toMatch(/^alpine-kernel-status-[0-9a-f-]{36}$/);
+  expect(newDisplayId()).not.toBe(a);
+});
