@@ -137,7 +137,28 @@ export class CellJob {
     return this.scheduler.cancel(this.jobId);
   }
 
+  /**
+   * A follower resumed at saved offsets: the end marker may lie just before them (the server died
+   * after delivering it but before replying). Look back for it, so the cell is not called dead.
+   */
+  private async endBeforeOffset(): Promise<(RunnerEvent & { type: "end" }) | undefined> {
+    const at = this.events.offset;
+    if (at === 0) return undefined;
+    const from = Math.max(0, at - 8192);
+    const buf = await this.transport.readFrom(this.paths.events, from, at - from).catch(() => null);
+    if (!buf) return undefined;
+    const text = buf.toString("utf8");
+    const { events } = parseRunnerEvents(text.slice(from === 0 ? 0 : text.indexOf("\n") + 1));
+    const last = events[events.length - 1];
+    return last?.type === "end" ? last : undefined;
+  }
+
   private async follow(): Promise<CellOutcome> {
+    const ended = await this.endBeforeOffset();
+    if (ended) {
+      this.stopWatchingDir?.();
+      return { kind: "ended", status: ended.status, maxRss: formatRss(ended.maxrss_kb) };
+    }
     let gone = false;
     const unwatch = this.scheduler.watch(
       this.jobId,
