@@ -280,7 +280,11 @@ export function cancelJobsUnder(cluster: ClusterEnv, dir: string): void {
     const ids = lines
       .filter((l) => l.split("|")[1]?.startsWith(`${dir}/`))
       .map((l) => l.split("|")[0]!.replace(/_.*$/, ""));
-    if (ids.length) execFileSync("scancel", [...new Set(ids)], { stdio: "ignore", timeout: 15_000 });
+    if (ids.length)
+      execFileSync("runuser", ["-u", cluster.user, "--", "scancel", ...new Set(ids)], {
+        stdio: "ignore",
+        timeout: 15_000,
+      });
   } catch {
     // nothing to cancel
   }
