@@ -144,7 +144,7 @@ describe("ssh transport: the connection drops mid-cell", () => {
 });
 
 describe("ssh transport: ProxyJump", () => {
-  test("a login node reached through a jump host (ProxyJump alpine-test-key → 127.0.0.1:2223) runs cells; only the jump host is dialled directly", async () => {
+  test("a login node reached through a jump host (ProxyJump alpine-test-key → 127.0.0.1:2223) runs cells; only the jump host is dialled directly; a cut at the jump host is survived too", async () => {
     const dir = mkdtempSync(join(tmp, "jump-"));
     const config = writeSshConfig(
       cluster,
@@ -179,5 +179,18 @@ describe("ssh transport: ProxyJump", () => {
       logins: 1,
       target: `${cluster.user}@127.0.0.1:2223`,
     });
+
+    // The jump host drops us mid-cell: both hops are opened again, the login node asks again,
+    // and the cell's output goes on where it was.
+    const r = await countThroughACut(server, kernel, 2222, loginAnswers(cluster));
+    expect(r.reply.content.status).toBe("ok");
+    expect(r.text).toBe(EXPECTED);
+    expect(r.sbatch).toBe(1);
+    expect(r.prompts.map((p) => p.prompt)).toEqual([
+      `${cluster.user}@127.0.0.1:2223 — Password: `,
+      `${cluster.user}@127.0.0.1:2223 — Passcode or option (1-1): `,
+    ]);
+    expect((await server.connection()).state).toMatchObject({ status: "connected", logins: 2 });
+    expect(tcpPeerPorts(pid).filter((p) => p === 2222 || p === 2223)).toEqual([2222]);
   });
 });
