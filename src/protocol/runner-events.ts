@@ -5,7 +5,7 @@ import type { ErrorContent, JsonObject, MimeBundle } from "./messages";
 import { ProtocolError, isObject } from "./validate";
 
 export type RunnerEvent =
-  | { type: "start"; time: number; host: string; pid: number; python: string; ipython: boolean; dill: boolean }
+  | { type: "start"; time: number; host: string; pid: number; python: string; ipython: boolean; dill: boolean; job_id?: string }
   | { type: "stream"; name: "stdout" | "stderr"; text: string }
   | { type: "display_data" | "update_display_data"; data: MimeBundle; metadata: JsonObject; transient: { display_id?: string } }
   | { type: "clear_output"; wait: boolean }

@@ -60,7 +60,7 @@ export interface BuiltCellJob {
   paths: CellPaths;
   code: string;
   script: string;
-  spec: Omit<SubmitSpec, "scriptPath" | "stdoutPath" | "stderrPath">;
+  spec: Omit<SubmitSpec, "scriptPath" | "stdoutPath" | "stderrPath" | "eventsPath">;
   requested: RequestedResources;
 }
 
@@ -68,6 +68,11 @@ export interface BuiltCellJob {
 export function jobName(notebook: string, executionCount: number, seq: number): string {
   const base = notebook.replace(/\.ipynb$/, "").replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 40) || "notebook";
   return `ak-${base}-c${executionCount || `s${seq}`}`;
+}
+
+/** The mark a cell's job carries (#SBATCH --comment) so it can be found again: alpine-kernel:<kernel>/<cell>. */
+export function submitTag(sessionId: string, seq: number): string {
+  return `alpine-kernel:${sessionId}/${seq}`;
 }
 
 export async function buildCellJob(
@@ -93,7 +98,7 @@ export async function buildCellJob(
   const environment = env.config.environment;
   const script = renderJobScript({
     jobName: jobName(session.notebook, cell.executionCount, cell.seq),
-    sbatch: cell.sbatch,
+    sbatch: [...cell.sbatch, ["--comment", submitTag(session.id, cell.seq)]],
     stdoutPath: paths.stdout,
     stderrPath: paths.stderr,
     workDir: session.workDir,
@@ -107,7 +112,7 @@ export async function buildCellJob(
     paths,
     code: cell.code,
     script,
-    spec: { workDir: session.workDir, loginShell: environment.modules.length > 0 },
+    spec: { workDir: session.workDir, loginShell: environment.modules.length > 0, tag: submitTag(session.id, cell.seq) },
     requested: requestedOf(cell.sbatch),
   };
 }

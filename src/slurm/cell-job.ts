@@ -93,13 +93,13 @@ export class CellJob {
     paths: CellPaths,
     code: string,
     script: string,
-    spec: Omit<SubmitSpec, "scriptPath" | "stdoutPath" | "stderrPath">,
+    spec: Omit<SubmitSpec, "scriptPath" | "stdoutPath" | "stderrPath" | "eventsPath">,
     listener: CellJobListener,
     watchDir?: (dir: string, onChange: () => void) => () => void,
   ): Promise<CellJob> {
     await transport.writeFile(paths.code, code);
     await transport.writeFile(paths.script, script, 0o755);
-    const jobId = await scheduler.submit({ ...spec, scriptPath: paths.script, stdoutPath: paths.stdout, stderrPath: paths.stderr });
+    const jobId = await scheduler.submit({ ...spec, scriptPath: paths.script, stdoutPath: paths.stdout, stderrPath: paths.stderr, eventsPath: paths.events });
     return new CellJob(transport, scheduler, jobId, paths, { events: 0, stdout: 0, stderr: 0 }, listener, watchDir);
   }
 

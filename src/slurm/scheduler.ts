@@ -65,6 +65,10 @@ export interface SubmitSpec {
   stderrPath: string;
   /** Run the script as a login shell (needed for `module`). */
   loginShell: boolean;
+  /** Unique to this cell's job and written in its script as `#SBATCH --comment`: finds the job again if sbatch's answer is lost. */
+  tag: string;
+  /** The runner's events file: its start event names the job. */
+  eventsPath: string;
 }
 
 export type StatusListener = (status: JobStatus) => void;

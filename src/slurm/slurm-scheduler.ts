@@ -6,6 +6,7 @@
 import type { Transport } from "../cluster/transport";
 import { CommandError } from "../cluster/transport";
 import { AlpineKernelError } from "../errors";
+import { parseRunnerEvents } from "../protocol/runner-events";
 import { SACCT_ARGS, parseSacct } from "./parse-sacct";
 import type { FinalJobStatus, JobState, Scheduler, StatusListener, SubmitSpec } from "./scheduler";
 import { SlurmWatcher, type WatcherOptions } from "./watcher";
@@ -64,12 +65,28 @@ export class SlurmScheduler implements Scheduler {
       ({ stdout } = await this.transport.run(["sbatch", "--parsable", spec.scriptPath], { timeoutMs: 120_000 }));
     } catch (err) {
       if (err instanceof CommandError && err.exitCode !== 127) throw new SubmitError(sbatchMessage(err.stderr || err.stdout), submitHint(err.stderr));
-      throw err;
+      if (!(err instanceof AlpineKernelError && err.code === "CONNECTION_LOST")) throw err;
+      // The answer was lost with the connection: Slurm may or may not have the job. Never submit twice.
+      const adopted = await this.findSubmitted(spec);
+      if (adopted) return adopted;
+      ({ stdout } = await this.transport.run(["sbatch", "--parsable", spec.scriptPath], { timeoutMs: 120_000 }));
     }
     const id = stdout.trim().split("\n").pop()?.split(";")[0]?.trim() ?? "";
     if (!/^\d+(_\d+)?$/.test(id)) throw new SubmitError(`unexpected sbatch output ${JSON.stringify(stdout.trim())}`, "");
     this.watcher.hurry();
     return id;
+  }
+
+  /** The job of a submission whose answer was lost: in the queue by its tag, or started (its events name it). */
+  private async findSubmitted(spec: SubmitSpec): Promise<string | undefined> {
+    const { stdout } = await this.transport.run(["squeue", "--noheader", "--user", this.transport.user, "--format=%i|%k"], { timeoutMs: 60_000 });
+    for (const line of stdout.split("\n")) {
+      const [id, comment] = line.trim().split("|");
+      if (id && comment === spec.tag) return id;
+    }
+    const events = await this.transport.readFrom(spec.eventsPath, 0, 64 * 1024).catch(() => null);
+    const started = events ? parseRunnerEvents(events.toString("utf8")).events.find((e) => e.type === "start") : undefined;
+    return started?.type === "start" && started.job_id ? started.job_id : undefined;
   }
 
   watch(jobId: string, onStatus: StatusListener, onGone: () => void): () => void {

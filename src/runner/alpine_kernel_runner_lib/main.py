@@ -85,6 +85,8 @@ def main(argv):
             # Slurm's name for the node (several slurmd may share a host); the host name elsewhere.
             "host": os.environ.get("SLURMD_NODENAME") or os.uname().nodename,
             "pid": os.getpid(),
+            # Which job this is: lets the server adopt a job whose sbatch answer it lost.
+            "job_id": os.environ.get("SLURM_JOB_ID", ""),
             "python": "%d.%d.%d" % tuple(sys.version_info[:3]),
             "ipython": have_ipython,
             "dill": have_dill,

@@ -101,7 +101,7 @@ async function run(body: string[], listener: CellJobListener): Promise<{ job: Ce
     paths,
     "print('the cell')\n",
     script,
-    { workDir: dir, loginShell: false },
+    { workDir: dir, loginShell: false, tag: "alpine-kernel:test/1" },
     listener,
   );
   return { job, paths };

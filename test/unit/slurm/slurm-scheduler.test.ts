@@ -4,6 +4,7 @@
  * SubmitError in sbatch's words plus what to do; `--parsable` output is read; `final()` batches
  * the jobs asked about into one sacct and asks again while accounting still says RUNNING.
  */
+import { ConnectionLostError } from "../../../src/cluster/ssh-transport";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { CommandError } from "../../../src/cluster/transport";
@@ -25,6 +26,8 @@ const spec = {
   workDir: "/home/alice/work",
   stdoutPath: "/home/alice/alpine-kernel/s1/cells/0001.out",
   stderrPath: "/home/alice/alpine-kernel/s1/cells/0001.err",
+  eventsPath: "/home/alice/alpine-kernel/s1/cells/0001.events.jsonl",
+  tag: "alpine-kernel:s1/1",
   loginShell: true,
 };
 
@@ -158,6 +161,44 @@ describe("submit reads --parsable output", () => {
     await expect(scheduler!.submit(spec)).rejects.toThrow(
       new SubmitError(`unexpected sbatch output ${JSON.stringify(stdout.trim())}`, ""),
     );
+  });
+});
+
+describe("an sbatch whose answer was lost with the connection: never submitted twice", () => {
+  const lost = () => new ConnectionLostError("sbatch was cut off (connection lost?)");
+  const startedEvents = (jobId: string) =>
+    Buffer.from(JSON.stringify({ type: "start", time: 1, host: "c3cpu", pid: 9, python: "3.11.2", ipython: true, dill: true, job_id: jobId }) + "\n");
+
+  function startWithEvents(respond: (argv: readonly string[], index: number) => Reply, events: Buffer | null): ScriptedTransport {
+    const t = new (class extends ScriptedTransport {
+      override async readFrom(): Promise<Buffer | null> {
+        return events;
+      }
+    })(respond);
+    scheduler = new SlurmScheduler(t, { minIntervalMs: 1000, maxIntervalMs: 30_000 });
+    return t;
+  }
+
+  test("the job is in the queue with the cell's tag: adopted, no second sbatch", async () => {
+    const t = startWithEvents(
+      (argv) => (argv[0] === "sbatch" ? lost() : ok(`700|other\n701|${spec.tag}\n702|\n`)),
+      null,
+    );
+    await expect(scheduler!.submit(spec)).resolves.toBe("701");
+    expect(t.callsOf("sbatch")).toHaveLength(1);
+    expect(t.callsOf("squeue")[0]!.argv).toEqual(["squeue", "--noheader", "--user", "alice", "--format=%i|%k"]);
+  });
+
+  test("the job already ran and left the queue: its events name it", async () => {
+    const t = startWithEvents((argv) => (argv[0] === "sbatch" ? lost() : ok("")), startedEvents("705"));
+    await expect(scheduler!.submit(spec)).resolves.toBe("705");
+    expect(t.callsOf("sbatch")).toHaveLength(1);
+  });
+
+  test("Slurm never got it: submitted again, once", async () => {
+    const t = startWithEvents((argv, i) => (argv[0] === "sbatch" ? (i === 0 ? lost() : ok("706\n")) : ok("")), null);
+    await expect(scheduler!.submit(spec)).resolves.toBe("706");
+    expect(t.callsOf("sbatch")).toHaveLength(2);
   });
 });
 
