@@ -32,6 +32,7 @@ export interface ConnectionState {
 }
 
 const BACKOFF_MS = [0, 1000, 2000, 5000, 10_000, 30_000];
+const MAX_OPEN_HANDLES = 48;
 
 class Slots {
   private free: number;
@@ -226,14 +227,51 @@ export class SshTransport implements Transport {
     );
   }
 
-  async readFrom(path: string, offset: number, maxBytes = 4 << 20): Promise<Buffer | null> {
+  /**
+   * Open read handles of the files being followed, kept across polls: a poll is then one read
+   * round trip per file, not open + read + close. The files tailed only grow (never replaced).
+   */
+  private handles = new Map<string, Promise<Buffer | null>>();
+  private handlesOf: SFTPWrapper | undefined;
+
+  private handle(sftp: SFTPWrapper, path: string): Promise<Buffer | null> {
+    if (this.handlesOf !== sftp) {
+      this.handles = new Map(); // a new SFTP session: the old handles died with the old one
+      this.handlesOf = sftp;
+    }
+    const cached = this.handles.get(path);
+    if (cached) {
+      this.handles.delete(path); // most recently used last
+      this.handles.set(path, cached);
+      return cached;
+    }
     this.op("open");
-    const sftp = await this.sftp();
-    const handle = await new Promise<Buffer | null>((resolve, reject) =>
-      sftp.open(path, "r", (err, h) =>
-        err ? ((err as { code?: number }).code === 2 ? resolve(null) : reject(err)) : resolve(h),
-      ),
+    const opened = new Promise<Buffer | null>((resolve, reject) =>
+      sftp.open(path, "r", (err, h) => (err ? ((err as { code?: number }).code === 2 ? resolve(null) : reject(err)) : resolve(h))),
     );
+    this.handles.set(path, opened);
+    opened.then(
+      (h) => {
+        if (!h) this.handles.delete(path); // missing now; it may appear later
+      },
+      () => this.handles.delete(path),
+    );
+    if (this.handles.size > MAX_OPEN_HANDLES) {
+      const [oldest, h] = this.handles.entries().next().value as [string, Promise<Buffer | null>];
+      this.handles.delete(oldest);
+      void h.then((b) => {
+        if (b) {
+          this.op("close");
+          sftp.close(b, () => {});
+        }
+      });
+    }
+    return opened;
+  }
+
+  async readFrom(path: string, offset: number, maxBytes = 4 << 20): Promise<Buffer | null> {
+    const sftp = await this.sftp();
+    const handle = await this.handle(sftp, path);
     if (!handle) return null;
     try {
       const chunks: Buffer[] = [];
@@ -255,9 +293,9 @@ export class SshTransport implements Transport {
         if (n < want) break;
       }
       return Buffer.concat(chunks);
-    } finally {
-      this.op("close");
-      sftp.close(handle, () => {});
+    } catch (err) {
+      this.handles.delete(path); // a stale handle: open afresh next time
+      throw err;
     }
   }
 

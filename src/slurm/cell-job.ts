@@ -220,8 +220,8 @@ export class CellJob {
 
   private async drain(): Promise<{ end?: RunnerEvent & { type: "end" }; got: boolean }> {
     const before = this.offsets;
-    const got = await this.drainStd();
-    const text = await this.events.read();
+    // The three files at once: over SSH, one round trip for all of them.
+    const [got, text] = await Promise.all([this.drainStd(), this.events.read()]);
     let end: (RunnerEvent & { type: "end" }) | undefined;
     if (text) {
       const { events, bad } = parseRunnerEvents(text);
@@ -258,9 +258,8 @@ export class CellJob {
   }
 
   private async drainStd(): Promise<boolean> {
-    const out = await this.stdout.read();
+    const [out, err] = await Promise.all([this.stdout.read(), this.stderr.read()]);
     if (out) this.listener.onOutput("stdout", out);
-    const err = await this.stderr.read();
     if (err) {
       this.stderrTail = (this.stderrTail + err).slice(-STDERR_TAIL_CHARS);
       this.listener.onOutput("stderr", err);
