@@ -15,50 +15,42 @@ function incompleteUtf8Tail(b: Buffer): number {
   return 0;
 }
 
-export class TextTail {
-  /** The start of a character whose last bytes are not in the file yet (not counted in `offset`). */
+/**
+ * Reads what was appended since `offset`, and delivers the longest prefix `cut` allows (a whole
+ * character, a whole line); the rest waits, unread as far as `offset` is concerned.
+ */
+class Tail {
   private pending: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly transport: Transport,
     readonly path: string,
-    /** Bytes already delivered (always at a character boundary, so a resumed reader decodes cleanly). */
-    public offset = 0,
+    /** Bytes already delivered (a resumed reader starts here). */
+    public offset: number,
+    private readonly cut: (b: Buffer) => number,
   ) {}
 
-  /** New text since the last read ("" when none); partial UTF-8 sequences wait for the next read. */
   async read(): Promise<string> {
     const buf = await this.transport.readFrom(this.path, this.offset + this.pending.length);
     if (!buf || buf.length === 0) return "";
     const all = this.pending.length ? Buffer.concat([this.pending, buf]) : buf;
-    const complete = all.length - incompleteUtf8Tail(all);
-    this.pending = Buffer.from(all.subarray(complete));
-    this.offset += complete;
-    return all.subarray(0, complete).toString("utf8");
+    const take = this.cut(all);
+    this.pending = Buffer.from(all.subarray(take));
+    this.offset += take;
+    return all.subarray(0, take).toString("utf8");
   }
 }
 
-/** Like TextTail, but hands out only complete lines; `offset` counts only consumed lines. */
-export class LineTail {
-  private pending: Buffer = Buffer.alloc(0);
+/** New text since the last read ("" when none); a partial UTF-8 sequence waits for the next read. */
+export class TextTail extends Tail {
+  constructor(transport: Transport, path: string, offset = 0) {
+    super(transport, path, offset, (b) => b.length - incompleteUtf8Tail(b));
+  }
+}
 
-  constructor(
-    private readonly transport: Transport,
-    readonly path: string,
-    public offset = 0,
-  ) {}
-
-  async read(): Promise<string> {
-    const buf = await this.transport.readFrom(this.path, this.offset + this.pending.length);
-    if (!buf || buf.length === 0) return "";
-    const all = this.pending.length ? Buffer.concat([this.pending, buf]) : buf;
-    const end = all.lastIndexOf(0x0a);
-    if (end < 0) {
-      this.pending = all;
-      return "";
-    }
-    this.pending = Buffer.from(all.subarray(end + 1));
-    this.offset += end + 1;
-    return all.subarray(0, end + 1).toString("utf8");
+/** Only complete lines; `offset` counts only consumed lines. */
+export class LineTail extends Tail {
+  constructor(transport: Transport, path: string, offset = 0) {
+    super(transport, path, offset, (b) => b.lastIndexOf(0x0a) + 1);
   }
 }
