@@ -6,6 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 T0=$(date +%s)
 step() { echo; echo "=== [$(( $(date +%s) - T0 ))s] $*"; }
+mkdir -p test-artifacts
+rm -f test-artifacts/jest-*.json
+# The closing line CI reads: "N passed, N failed" over every jest run, also when one of them failed.
+summary() {
+  node -e '
+    const fs = require("fs"); let p = 0, f = 0;
+    for (const n of ["unit", "integration"]) {
+      try { const r = JSON.parse(fs.readFileSync(`test-artifacts/jest-${n}.json`, "utf8")); p += r.numPassedTests; f += r.numFailedTests + r.numRuntimeErrorTestSuites; } catch {}
+    }
+    console.log(`\n${p} passed, ${f} failed`);'
+}
+trap summary EXIT
 
 step "system packages (Debian)"
 scripts/install-system-deps.sh
@@ -22,9 +34,9 @@ step "test cluster (Slurm, slurmdbd, munge, sshd, Lmod)"
 scripts/test-cluster/up.sh
 
 step "unit tests"
-npx jest --selectProjects unit --ci
+npx jest --selectProjects unit --ci --json --outputFile=test-artifacts/jest-unit.json
 
 step "integration tests (real peers, one file at a time)"
-ALPINE_KERNEL_SKIP_BUILD=1 npx jest --selectProjects integration --ci --runInBand
+ALPINE_KERNEL_SKIP_BUILD=1 npx jest --selectProjects integration --ci --runInBand --json --outputFile=test-artifacts/jest-integration.json
 
 step "done in $(( $(date +%s) - T0 ))s"
