@@ -46,16 +46,3 @@ export interface PromptHub {
   /** Withdraws a waiting prompt (the person pressed Stop): its login fails with PROMPT_CANCELLED. */
   cancel(id: string, reason: string): boolean;
 }
-
-/** A Prompter for tests and non-interactive use: answers by prompt text. */
-export function scriptedPrompter(answer: (prompt: Prompt, req: PromptRequest) => string | undefined): Prompter {
-  return {
-    async ask(req) {
-      return req.prompts.map((p) => {
-        const a = answer(p, req);
-        if (a === undefined) throw new PromptError("PROMPT_UNANSWERED", `no answer for "${p.prompt.trim()}"`);
-        return a;
-      });
-    },
-  };
-}

@@ -3,7 +3,7 @@
  * what SFTP's realpath(".") said on the first connection; here it is set as if it had (no
  * connection is opened: an absolute path needs none, and the others use the home already known).
  */
-import { scriptedPrompter } from "../../../src/cluster/prompts";
+import type { Prompter } from "../../../src/cluster/prompts";
 import type { ResolvedHost } from "../../../src/cluster/ssh-host-config";
 import { SshTransport } from "../../../src/cluster/ssh-transport";
 
@@ -20,7 +20,7 @@ const host: ResolvedHost = {
 };
 
 function transport(home?: string): SshTransport {
-  const t = new SshTransport(host, { prompter: scriptedPrompter(() => undefined), readyTimeoutMs: 1000 });
+  const t = new SshTransport(host, { prompter: nobody, readyTimeoutMs: 1000 });
   if (home) Object.assign(t, { home });
   return t;
 }
