@@ -19,6 +19,9 @@ const host: ResolvedHost = {
   identitiesOnly: true,
 };
 
+/** These tests never connect: a prompt would be a bug. */
+const nobody: Prompter = { ask: () => Promise.reject(new Error("no prompt expected")) };
+
 function transport(home?: string): SshTransport {
   const t = new SshTransport(host, { prompter: nobody, readyTimeoutMs: 1000 });
   if (home) Object.assign(t, { home });
