@@ -8,6 +8,7 @@ import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } fr
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { CLI, requireBuilt, type IsolatedEnv } from "./env";
+import { ZmqKernelClient } from "./zmq-client";
 
 export interface ConnectionInfo {
   transport: "tcp";
@@ -246,4 +247,15 @@ export function listeningAddresses(pid: number): string[] {
     }
   }
   return out;
+}
+
+/** A kernel as Jupyter launches one: connection file, the bridge, a ZeroMQ client that saw it answer. */
+export async function launchKernel(iso: IsolatedEnv): Promise<{ bridge: Spawned; client: ZmqKernelClient }> {
+  const { path, info } = await writeConnectionFile(iso.dir);
+  const bridge = spawnBridge(iso, path);
+  const client = new ZmqKernelClient(info);
+  await client.waitForReady(30_000).catch((err: Error) => {
+    throw new Error(`${err.message}\nbridge output:\n${bridge.output()}`);
+  });
+  return { bridge, client };
 }

@@ -16,6 +16,7 @@ import {
   writeConnectionFile,
   type RuntimeInfo,
   type Spawned,
+  launchKernel,
 } from "../helpers/processes";
 import { encodeV1, startKernel, WsKernelClient, type Framing } from "../helpers/ws-client";
 import { DELIMITER, streamText, ZmqKernelClient } from "../helpers/zmq-client";
@@ -29,12 +30,7 @@ let server: RuntimeInfo;
 
 beforeAll(async () => {
   iso = isolatedEnv("backend: local\nenvironment:\n  python: /usr/bin/python3\n");
-  const { path, info } = await writeConnectionFile(iso.dir);
-  bridge = spawnBridge(iso, path);
-  client = new ZmqKernelClient(info);
-  await client.waitForReady(30_000).catch((err: Error) => {
-    throw new Error(`${err.message}\nbridge output:\n${bridge.output()}`);
-  });
+  ({ bridge, client } = await launchKernel(iso));
   server = await waitForServer(iso);
 });
 

@@ -8,11 +8,10 @@ import { isolatedEnv, type IsolatedEnv } from "../helpers/env";
 import {
   pidAlive,
   readRuntime,
-  spawnBridge,
   waitFor,
   waitForServer,
-  writeConnectionFile,
   type Spawned,
+  launchKernel,
 } from "../helpers/processes";
 import { streamText, ZmqKernelClient } from "../helpers/zmq-client";
 
@@ -24,12 +23,7 @@ let client: ZmqKernelClient;
 
 beforeAll(async () => {
   iso = isolatedEnv("backend: local\nenvironment:\n  python: /usr/bin/python3\n");
-  const { path, info } = await writeConnectionFile(iso.dir);
-  bridge = spawnBridge(iso, path);
-  client = new ZmqKernelClient(info);
-  await client.waitForReady(30_000).catch((err: Error) => {
-    throw new Error(`${err.message}\nbridge output:\n${bridge.output()}`);
-  });
+  ({ bridge, client } = await launchKernel(iso));
   const { reply } = await client.execute("x = 41");
   expect(reply.content.status).toBe("ok");
 });
