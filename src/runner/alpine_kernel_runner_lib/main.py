@@ -195,9 +195,11 @@ def _create_shell(module, execution_count, have_ipython):
             fast_ipython.prepare()
             try:
                 from .ipython_shell import IPythonRunner, StdinNotImplementedError
+
+                runner = IPythonRunner(module, execution_count)  # its completer would import jedi
             finally:
                 fast_ipython.finish()
-            return IPythonRunner(module, execution_count), StdinNotImplementedError
+            return runner, StdinNotImplementedError
         except Exception as e:
             sys.stderr.write("alpine-kernel: IPython is installed but failed to start (%s: %s); "
                              "running the cell without it\n" % (type(e).__name__, e))
