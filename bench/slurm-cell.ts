@@ -33,12 +33,20 @@ async function main(): Promise<void> {
   const tight: Row = { name: "baseline: sbatch --parsable + tight scontrol loop + read file", samples: [] };
   const wait: Row = { name: "today's workflow: sbatch --wait + read file", samples: [] };
   for (let i = 0; i < 2; i++) await kernel.execute("1 + 1", { timeoutMs: 60_000 }); // warm up
+  // A random pause before each measurement. On this cluster jobs are started by the backfill pass
+  // (bf_interval=2 s: slurmctld.log says "sched/backfill: _start_job"), so a job waits 0–2 s for
+  // the next pass depending on when it was submitted. A fixed rhythm would lock each path to its own
+  // phase of that 2 s cycle (seen: one path always waiting 0.9 s, another 0.3 s); random pauses give
+  // every path the same spread of waits.
+  const settle = () => new Promise((r) => setTimeout(r, 500 + Math.random() * 2000));
   for (let i = 0; i < N; i++) {
+    await settle();
     let t0 = performance.now();
     const r = await kernel.execute("1 + 1", { timeoutMs: 60_000 });
     kernelRow.samples.push(performance.now() - t0);
     if (r.reply.content.status !== "ok") throw new Error(JSON.stringify(r.reply.content));
 
+    await settle();
     t0 = performance.now();
     const jobId = asUser(["sbatch", "--parsable", "-A", cluster.account, script]).stdout.trim();
     const loop = asUser(["bash", "-c", `while :; do s=$(scontrol show job -o ${jobId} | grep -o 'JobState=[A-Z_]*'); case $s in *COMPLETED|*FAILED|*CANCELLED|*TIMEOUT) break;; esac; sleep 0.02; done`]);
@@ -46,6 +54,7 @@ async function main(): Promise<void> {
     readFileSync(join(dir, `job-${jobId}.out`), "utf8");
     tight.samples.push(performance.now() - t0);
 
+    await settle();
     t0 = performance.now();
     const waited = asUser(["sbatch", "--parsable", "--wait", "-A", cluster.account, script]).stdout.trim();
     readFileSync(join(dir, `job-${waited}.out`), "utf8");
