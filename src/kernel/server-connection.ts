@@ -7,7 +7,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFi
 import { join } from "node:path";
 import { dataDir, runtimeDir } from "../config/paths";
 import { AlpineKernelError } from "../errors";
-import { processAlive, readRuntimeFile, runtimeFilePath, type RuntimeInfo } from "../server/runtime-file";
+import { processAlive, readRuntimeFile, type RuntimeInfo } from "../server/runtime-file";
 import { cliEntry } from "./kernelspec";
 
 export class ServerUnavailableError extends AlpineKernelError {
@@ -116,4 +116,3 @@ async function waitForServer(deadline: number): Promise<RuntimeInfo | undefined>
   return undefined;
 }
 
-export { runtimeFilePath };

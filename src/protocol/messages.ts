@@ -84,7 +84,6 @@ export interface ReplyError {
 export interface ReplyAborted {
   status: "aborted";
 }
-export type ReplyStatus = ReplyOk | ReplyError | ReplyAborted;
 
 export interface HelpLink {
   text: string;
@@ -201,18 +200,7 @@ export type RequestType =
   | "shutdown_request"
   | "interrupt_request";
 
-/** The reply type tied to each request type. */
-export type ReplyTypeOf<R extends RequestType> = R extends `${infer Base}_request` ? `${Base}_reply` & MsgType : never;
 
-export type IopubType =
-  | "status"
-  | "execute_input"
-  | "stream"
-  | "display_data"
-  | "update_display_data"
-  | "execute_result"
-  | "error"
-  | "clear_output";
 
 /** A Jupyter message as it travels between our components (decoded from ZMQ or WebSocket). */
 export interface Message<T extends MsgType = MsgType> {

@@ -88,6 +88,16 @@ function expectNoSecrets(server: SlurmServer): void {
   expect(server.log()).toMatch(/logged in to|server listening/); // the log is there and was read
 }
 
+/** Running the cell again, answering password and code in the notebook, logs in; no secret was kept. */
+async function expectRetryLogsIn(server: SlurmServer, kernel: WsKernelClient): Promise<void> {
+  const retry = await kernel.startExecute(WHOAMI, { allowStdin: true });
+  const person = answerInNotebook(kernel, retry, loginAnswers(cluster, code));
+  const ok = await kernel.reply(retry, 60_000);
+  person.stop();
+  expect(ok.content.status).toBe("ok");
+  expectNoSecrets(server);
+}
+
 describe("ssh transport: logging in", () => {
   test("key only: the first cell connects and runs as the cluster's user; status shows it; logout closes it and the next cell connects again", async () => {
     const { server, kernel } = await serverWith({ host: "alpine-test-key" });
@@ -351,12 +361,7 @@ describe("ssh transport: logging in", () => {
     );
     expect((await server.metrics()).commands.sbatch ?? 0).toBe(0);
 
-    const retry = await kernel.startExecute(WHOAMI, { allowStdin: true });
-    const person = answerInNotebook(kernel, retry, loginAnswers(cluster, code));
-    const ok = await kernel.reply(retry, 60_000);
-    person.stop();
-    expect(ok.content.status).toBe("ok");
-    expectNoSecrets(server);
+    await expectRetryLogsIn(server, kernel);
   });
 
   test("Stop pressed while a login prompt waits: PromptCancelled at once, saying how to log in; answering next time works", async () => {
@@ -372,12 +377,7 @@ describe("ssh transport: logging in", () => {
     expect(String(reply.content.evalue)).toMatch(/the login was cancelled .*alpine-kernel login/);
     expect((await server.connection()).prompts).toEqual([]);
 
-    const retry = await kernel.startExecute(WHOAMI, { allowStdin: true });
-    const person = answerInNotebook(kernel, retry, loginAnswers(cluster, code));
-    const ok = await kernel.reply(retry, 60_000);
-    person.stop();
-    expect(ok.content.status).toBe("ok");
-    expectNoSecrets(server);
+    await expectRetryLogsIn(server, kernel);
   });
 
   test("an unknown host key is refused with its SHA256 fingerprint and how to accept it; accept-new records it; a hashed entry matches", async () => {
