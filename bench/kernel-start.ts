@@ -11,7 +11,11 @@ import { ZmqJupyterClient, writeConnectionFile } from "./lib/zmq-client";
 
 const N = Number(process.env.BENCH_N ?? 10);
 
-async function timeStart(launch: (connFile: string) => { kill(): void }, dir: string, i: number): Promise<number> {
+async function timeStart(
+  launch: (connFile: string) => { kill(): void },
+  dir: string,
+  i: number,
+): Promise<number> {
   const conn = await writeConnectionFile(join(dir, `conn-${i}-${Math.random()}.json`));
   const client = new ZmqJupyterClient(conn);
   const t0 = performance.now();
@@ -26,10 +30,15 @@ async function timeStart(launch: (connFile: string) => { kill(): void }, dir: st
 }
 
 async function main(): Promise<void> {
-  const { dir, env } = isolatedEnv("backend: local\nenvironment:\n  python: /usr/bin/python3\nserver:\n  idle_timeout_seconds: 3600\n");
+  const { dir, env } = isolatedEnv(
+    "backend: local\nenvironment:\n  python: /usr/bin/python3\nserver:\n  idle_timeout_seconds: 3600\n",
+  );
   const bridge = (f: string) => spawnCli(env, ["kernel", "-f", f]);
   const ipykernel = (f: string) =>
-    spawn("/usr/bin/python3", ["-m", "ipykernel_launcher", "-f", f], { env: { ...env, PYDEVD_DISABLE_FILE_VALIDATION: "1" }, stdio: "ignore" });
+    spawn("/usr/bin/python3", ["-m", "ipykernel_launcher", "-f", f], {
+      env: { ...env, PYDEVD_DISABLE_FILE_VALIDATION: "1" },
+      stdio: "ignore",
+    });
 
   const baseline: Row = { name: "baseline: ipykernel (Debian) start", samples: [] };
   const cold: Row = { name: "alpine-kernel, bridge starts the server", samples: [] };

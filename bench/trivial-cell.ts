@@ -17,7 +17,9 @@ function latestScript(dataDir: string): string {
   const sessions = join(dataDir, "sessions");
   const [session] = readdirSync(sessions).filter((d) => d !== "runner");
   const cells = join(sessions, session!, "cells");
-  const scripts = readdirSync(cells).filter((f) => f.endsWith(".sh")).sort();
+  const scripts = readdirSync(cells)
+    .filter((f) => f.endsWith(".sh"))
+    .sort();
   return join(cells, scripts[scripts.length - 1]!);
 }
 

@@ -5,7 +5,10 @@ import { join } from "node:path";
 function readVersion(): string {
   for (const rel of ["../package.json", "../../package.json"]) {
     try {
-      const pkg = JSON.parse(readFileSync(join(__dirname, rel), "utf8")) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(join(__dirname, rel), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === "alpine-kernel" && pkg.version) return pkg.version;
     } catch {
       // try the next location

@@ -26,7 +26,10 @@ export function cli(env: NodeJS.ProcessEnv, ...args: string[]): string {
 }
 
 export function spawnCli(env: NodeJS.ProcessEnv, args: string[]): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { env: { ...env, JPY_PARENT_PID: String(process.pid) }, stdio: ["ignore", "ignore", "pipe"] });
+  return spawn(process.execPath, [CLI, ...args], {
+    env: { ...env, JPY_PARENT_PID: String(process.pid) },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
 }
 
 export function median(xs: number[]): number {
@@ -53,7 +56,9 @@ export function report(title: string, baseline: Row, rows: Row[]): void {
   console.log("|---|---|---|---|---|");
   for (const r of [baseline, ...rows]) {
     const m = median(r.samples);
-    console.log(`| ${r.name} | ${r.samples.length} | ${m.toFixed(1)} | ${percentile(r.samples, 90).toFixed(1)} | ${(m / base).toFixed(2)}× |`);
+    console.log(
+      `| ${r.name} | ${r.samples.length} | ${m.toFixed(1)} | ${percentile(r.samples, 90).toFixed(1)} | ${(m / base).toFixed(2)}× |`,
+    );
   }
 }
 

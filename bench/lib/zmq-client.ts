@@ -23,7 +23,17 @@ export async function freePort(): Promise<number> {
 
 export interface Connection {
   file: string;
-  info: { shell_port: number; iopub_port: number; control_port: number; stdin_port: number; hb_port: number; key: string; ip: string; transport: "tcp"; signature_scheme: string };
+  info: {
+    shell_port: number;
+    iopub_port: number;
+    control_port: number;
+    stdin_port: number;
+    hb_port: number;
+    key: string;
+    ip: string;
+    transport: "tcp";
+    signature_scheme: string;
+  };
 }
 
 export async function writeConnectionFile(path: string): Promise<Connection> {
@@ -89,7 +99,11 @@ export class ZmqJupyterClient {
   }
 
   /** Sends a request and resolves with its reply. */
-  async request<T extends MsgType>(channel: "shell" | "control", type: T, content: ContentByType[T]): Promise<RawMessage> {
+  async request<T extends MsgType>(
+    channel: "shell" | "control",
+    type: T,
+    content: ContentByType[T],
+  ): Promise<RawMessage> {
     const msg = makeMessage(channel, type, content, {}, this.session);
     const reply = new Promise<RawMessage>((resolve) => this.waiters.set(msg.header.msg_id, resolve));
     await (channel === "shell" ? this.shell : this.control).send(this.codec.encode([], msg));
@@ -103,14 +117,24 @@ export class ZmqJupyterClient {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const attempt = this.request("shell", "kernel_info_request", {});
-      const r = await Promise.race([attempt, new Promise<undefined>((res) => setTimeout(() => res(undefined), 1000))]);
+      const r = await Promise.race([
+        attempt,
+        new Promise<undefined>((res) => setTimeout(() => res(undefined), 1000)),
+      ]);
       if (r) return r;
       if (Date.now() > deadline) throw new Error("no kernel_info_reply");
     }
   }
 
   execute(code: string): Promise<RawMessage> {
-    return this.request("shell", "execute_request", { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+    return this.request("shell", "execute_request", {
+      code,
+      silent: false,
+      store_history: true,
+      user_expressions: {},
+      allow_stdin: false,
+      stop_on_error: true,
+    });
   }
 
   close(): void {

@@ -36,7 +36,12 @@ export function examplesDir(): string {
 }
 
 export async function demoCommand(opts: { python?: string }): Promise<number> {
-  const candidates = [opts.python, process.env.ALPINE_KERNEL_DEMO_PYTHON, "python3", "/usr/bin/python3"].filter((p): p is string => Boolean(p));
+  const candidates = [
+    opts.python,
+    process.env.ALPINE_KERNEL_DEMO_PYTHON,
+    "python3",
+    "/usr/bin/python3",
+  ].filter((p): p is string => Boolean(p));
   const found = findDemoPython(candidates);
   if ("problems" in found) {
     throw new InputError(
@@ -49,7 +54,10 @@ export async function demoCommand(opts: { python?: string }): Promise<number> {
   const outDir = join(examplesDir(), "output");
   mkdirSync(outDir, { recursive: true });
   const scratch = mkdtempSync(join(tmpdir(), "alpine-kernel-demo-"));
-  const config = parseConfig(`backend: local\nwork_dir: ${JSON.stringify(join(scratch, "sessions"))}\nenvironment:\n  python: ${JSON.stringify(found.python)}\n`, "(demo)");
+  const config = parseConfig(
+    `backend: local\nwork_dir: ${JSON.stringify(join(scratch, "sessions"))}\nenvironment:\n  python: ${JSON.stringify(found.python)}\n`,
+    "(demo)",
+  );
   const log = createLogger(join(outDir, "demo-server.log"), "info");
   process.stderr.write(`alpine-kernel demo: local backend, cells run by ${found.python}\n`);
   const server = await startServer({ config, log, ledgerPath: join(scratch, "ledger.jsonl") });

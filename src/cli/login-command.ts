@@ -13,16 +13,25 @@ interface ConnectionView {
   transport: string;
   user: string;
   state: { status: string; target: string; lastError?: string; logins: number };
-  prompts: { id: string; request: { target: string; instructions: string; prompts: { prompt: string; echo: boolean }[] } }[];
+  prompts: {
+    id: string;
+    request: { target: string; instructions: string; prompts: { prompt: string; echo: boolean }[] };
+  }[];
 }
 
-async function call(info: RuntimeInfo, method: string, path: string, body?: unknown): Promise<ConnectionView> {
+async function call(
+  info: RuntimeInfo,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<ConnectionView> {
   const res = await fetch(`${info.url}${path}`, {
     method,
     headers: { ...authHeaders(info), ...(body ? { "Content-Type": "application/json" } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
-  if (!res.ok && res.status !== 409 && res.status !== 202) throw new Error(`the server answered ${res.status}: ${await res.text()}`);
+  if (!res.ok && res.status !== 409 && res.status !== 202)
+    throw new Error(`the server answered ${res.status}: ${await res.text()}`);
   return (await res.json()) as ConnectionView;
 }
 
@@ -30,7 +39,9 @@ export async function loginCommand(opts: { timeoutSeconds: number }): Promise<nu
   const info = await ensureServer();
   let view = await call(info, "POST", "/api/connection/login");
   if (view.transport !== "ssh") {
-    console.log("This server runs cluster commands on this machine (cluster.transport: local): no login needed.");
+    console.log(
+      "This server runs cluster commands on this machine (cluster.transport: local): no login needed.",
+    );
     return 0;
   }
   process.stderr.write(`Connecting to ${view.state.target} …\n`);
@@ -48,19 +59,28 @@ export async function loginCommand(opts: { timeoutSeconds: number }): Promise<nu
       for (const p of prompt.request.prompts) answers.push(await askOnTerminal(p.prompt, !p.echo));
       await call(info, "POST", `/api/connection/prompts/${prompt.id}`, { answers });
     } else if (view.state.status === "connected" && view.prompts.length === 0) {
-      console.log(`✓ connected to ${view.state.target} in ${((Date.now() - t0) / 1000).toFixed(1)} s (logins since the server started: ${view.state.logins})`);
+      console.log(
+        `✓ connected to ${view.state.target} in ${((Date.now() - t0) / 1000).toFixed(1)} s (logins since the server started: ${view.state.logins})`,
+      );
       return 0;
     } else if (view.state.status === "failed" && (sawConnecting || answered.size > 0)) {
       throw new InputError("LOGIN_FAILED", `login failed: ${view.state.lastError ?? "unknown error"}`);
     }
     view = await call(info, "GET", `/api/connection/prompts?wait=25&since=${view.version}`);
   }
-  throw new InputError("LOGIN_TIMEOUT", `no connection within ${opts.timeoutSeconds} s (state: ${view.state.status})`);
+  throw new InputError(
+    "LOGIN_TIMEOUT",
+    `no connection within ${opts.timeoutSeconds} s (state: ${view.state.status})`,
+  );
 }
 
 export async function logoutCommand(): Promise<number> {
   const info = await ensureServer();
   const view = await call(info, "POST", "/api/connection/logout");
-  console.log(view.transport === "ssh" ? `logged out of ${view.state.target}; the next cell or \`alpine-kernel login\` connects again` : "nothing to log out of (local transport)");
+  console.log(
+    view.transport === "ssh"
+      ? `logged out of ${view.state.target}; the next cell or \`alpine-kernel login\` connects again`
+      : "nothing to log out of (local transport)",
+  );
   return 0;
 }

@@ -10,7 +10,8 @@ import { AlpineKernelError, errorMessage } from "../errors";
 function fail(err: unknown): never {
   const known = err instanceof AlpineKernelError;
   process.stderr.write(`alpine-kernel: ${errorMessage(err)}\n`);
-  if (!known && err instanceof Error && process.env.ALPINE_KERNEL_DEBUG) process.stderr.write(`${err.stack}\n`);
+  if (!known && err instanceof Error && process.env.ALPINE_KERNEL_DEBUG)
+    process.stderr.write(`${err.stack}\n`);
   process.exit(known ? 2 : 1);
 }
 
@@ -31,11 +32,19 @@ const scopeOptions = {
 
 void yargs(hideBin(process.argv))
   .scriptName("alpine-kernel")
-  .usage("$0 <command>\n\nRun every Jupyter cell as a Slurm job on Alpine (or any Slurm cluster); see README.md.")
+  .usage(
+    "$0 <command>\n\nRun every Jupyter cell as a Slurm job on Alpine (or any Slurm cluster); see README.md.",
+  )
   .command(
     "kernel",
     "the Jupyter kernel (run by kernel.json; relays to your alpine-kernel server)",
-    (y) => y.option("f", { alias: "connection-file", type: "string", demandOption: true, describe: "connection file written by Jupyter" }),
+    (y) =>
+      y.option("f", {
+        alias: "connection-file",
+        type: "string",
+        demandOption: true,
+        describe: "connection file written by Jupyter",
+      }),
     async (argv) => {
       const { runBridge } = await import("../kernel/bridge");
       await runBridge(argv.f).catch(fail);
@@ -48,21 +57,35 @@ void yargs(hideBin(process.argv))
     (y) =>
       y
         .option("port", { type: "number", default: 0, describe: "port (0 picks a free one)" })
-        .option("idle-exit", { type: "boolean", default: false, describe: "exit when idle (server.idle_timeout_seconds)" })
+        .option("idle-exit", {
+          type: "boolean",
+          default: false,
+          describe: "exit when idle (server.idle_timeout_seconds)",
+        })
         .option("log-file", { type: "string", describe: "write the log here instead of stderr" }),
     async (argv) => {
       const { serveCommand } = await import("./serve-command");
-      await serveCommand({ port: argv.port, idleExit: argv["idle-exit"], logFile: argv["log-file"] }).catch(fail);
+      await serveCommand({ port: argv.port, idleExit: argv["idle-exit"], logFile: argv["log-file"] }).catch(
+        fail,
+      );
     },
   )
   .command(
     "install",
     "install the 'Python (Alpine)' kernelspec where Jupyter finds it",
-    (y) => y.options(scopeOptions).option("display-name", { type: "string", default: "Python (Alpine)" }).conflicts("user", ["sys-prefix", "prefix"]),
+    (y) =>
+      y
+        .options(scopeOptions)
+        .option("display-name", { type: "string", default: "Python (Alpine)" })
+        .conflicts("user", ["sys-prefix", "prefix"]),
     async (argv) => {
       const { installKernelSpec } = await import("../kernel/kernelspec");
       try {
-        const dir = installKernelSpec({ scope: scopeOf(argv), name: argv.name, displayName: argv["display-name"] });
+        const dir = installKernelSpec({
+          scope: scopeOf(argv),
+          name: argv.name,
+          displayName: argv["display-name"],
+        });
         console.log(`Installed kernelspec '${argv.name}' ("${argv["display-name"]}") in ${dir}`);
       } catch (err) {
         fail(err);
@@ -89,7 +112,8 @@ void yargs(hideBin(process.argv))
     async () => {
       const { listKernelSpecs } = await import("../kernel/kernelspec");
       const specs = listKernelSpecs();
-      if (!specs.length) console.log("No alpine-kernel kernelspec installed; run `alpine-kernel install --user`.");
+      if (!specs.length)
+        console.log("No alpine-kernel kernelspec installed; run `alpine-kernel install --user`.");
       for (const s of specs) console.log(`${s.name.padEnd(16)} ${s.displayName.padEnd(20)} ${s.dir}`);
     },
   )
@@ -99,18 +123,34 @@ void yargs(hideBin(process.argv))
     (y) =>
       y
         .positional("notebook", { type: "string", demandOption: true })
-        .option("o", { alias: "output", type: "string", describe: "where to write the executed notebook (default NAME.out.ipynb)" })
-        .option("allow-errors", { type: "boolean", default: false, describe: "keep running after a failing cell" }),
+        .option("o", {
+          alias: "output",
+          type: "string",
+          describe: "where to write the executed notebook (default NAME.out.ipynb)",
+        })
+        .option("allow-errors", {
+          type: "boolean",
+          default: false,
+          describe: "keep running after a failing cell",
+        }),
     async (argv) => {
       const { runCommand } = await import("./run-command");
-      const code = await runCommand({ notebook: argv.notebook, output: argv.o, allowErrors: argv["allow-errors"] }).catch(fail);
+      const code = await runCommand({
+        notebook: argv.notebook,
+        output: argv.o,
+        allowErrors: argv["allow-errors"],
+      }).catch(fail);
       process.exit(code);
     },
   )
   .command(
     "demo",
     "run the example notebook on the local backend (no cluster needed)",
-    (y) => y.option("python", { type: "string", describe: "Python with numpy, pandas and matplotlib to run the cells" }),
+    (y) =>
+      y.option("python", {
+        type: "string",
+        describe: "Python with numpy, pandas and matplotlib to run the cells",
+      }),
     async (argv) => {
       const { demoCommand } = await import("./demo-command");
       process.exit(await demoCommand({ python: argv.python }).catch(fail));

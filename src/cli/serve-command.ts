@@ -5,15 +5,31 @@ import { findServer } from "../kernel/server-connection";
 import { createLogger } from "../server/logger";
 import { startServer } from "../server/serve";
 
-export async function serveCommand(opts: { port: number; idleExit: boolean; logFile?: string }): Promise<void> {
+export async function serveCommand(opts: {
+  port: number;
+  idleExit: boolean;
+  logFile?: string;
+}): Promise<void> {
   const config = loadConfig();
   const running = await findServer();
   if (running) {
-    throw new InputError("ALREADY_RUNNING", `a server is already running at ${running.url} (pid ${running.pid}); stop it with \`alpine-kernel stop\``);
+    throw new InputError(
+      "ALREADY_RUNNING",
+      `a server is already running at ${running.url} (pid ${running.pid}); stop it with \`alpine-kernel stop\``,
+    );
   }
   const log = createLogger(opts.logFile, config.server.log_level);
-  const server = await startServer({ config, log, port: opts.port, idleExit: opts.idleExit, runtimeFile: true });
-  if (!opts.logFile) process.stderr.write(`alpine-kernel server on ${server.url} (backend ${config.backend}); token in the runtime file\n`);
+  const server = await startServer({
+    config,
+    log,
+    port: opts.port,
+    idleExit: opts.idleExit,
+    runtimeFile: true,
+  });
+  if (!opts.logFile)
+    process.stderr.write(
+      `alpine-kernel server on ${server.url} (backend ${config.backend}); token in the runtime file\n`,
+    );
   const stop = () => void server.close();
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

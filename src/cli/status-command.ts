@@ -5,14 +5,29 @@ import { processAlive, runtimeFilePath } from "../server/runtime-file";
 export async function statusCommand(): Promise<number> {
   const info = await findServer();
   if (!info) {
-    console.log(`No alpine-kernel server is running (no live server in ${runtimeFilePath()}). Jupyter starts one when a notebook opens.`);
+    console.log(
+      `No alpine-kernel server is running (no live server in ${runtimeFilePath()}). Jupyter starts one when a notebook opens.`,
+    );
     return 3;
   }
-  const get = async (path: string) => (await fetch(`${info.url}${path}`, { headers: authHeaders(info) })).json() as Promise<unknown>;
-  const kernels = (await get("/api/kernels")) as { id: string; execution_state: string; connections: number; last_activity: string }[];
+  const get = async (path: string) =>
+    (await fetch(`${info.url}${path}`, { headers: authHeaders(info) })).json() as Promise<unknown>;
+  const kernels = (await get("/api/kernels")) as {
+    id: string;
+    execution_state: string;
+    connections: number;
+    last_activity: string;
+  }[];
   const metrics = (await get("/api/metrics")) as { commands: Record<string, number>; cellsInFlight: number };
-  const conn = (await get("/api/connection")) as { transport: string; user: string; state: { status: string; target: string; since: string; lastError?: string; logins: number }; prompts: unknown[] };
-  console.log(`server     ${info.url}  pid ${info.pid}  version ${info.version}  backend ${info.backend}  since ${info.started}`);
+  const conn = (await get("/api/connection")) as {
+    transport: string;
+    user: string;
+    state: { status: string; target: string; since: string; lastError?: string; logins: number };
+    prompts: unknown[];
+  };
+  console.log(
+    `server     ${info.url}  pid ${info.pid}  version ${info.version}  backend ${info.backend}  since ${info.started}`,
+  );
   const c = conn.state;
   console.log(
     conn.transport === "ssh"
@@ -20,8 +35,13 @@ export async function statusCommand(): Promise<number> {
       : `cluster    this machine (local transport), user ${conn.user}`,
   );
   console.log(`kernels    ${kernels.length}   cells in flight ${metrics.cellsInFlight}`);
-  for (const k of kernels) console.log(`  ${k.id}  ${k.execution_state.padEnd(5)}  ${k.connections} connection(s)  last activity ${k.last_activity}`);
-  const cmds = Object.entries(metrics.commands).map(([k, v]) => `${k} ${v}`).join(", ");
+  for (const k of kernels)
+    console.log(
+      `  ${k.id}  ${k.execution_state.padEnd(5)}  ${k.connections} connection(s)  last activity ${k.last_activity}`,
+    );
+  const cmds = Object.entries(metrics.commands)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
   console.log(`commands   ${cmds || "none yet"}`);
   return 0;
 }
@@ -38,6 +58,8 @@ export async function stopCommand(): Promise<number> {
     console.log(`server pid ${info.pid} did not stop within 10 s`);
     return 1;
   }
-  console.log(`stopped the server (pid ${info.pid}); cells still running on the cluster are picked up by the next server`);
+  console.log(
+    `stopped the server (pid ${info.pid}); cells still running on the cluster are picked up by the next server`,
+  );
   return 0;
 }

@@ -5,7 +5,14 @@ import { promises as fs, openSync, closeSync } from "node:fs";
 import { userInfo } from "node:os";
 import { dirname } from "node:path";
 import { expandPath } from "../config/paths";
-import { CommandError, commandOutcome, countCommand, type RunOptions, type RunResult, type Transport } from "./transport";
+import {
+  CommandError,
+  commandOutcome,
+  countCommand,
+  type RunOptions,
+  type RunResult,
+  type Transport,
+} from "./transport";
 
 export interface DetachedProcess {
   pid: number;

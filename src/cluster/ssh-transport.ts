@@ -171,7 +171,11 @@ export class SshTransport implements Transport {
           stream.on("close", (code: number | null, signal?: string) => {
             clearTimeout(timer);
             if (!timedOut && (code === null || code === undefined)) {
-              return reject(new ConnectionLostError(`${argv[0]} was cut off${signal ? ` by ${signal}` : ""} (connection lost?)`));
+              return reject(
+                new ConnectionLostError(
+                  `${argv[0]} was cut off${signal ? ` by ${signal}` : ""} (connection lost?)`,
+                ),
+              );
             }
             const outcome = commandOutcome(argv, out, errOut, code ?? 255, options, timedOut);
             if (outcome instanceof CommandError) reject(outcome);
@@ -247,7 +251,9 @@ export class SshTransport implements Transport {
     }
     this.op("open");
     const opened = new Promise<Buffer | null>((resolve, reject) =>
-      sftp.open(path, "r", (err, h) => (err ? ((err as { code?: number }).code === 2 ? resolve(null) : reject(err)) : resolve(h))),
+      sftp.open(path, "r", (err, h) =>
+        err ? ((err as { code?: number }).code === 2 ? resolve(null) : reject(err)) : resolve(h),
+      ),
     );
     this.handles.set(path, opened);
     opened.then(

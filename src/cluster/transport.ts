@@ -86,7 +86,14 @@ export function commandOutcome(
   timedOut: boolean,
 ): RunResult | CommandError {
   const result = { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code };
-  if (timedOut) return new CommandError(argv, code, result.stdout, result.stderr, `timed out after ${options.timeoutMs} ms`);
+  if (timedOut)
+    return new CommandError(
+      argv,
+      code,
+      result.stdout,
+      result.stderr,
+      `timed out after ${options.timeoutMs} ms`,
+    );
   if (code !== 0 && !options.allowFailure) return new CommandError(argv, code, result.stdout, result.stderr);
   return result;
 }

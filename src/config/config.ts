@@ -43,7 +43,12 @@ const slurmSchema = z
     /** Options every cell gets unless it says otherwise (Alpine requires --account). */
     defaults: sbatchOptions.default(""),
     /** Named option sets: `%%slurm --profile gpu`. */
-    profiles: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, "profile names use letters, digits, _ and -"), sbatchOptions).default({}),
+    profiles: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_-]+$/, "profile names use letters, digits, _ and -"),
+        sbatchOptions,
+      )
+      .default({}),
     /** Partitions the site renamed: a cell asking for the old name is told the new one. */
     renamed_partitions: z.record(z.string(), z.string()).default({ amilan: "acpu" }),
     /** The watcher's squeue interval backs off from min to max while nothing changes. */
@@ -60,7 +65,10 @@ const clusterSchema = z
     transport: z.enum(["local", "ssh"]).default("local"),
     /** Host alias from ~/.ssh/config, or a host name (login.rc.colorado.edu). */
     host: z.string().min(1).optional(),
-    user: z.string().regex(/^[A-Za-z0-9._][A-Za-z0-9._@-]*$/, "is not a user name").optional(),
+    user: z
+      .string()
+      .regex(/^[A-Za-z0-9._][A-Za-z0-9._@-]*$/, "is not a user name")
+      .optional(),
     port: z.number().int().min(1).max(65535).optional(),
     /** An extra private key, tried after those in ~/.ssh/config. */
     identity_file: z.string().optional(),
@@ -73,7 +81,10 @@ const clusterSchema = z
     max_channels: z.number().int().min(1).max(64).default(8),
   })
   .strict()
-  .refine((c) => c.transport !== "ssh" || c.host, { message: "cluster.host is required when cluster.transport is ssh", path: ["host"] });
+  .refine((c) => c.transport !== "ssh" || c.host, {
+    message: "cluster.host is required when cluster.transport is ssh",
+    path: ["host"],
+  });
 
 export const configSchema = z
   .object({
@@ -129,7 +140,8 @@ export function loadConfig(path = configPath()): Config {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return parseConfig("", "(defaults: no configuration file)");
+    if ((err as NodeJS.ErrnoException).code === "ENOENT")
+      return parseConfig("", "(defaults: no configuration file)");
     throw new ConfigError(`cannot read configuration ${path}: ${(err as Error).message}`);
   }
   return parseConfig(text, path);

@@ -8,20 +8,32 @@ function env(name: string): string | undefined {
 }
 
 export function configPath(): string {
-  return env("ALPINE_KERNEL_CONFIG") ?? join(env("XDG_CONFIG_HOME") ?? join(homedir(), ".config"), "alpine-kernel", "config.yaml");
+  return (
+    env("ALPINE_KERNEL_CONFIG") ??
+    join(env("XDG_CONFIG_HOME") ?? join(homedir(), ".config"), "alpine-kernel", "config.yaml")
+  );
 }
 
 export function dataDir(): string {
-  return env("ALPINE_KERNEL_DATA_DIR") ?? join(env("XDG_DATA_HOME") ?? join(homedir(), ".local", "share"), "alpine-kernel");
+  return (
+    env("ALPINE_KERNEL_DATA_DIR") ??
+    join(env("XDG_DATA_HOME") ?? join(homedir(), ".local", "share"), "alpine-kernel")
+  );
 }
 
 export function runtimeDir(): string {
-  return env("ALPINE_KERNEL_RUNTIME_DIR") ?? (env("XDG_RUNTIME_DIR") ? join(env("XDG_RUNTIME_DIR")!, "alpine-kernel") : join(dataDir(), "runtime"));
+  return (
+    env("ALPINE_KERNEL_RUNTIME_DIR") ??
+    (env("XDG_RUNTIME_DIR") ? join(env("XDG_RUNTIME_DIR")!, "alpine-kernel") : join(dataDir(), "runtime"))
+  );
 }
 
 /** Expands a leading ~ and $VAR / ${VAR} references (config values like "/scratch/alpine/$USER"). */
 export function expandPath(p: string, vars: NodeJS.ProcessEnv = process.env): string {
   const home = vars.HOME ?? homedir();
   const withHome = p === "~" ? home : p.startsWith("~/") ? join(home, p.slice(2)) : p;
-  return withHome.replace(/\$\{(\w+)\}|\$(\w+)/g, (_m, a: string | undefined, b: string | undefined) => vars[(a ?? b)!] ?? "");
+  return withHome.replace(
+    /\$\{(\w+)\}|\$(\w+)/g,
+    (_m, a: string | undefined, b: string | undefined) => vars[(a ?? b)!] ?? "",
+  );
 }

@@ -105,7 +105,8 @@ export class KernelBridge {
     const channel: Channel = msg.channel;
     void this.front.send(channel, ids, msg).then(() => {
       // An error reply (a malformed shutdown_request) shuts nothing down.
-      if (msg.header.msg_type === "shutdown_reply" && msg.content.status !== "error") void this.afterShutdown();
+      if (msg.header.msg_type === "shutdown_reply" && msg.content.status !== "error")
+        void this.afterShutdown();
     });
     if (msg.header.msg_type.endsWith("_reply")) this.routes.delete(msg.parent_header.msg_id);
   }
@@ -147,13 +148,18 @@ export class KernelBridge {
       if (res.ok) return this.kernelId;
       if (res.status !== 404) throw new Error(`server answered ${res.status} for the kernel`);
       log(`the server no longer has kernel ${this.kernelId}; opening a new one (the namespace is lost)`);
-      this.warnFrontend("alpine-kernel: the server lost this kernel's session; a new one was opened and the namespace is empty.\n");
+      this.warnFrontend(
+        "alpine-kernel: the server lost this kernel's session; a new one was opened and the namespace is empty.\n",
+      );
     }
     const notebook = process.env.JPY_SESSION_NAME ? basename(process.env.JPY_SESSION_NAME) : "";
     const res = await fetch(`${server.url}/api/kernels`, {
       method: "POST",
       headers: { ...authHeaders(server), "Content-Type": "application/json" },
-      body: JSON.stringify({ name: DEFAULT_KERNEL_NAME, env: { KERNEL_WORKING_DIR: process.cwd(), ...(notebook ? { KERNEL_NOTEBOOK: notebook } : {}) } }),
+      body: JSON.stringify({
+        name: DEFAULT_KERNEL_NAME,
+        env: { KERNEL_WORKING_DIR: process.cwd(), ...(notebook ? { KERNEL_NOTEBOOK: notebook } : {}) },
+      }),
     });
     if (!res.ok) throw new Error(`starting a kernel failed: ${res.status} ${await res.text()}`);
     const model = (await res.json()) as { id?: unknown };
@@ -162,13 +168,20 @@ export class KernelBridge {
   }
 
   private warnFrontend(text: string): void {
-    void this.front.send("iopub", [], makeRawMessage("iopub", "stream", { name: "stderr", text }, {}, this.clientId));
+    void this.front.send(
+      "iopub",
+      [],
+      makeRawMessage("iopub", "stream", { name: "stderr", text }, {}, this.clientId),
+    );
   }
 
   private openChannels(server: RuntimeInfo, kernelId: string): Promise<void> {
     const url = `${server.url.replace(/^http/, "ws")}/api/kernels/${kernelId}/channels?session_id=${this.clientId}`;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, [V1_PROTOCOL], { headers: authHeaders(server), perMessageDeflate: false });
+      const ws = new WebSocket(url, [V1_PROTOCOL], {
+        headers: authHeaders(server),
+        perMessageDeflate: false,
+      });
       ws.once("open", () => {
         this.ws = ws;
         resolve();
@@ -189,7 +202,10 @@ export class KernelBridge {
   private async deleteKernel(): Promise<void> {
     if (!this.server || !this.kernelId) return;
     try {
-      await fetch(`${this.server.url}/api/kernels/${this.kernelId}`, { method: "DELETE", headers: authHeaders(this.server) });
+      await fetch(`${this.server.url}/api/kernels/${this.kernelId}`, {
+        method: "DELETE",
+        headers: authHeaders(this.server),
+      });
     } catch {
       // the server may be gone already
     }

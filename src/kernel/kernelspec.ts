@@ -3,7 +3,15 @@
  * Jupyter looks (https://jupyter-client.readthedocs.io/en/stable/kernels.html#kernel-specs).
  */
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { InputError } from "../errors";
@@ -57,10 +65,15 @@ function jupyterSysPrefix(): string {
     .split(delimiter)
     .map((d) => join(d, "jupyter"))
     .find((p) => existsSync(p));
-  if (!jupyter) throw new InputError("NO_JUPYTER", "cannot find `jupyter` on PATH for --sys-prefix; use --user or --prefix DIR");
+  if (!jupyter)
+    throw new InputError(
+      "NO_JUPYTER",
+      "cannot find `jupyter` on PATH for --sys-prefix; use --user or --prefix DIR",
+    );
   const shebang = readFileSync(jupyter, "utf8").split("\n")[0] ?? "";
   const python = shebang.startsWith("#!") ? shebang.slice(2).trim().split(/\s+/)[0] : undefined;
-  if (!python) throw new InputError("NO_JUPYTER", `cannot tell which Python runs ${jupyter}; use --prefix DIR`);
+  if (!python)
+    throw new InputError("NO_JUPYTER", `cannot tell which Python runs ${jupyter}; use --prefix DIR`);
   return execFileSync(python, ["-c", "import sys; print(sys.prefix)"], { encoding: "utf8" }).trim();
 }
 
@@ -77,11 +90,18 @@ export function kernelsDir(scope: InstallScope): string {
 
 function checkName(name: string): void {
   if (!/^[a-z0-9._-]+$/i.test(name)) {
-    throw new InputError("BAD_KERNEL_NAME", `kernel name ${JSON.stringify(name)} may contain only letters, digits, '.', '_' and '-'`);
+    throw new InputError(
+      "BAD_KERNEL_NAME",
+      `kernel name ${JSON.stringify(name)} may contain only letters, digits, '.', '_' and '-'`,
+    );
   }
 }
 
-export function installKernelSpec(opts: { scope: InstallScope; name?: string; displayName?: string }): string {
+export function installKernelSpec(opts: {
+  scope: InstallScope;
+  name?: string;
+  displayName?: string;
+}): string {
   const name = opts.name ?? DEFAULT_KERNEL_NAME;
   checkName(name);
   const dir = join(kernelsDir(opts.scope), name);

@@ -23,7 +23,10 @@ export function authHeaders(info: RuntimeInfo): Record<string, string> {
 /** True when the server described by `info` answers with its token. */
 export async function ping(info: RuntimeInfo, timeoutMs = 2000): Promise<boolean> {
   try {
-    const res = await fetch(`${info.url}/api`, { headers: authHeaders(info), signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`${info.url}/api`, {
+      headers: authHeaders(info),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     return res.ok;
   } catch {
     return false;
@@ -115,4 +118,3 @@ async function waitForServer(deadline: number): Promise<RuntimeInfo | undefined>
   }
   return undefined;
 }
-

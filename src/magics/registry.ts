@@ -36,14 +36,36 @@ export const SBATCH_OPTIONS: readonly SbatchOption[] = [
 
 /** Options of %%slurm that are the kernel's own, not sbatch's. */
 export const KERNEL_OPTIONS: readonly SbatchOption[] = [
-  { long: "--detach", takesValue: false, help: "submit and return at once; output appears when the job ends" },
+  {
+    long: "--detach",
+    takesValue: false,
+    help: "submit and return at once; output appears when the job ends",
+  },
   { long: "--profile", takesValue: true, help: "named resource profile from your configuration" },
 ];
 
 /** sbatch options the kernel sets itself: refused with a message naming them. */
 export const KERNEL_OWNED_SBATCH = [
-  "--output", "-o", "--error", "-e", "--wrap", "--chdir", "-D", "--parsable", "--wait", "-W", "--export",
-  "--input", "-i", "--open-mode", "--array", "-a", "--dependency", "-d", "--test-only", "--kill-on-invalid-dep",
+  "--output",
+  "-o",
+  "--error",
+  "-e",
+  "--wrap",
+  "--chdir",
+  "-D",
+  "--parsable",
+  "--wait",
+  "-W",
+  "--export",
+  "--input",
+  "-i",
+  "--open-mode",
+  "--array",
+  "-a",
+  "--dependency",
+  "-d",
+  "--test-only",
+  "--kill-on-invalid-dep",
 ];
 
 export interface MagicDoc {
@@ -60,7 +82,9 @@ export const MAGICS: readonly MagicDoc[] = [
     usage: "%%slurm [sbatch options] [--detach] [--profile NAME]",
     help:
       "Run this cell with these Slurm resources (first line of the cell). Options use sbatch's spellings:\n" +
-      SBATCH_OPTIONS.map((o) => `  ${o.short ? `${o.short}, ` : ""}${o.long}${o.takesValue ? " VALUE" : ""}  ${o.help}`).join("\n") +
+      SBATCH_OPTIONS.map(
+        (o) => `  ${o.short ? `${o.short}, ` : ""}${o.long}${o.takesValue ? " VALUE" : ""}  ${o.help}`,
+      ).join("\n") +
       "\n" +
       KERNEL_OPTIONS.map((o) => `  ${o.long}${o.takesValue ? " VALUE" : ""}  ${o.help}`).join("\n") +
       "\nA cell may instead start with #SBATCH lines, as in a batch script.",
@@ -74,11 +98,28 @@ export const MAGICS: readonly MagicDoc[] = [
       "  %slurm           show the effective settings\n  %slurm reset     forget the defaults set in this notebook\n" +
       "  %slurm output JOBID   show the output of a detached cell",
   },
-  { name: "%squeue", kind: "line", usage: "%squeue", help: "This kernel's cell jobs: state, reason, partition, elapsed/limit, node, estimated start." },
-  { name: "%scancel", kind: "line", usage: "%scancel JOBID... | %scancel --all", help: "Cancel cell jobs of this kernel." },
-  { name: "%sacct", kind: "line", usage: "%sacct [JOBID]", help: "Accounting of finished cell jobs: state, exit code, elapsed, MaxRSS." },
+  {
+    name: "%squeue",
+    kind: "line",
+    usage: "%squeue",
+    help: "This kernel's cell jobs: state, reason, partition, elapsed/limit, node, estimated start.",
+  },
+  {
+    name: "%scancel",
+    kind: "line",
+    usage: "%scancel JOBID... | %scancel --all",
+    help: "Cancel cell jobs of this kernel.",
+  },
+  {
+    name: "%sacct",
+    kind: "line",
+    usage: "%sacct [JOBID]",
+    help: "Accounting of finished cell jobs: state, exit code, elapsed, MaxRSS.",
+  },
 ];
 
 export function findMagic(name: string): MagicDoc | undefined {
-  return MAGICS.find((m) => m.name === name) ?? MAGICS.find((m) => m.name === `%${name}` || m.name === `%%${name}`);
+  return (
+    MAGICS.find((m) => m.name === name) ?? MAGICS.find((m) => m.name === `%${name}` || m.name === `%%${name}`)
+  );
 }

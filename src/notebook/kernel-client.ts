@@ -13,7 +13,12 @@ export interface ServerAddress {
   token: string;
 }
 
-type Pending = { onIopub: (msg: RawMessage) => void; reply?: ExecuteReplyContent; idle: boolean; done: () => void };
+type Pending = {
+  onIopub: (msg: RawMessage) => void;
+  reply?: ExecuteReplyContent;
+  idle: boolean;
+  done: () => void;
+};
 
 export class KernelClient {
   private readonly pending = new Map<string, Pending>();
@@ -27,16 +32,26 @@ export class KernelClient {
     ws.on("message", (data: Buffer, isBinary: boolean) => this.receive(data, isBinary));
   }
 
-  static async open(server: ServerAddress, opts: { workDir: string; notebook: string }): Promise<KernelClient> {
+  static async open(
+    server: ServerAddress,
+    opts: { workDir: string; notebook: string },
+  ): Promise<KernelClient> {
     const headers = { Authorization: `token ${server.token}`, "Content-Type": "application/json" };
     const res = await fetch(`${server.url}/api/kernels`, {
       method: "POST",
       headers,
-      body: JSON.stringify({ name: "alpine", env: { KERNEL_WORKING_DIR: opts.workDir, KERNEL_NOTEBOOK: opts.notebook } }),
+      body: JSON.stringify({
+        name: "alpine",
+        env: { KERNEL_WORKING_DIR: opts.workDir, KERNEL_NOTEBOOK: opts.notebook },
+      }),
     });
     if (!res.ok) throw new Error(`the server refused to start a kernel: ${res.status} ${await res.text()}`);
     const { id } = (await res.json()) as { id: string };
-    const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/api/kernels/${id}/channels`, [V1_PROTOCOL], { headers });
+    const ws = new WebSocket(
+      `${server.url.replace(/^http/, "ws")}/api/kernels/${id}/channels`,
+      [V1_PROTOCOL],
+      { headers },
+    );
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());
       ws.once("error", reject);
@@ -63,7 +78,14 @@ export class KernelClient {
     const msg = makeMessage(
       "shell",
       "execute_request",
-      { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+      {
+        code,
+        silent: false,
+        store_history: true,
+        user_expressions: {},
+        allow_stdin: false,
+        stop_on_error: true,
+      },
       {},
       this.session,
     );
@@ -82,11 +104,17 @@ export class KernelClient {
   }
 
   async interrupt(): Promise<void> {
-    await fetch(`${this.server.url}/api/kernels/${this.kernelId}/interrupt`, { method: "POST", headers: { Authorization: `token ${this.server.token}` } });
+    await fetch(`${this.server.url}/api/kernels/${this.kernelId}/interrupt`, {
+      method: "POST",
+      headers: { Authorization: `token ${this.server.token}` },
+    });
   }
 
   async shutdown(): Promise<void> {
     this.ws.close();
-    await fetch(`${this.server.url}/api/kernels/${this.kernelId}`, { method: "DELETE", headers: { Authorization: `token ${this.server.token}` } });
+    await fetch(`${this.server.url}/api/kernels/${this.kernelId}`, {
+      method: "DELETE",
+      headers: { Authorization: `token ${this.server.token}` },
+    });
   }
 }

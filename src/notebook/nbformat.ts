@@ -8,8 +8,18 @@ import { isObject } from "../protocol/validate";
 
 export type Output =
   | { output_type: "stream"; name: "stdout" | "stderr"; text: string }
-  | { output_type: "display_data"; data: Record<string, unknown>; metadata: Record<string, unknown>; transient?: unknown }
-  | { output_type: "execute_result"; execution_count: number; data: Record<string, unknown>; metadata: Record<string, unknown> }
+  | {
+      output_type: "display_data";
+      data: Record<string, unknown>;
+      metadata: Record<string, unknown>;
+      transient?: unknown;
+    }
+  | {
+      output_type: "execute_result";
+      execution_count: number;
+      data: Record<string, unknown>;
+      metadata: Record<string, unknown>;
+    }
   | { output_type: "error"; ename: string; evalue: string; traceback: string[] };
 
 export interface CodeCell {
@@ -39,14 +49,22 @@ export function cellSource(cell: { source: string | string[] }): string {
 }
 
 export function assertNotebook(x: unknown, path: string): asserts x is Notebook {
-  const bad = (why: string) => new InputError("BAD_NOTEBOOK", `${path} is not a Jupyter notebook (nbformat 4): ${why}`);
+  const bad = (why: string) =>
+    new InputError("BAD_NOTEBOOK", `${path} is not a Jupyter notebook (nbformat 4): ${why}`);
   if (!isObject(x)) throw bad("not a JSON object");
-  if (x.nbformat !== 4) throw bad(`nbformat is ${JSON.stringify(x.nbformat)}, expected 4 (convert it with \`jupyter nbconvert --to notebook\`)`);
+  if (x.nbformat !== 4)
+    throw bad(
+      `nbformat is ${JSON.stringify(x.nbformat)}, expected 4 (convert it with \`jupyter nbconvert --to notebook\`)`,
+    );
   if (!Array.isArray(x.cells)) throw bad("it has no cells list");
   if (!isObject(x.metadata)) x.metadata = {};
   x.cells.forEach((c, i) => {
-    if (!isObject(c) || !["code", "markdown", "raw"].includes(String(c.cell_type))) throw bad(`cell ${i + 1} has no valid cell_type`);
-    if (typeof c.source !== "string" && !(Array.isArray(c.source) && c.source.every((s) => typeof s === "string"))) {
+    if (!isObject(c) || !["code", "markdown", "raw"].includes(String(c.cell_type)))
+      throw bad(`cell ${i + 1} has no valid cell_type`);
+    if (
+      typeof c.source !== "string" &&
+      !(Array.isArray(c.source) && c.source.every((s) => typeof s === "string"))
+    ) {
       throw bad(`cell ${i + 1} has no source text`);
     }
     if (!isObject(c.metadata)) c.metadata = {};

@@ -17,7 +17,12 @@ export interface RunResult {
   seconds: number;
 }
 
-function applyOutput(cell: CodeCell, msg: RawMessage, displays: Map<string, Output[]>, clearPending: { v: boolean }): void {
+function applyOutput(
+  cell: CodeCell,
+  msg: RawMessage,
+  displays: Map<string, Output[]>,
+  clearPending: { v: boolean },
+): void {
   const c = msg.content;
   const type = msg.header.msg_type;
   if (type !== "clear_output" && clearPending.v) {
@@ -28,15 +33,29 @@ function applyOutput(cell: CodeCell, msg: RawMessage, displays: Map<string, Outp
     case "stream": {
       const last = cell.outputs[cell.outputs.length - 1];
       if (last?.output_type === "stream" && last.name === c.name) last.text += String(c.text);
-      else cell.outputs.push({ output_type: "stream", name: c.name === "stderr" ? "stderr" : "stdout", text: String(c.text) });
+      else
+        cell.outputs.push({
+          output_type: "stream",
+          name: c.name === "stderr" ? "stderr" : "stdout",
+          text: String(c.text),
+        });
       return;
     }
     case "display_data":
     case "execute_result": {
       const out: Output =
         type === "execute_result"
-          ? { output_type: "execute_result", execution_count: Number(c.execution_count), data: c.data as Record<string, unknown>, metadata: (c.metadata ?? {}) as Record<string, unknown> }
-          : { output_type: "display_data", data: c.data as Record<string, unknown>, metadata: (c.metadata ?? {}) as Record<string, unknown> };
+          ? {
+              output_type: "execute_result",
+              execution_count: Number(c.execution_count),
+              data: c.data as Record<string, unknown>,
+              metadata: (c.metadata ?? {}) as Record<string, unknown>,
+            }
+          : {
+              output_type: "display_data",
+              data: c.data as Record<string, unknown>,
+              metadata: (c.metadata ?? {}) as Record<string, unknown>,
+            };
       cell.outputs.push(out);
       const id = (c.transient as { display_id?: string } | undefined)?.display_id;
       if (id) displays.set(id, [...(displays.get(id) ?? []), out]);
@@ -53,7 +72,12 @@ function applyOutput(cell: CodeCell, msg: RawMessage, displays: Map<string, Outp
       return;
     }
     case "error":
-      cell.outputs.push({ output_type: "error", ename: String(c.ename), evalue: String(c.evalue), traceback: (c.traceback as string[]) ?? [] });
+      cell.outputs.push({
+        output_type: "error",
+        ename: String(c.ename),
+        evalue: String(c.evalue),
+        traceback: (c.traceback as string[]) ?? [],
+      });
       return;
     case "clear_output":
       if (c.wait) clearPending.v = true;
@@ -83,7 +107,10 @@ export async function runNotebook(
   const nb: Notebook = readNotebook(path);
   const output = resolve(opts.output ?? path.replace(/(\.ipynb)?$/, ".out.ipynb"));
   const progress = opts.progress ?? (() => {});
-  const client = await KernelClient.open(server, { workDir: opts.workDir ?? dirname(path), notebook: basename(path) });
+  const client = await KernelClient.open(server, {
+    workDir: opts.workDir ?? dirname(path),
+    notebook: basename(path),
+  });
   const code = nb.cells.filter((c): c is CodeCell => c.cell_type === "code");
   let failedCell: number | undefined;
   try {
@@ -92,7 +119,14 @@ export async function runNotebook(
       const displays = new Map<string, Output[]>();
       const clearPending = { v: false };
       const source = cellSource(cell);
-      progress(`[${i + 1}/${code.length}] ${source.split("\n").find((l) => l.trim())?.slice(0, 60) ?? "(empty)"}`);
+      progress(
+        `[${i + 1}/${code.length}] ${
+          source
+            .split("\n")
+            .find((l) => l.trim())
+            ?.slice(0, 60) ?? "(empty)"
+        }`,
+      );
       const reply = await client.execute(source, (msg) => {
         if (msg.header.msg_type === "stream") opts.onStream?.(String(msg.content.text));
         applyOutput(cell, msg, displays, clearPending);

@@ -23,7 +23,8 @@ const PORTS = ["shell_port", "control_port", "stdin_port", "iopub_port", "hb_por
 export function assertConnectionInfo(x: unknown, source = "connection file"): asserts x is ConnectionInfo {
   if (!isObject(x)) throw new ProtocolError(`${source}: not a JSON object`);
   if (x.transport === undefined) x.transport = "tcp";
-  if (x.transport !== "tcp" && x.transport !== "ipc") throw new ProtocolError(`${source}: transport must be tcp or ipc`);
+  if (x.transport !== "tcp" && x.transport !== "ipc")
+    throw new ProtocolError(`${source}: transport must be tcp or ipc`);
   if (typeof x.ip !== "string" || !x.ip) throw new ProtocolError(`${source}: ip is missing`);
   for (const p of PORTS) {
     const v = x[p];
@@ -34,7 +35,8 @@ export function assertConnectionInfo(x: unknown, source = "connection file"): as
   if (x.key === undefined) x.key = "";
   if (typeof x.key !== "string") throw new ProtocolError(`${source}: key must be a string`);
   if (x.signature_scheme === undefined) x.signature_scheme = "hmac-sha256";
-  if (typeof x.signature_scheme !== "string") throw new ProtocolError(`${source}: signature_scheme must be a string`);
+  if (typeof x.signature_scheme !== "string")
+    throw new ProtocolError(`${source}: signature_scheme must be a string`);
 }
 
 export function readConnectionFile(path: string): ConnectionInfo {

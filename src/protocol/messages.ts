@@ -107,15 +107,16 @@ export interface KernelInfoReply extends ReplyOk {
   help_links: HelpLink[];
   debugger: boolean;
 }
-export type ExecuteReply = (ReplyOk & { user_expressions: JsonObject; payload: JsonObject[] }) | ReplyError | ReplyAborted;
+export type ExecuteReply =
+  (ReplyOk & { user_expressions: JsonObject; payload: JsonObject[] }) | ReplyError | ReplyAborted;
 export type ExecuteReplyContent = ExecuteReply & { execution_count: number };
 export type IsCompleteReply =
-  | { status: "complete" | "invalid" | "unknown" }
-  | { status: "incomplete"; indent: string };
+  { status: "complete" | "invalid" | "unknown" } | { status: "incomplete"; indent: string };
 export type CompleteReply =
   | (ReplyOk & { matches: string[]; cursor_start: number; cursor_end: number; metadata: JsonObject })
   | ReplyError;
-export type InspectReply = (ReplyOk & { found: boolean; data: MimeBundle; metadata: JsonObject }) | ReplyError;
+export type InspectReply =
+  (ReplyOk & { found: boolean; data: MimeBundle; metadata: JsonObject }) | ReplyError;
 export type HistoryEntry = [number, number, string] | [number, number, [string, string | null]];
 export type HistoryReply = ReplyOk & { history: HistoryEntry[] };
 export type CommInfoReply = ReplyOk & { comms: Record<string, { target_name: string }> };
@@ -199,8 +200,6 @@ export type RequestType =
   | "comm_info_request"
   | "shutdown_request"
   | "interrupt_request";
-
-
 
 /** A Jupyter message as it travels between our components (decoded from ZMQ or WebSocket). */
 export interface Message<T extends MsgType = MsgType> {

@@ -5,14 +5,35 @@ import type { ErrorContent, JsonObject, MimeBundle } from "./messages";
 import { ProtocolError, isObject } from "./validate";
 
 export type RunnerEvent =
-  | { type: "start"; time: number; host: string; pid: number; python: string; ipython: boolean; dill: boolean; job_id?: string }
+  | {
+      type: "start";
+      time: number;
+      host: string;
+      pid: number;
+      python: string;
+      ipython: boolean;
+      dill: boolean;
+      job_id?: string;
+    }
   | { type: "stream"; name: "stdout" | "stderr"; text: string }
-  | { type: "display_data" | "update_display_data"; data: MimeBundle; metadata: JsonObject; transient: { display_id?: string } }
+  | {
+      type: "display_data" | "update_display_data";
+      data: MimeBundle;
+      metadata: JsonObject;
+      transient: { display_id?: string };
+    }
   | { type: "clear_output"; wait: boolean }
   | { type: "execute_result"; execution_count: number; data: MimeBundle; metadata: JsonObject }
   | ({ type: "error" } & ErrorContent)
   | { type: "input_request"; seq: number; prompt: string; password: boolean }
-  | { type: "namespace"; saved: number; skipped: Record<string, string>; bytes: number; seconds: number; names?: Record<string, string> }
+  | {
+      type: "namespace";
+      saved: number;
+      skipped: Record<string, string>;
+      bytes: number;
+      seconds: number;
+      names?: Record<string, string>;
+    }
   | { type: "end"; status: "ok" | "error"; time: number; maxrss_kb?: number };
 
 function need(ok: boolean, what: string): void {
@@ -43,7 +64,10 @@ export function assertRunnerEvent(e: unknown): asserts e is RunnerEvent {
       ev.wait = ev.wait === true;
       return;
     case "error":
-      need(isStr(ev.ename) && isStr(ev.evalue) && Array.isArray(ev.traceback), "error needs ename, evalue, traceback");
+      need(
+        isStr(ev.ename) && isStr(ev.evalue) && Array.isArray(ev.traceback),
+        "error needs ename, evalue, traceback",
+      );
       ev.traceback = (ev.traceback as unknown[]).map(String);
       return;
     case "input_request":
@@ -53,7 +77,10 @@ export function assertRunnerEvent(e: unknown): asserts e is RunnerEvent {
     case "namespace":
       need(isNum(ev.saved) && isObject(ev.skipped), "namespace needs saved and skipped");
       if (ev.names !== undefined) {
-        need(isObject(ev.names) && Object.values(ev.names).every(isStr), "namespace names must map names to type names");
+        need(
+          isObject(ev.names) && Object.values(ev.names).every(isStr),
+          "namespace names must map names to type names",
+        );
       }
       return;
     case "end":

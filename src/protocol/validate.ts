@@ -20,7 +20,8 @@ export function isObject(x: unknown): x is JsonObject {
 export function assertHeader(x: unknown, what = "header"): asserts x is MessageHeader {
   if (!isObject(x)) throw new ProtocolError(`${what} is not a JSON object`);
   for (const key of ["msg_id", "msg_type"] as const) {
-    if (typeof x[key] !== "string" || x[key] === "") throw new ProtocolError(`${what}.${key} must be a non-empty string`);
+    if (typeof x[key] !== "string" || x[key] === "")
+      throw new ProtocolError(`${what}.${key} must be a non-empty string`);
   }
   // Lenient on the rest, as jupyter_client is: fill what older clients omit.
   for (const key of ["session", "username", "date", "version"] as const) {

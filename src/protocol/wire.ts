@@ -39,8 +39,15 @@ export class WireCodec {
   decode(channel: Channel, frames: Buffer[]): DecodedFrames {
     const i = frames.findIndex((f) => f.equals(DELIMITER_BYTES));
     if (i < 0) throw new ProtocolError("missing <IDS|MSG> delimiter");
-    if (frames.length < i + 6) throw new ProtocolError(`truncated message: ${frames.length - i - 1} of 5 frames`);
-    const [sig, header, parent, metadata, content] = frames.slice(i + 1, i + 6) as [Buffer, Buffer, Buffer, Buffer, Buffer];
+    if (frames.length < i + 6)
+      throw new ProtocolError(`truncated message: ${frames.length - i - 1} of 5 frames`);
+    const [sig, header, parent, metadata, content] = frames.slice(i + 1, i + 6) as [
+      Buffer,
+      Buffer,
+      Buffer,
+      Buffer,
+      Buffer,
+    ];
     if (this.key) {
       const expected = Buffer.from(this.sign([header, parent, metadata, content]));
       if (sig.length !== expected.length || !timingSafeEqual(sig, expected)) {
@@ -59,8 +66,16 @@ export class WireCodec {
   }
 
   encode(ids: readonly Buffer[], msg: Omit<OutgoingMessage, "channel">): Buffer[] {
-    const parts = [msg.header, msg.parent_header, msg.metadata, msg.content].map((o) => Buffer.from(JSON.stringify(o)));
-    return [...ids, DELIMITER_BYTES, Buffer.from(this.sign(parts)), ...parts, ...msg.buffers.map((b) => Buffer.from(b))];
+    const parts = [msg.header, msg.parent_header, msg.metadata, msg.content].map((o) =>
+      Buffer.from(JSON.stringify(o)),
+    );
+    return [
+      ...ids,
+      DELIMITER_BYTES,
+      Buffer.from(this.sign(parts)),
+      ...parts,
+      ...msg.buffers.map((b) => Buffer.from(b)),
+    ];
   }
 }
 

@@ -10,7 +10,6 @@ import { ProtocolError, isObject, toRawMessage } from "./validate";
 export const V1_PROTOCOL = "v1.kernel.websocket.jupyter.org";
 export type WsFraming = "v1" | "legacy";
 
-
 export function encodeWsMessage(framing: WsFraming, msg: OutgoingMessage): Buffer | string {
   if (framing === "legacy") {
     return JSON.stringify({
@@ -51,17 +50,26 @@ export function decodeWsMessage(framing: WsFraming, data: Buffer, isBinary: bool
     throw new ProtocolError("WebSocket frame is not valid JSON");
   }
   if (!isObject(parsed)) throw new ProtocolError("WebSocket message is not a JSON object");
-  return toRawMessage(parsed.channel, parsed.header, parsed.parent_header ?? {}, parsed.metadata ?? {}, parsed.content ?? {}, []);
+  return toRawMessage(
+    parsed.channel,
+    parsed.header,
+    parsed.parent_header ?? {},
+    parsed.metadata ?? {},
+    parsed.content ?? {},
+    [],
+  );
 }
 
 function decodeV1(buf: Buffer): RawMessage {
   if (buf.length < 8) throw new ProtocolError("v1 frame shorter than its offset count");
   const count = Number(buf.readBigUInt64LE(0));
-  if (count < 6 || buf.length < 8 * (count + 1)) throw new ProtocolError(`v1 frame with ${count} offsets is truncated`);
+  if (count < 6 || buf.length < 8 * (count + 1))
+    throw new ProtocolError(`v1 frame with ${count} offsets is truncated`);
   const offsets = Array.from({ length: count }, (_, i) => Number(buf.readBigUInt64LE(8 * (i + 1))));
   for (let i = 0; i < offsets.length; i++) {
     const o = offsets[i]!;
-    if (o > buf.length || (i > 0 && o < offsets[i - 1]!)) throw new ProtocolError("v1 frame has offsets out of range");
+    if (o > buf.length || (i > 0 && o < offsets[i - 1]!))
+      throw new ProtocolError("v1 frame has offsets out of range");
   }
   // The last offset marks the end of the last part; count parts = count - 1.
   const seg = (i: number) => buf.subarray(offsets[i]!, i + 1 < count ? offsets[i + 1]! : buf.length);
@@ -74,5 +82,12 @@ function decodeV1(buf: Buffer): RawMessage {
   };
   const buffers: Uint8Array[] = [];
   for (let i = 5; i < count - 1; i++) buffers.push(seg(i));
-  return toRawMessage(seg(0).toString("utf8"), json(1, "header"), json(2, "parent_header"), json(3, "metadata"), json(4, "content"), buffers);
+  return toRawMessage(
+    seg(0).toString("utf8"),
+    json(1, "header"),
+    json(2, "parent_header"),
+    json(3, "metadata"),
+    json(4, "content"),
+    buffers,
+  );
 }

@@ -32,7 +32,14 @@ function specModel(baseUrl = "") {
   };
 }
 
-export function createApp(deps: { kernels: KernelManager; token: string; log: Logger; transport: Transport; backend: string; prompts: PromptBroker }) {
+export function createApp(deps: {
+  kernels: KernelManager;
+  token: string;
+  log: Logger;
+  transport: Transport;
+  backend: string;
+  prompts: PromptBroker;
+}) {
   const { kernels, token, log } = deps;
   const app = express();
   app.disable("x-powered-by");
@@ -46,22 +53,40 @@ export function createApp(deps: { kernels: KernelManager; token: string; log: Lo
   app.get("/api", (_req, res) => res.json({ version: VERSION, implementation: "alpine-kernel" }));
   app.get("/api/status", (_req, res) => {
     const a = kernels.activity();
-    res.json({ started: new Date(Date.now() - process.uptime() * 1000).toISOString(), last_activity: new Date(a.lastActivity || Date.now()).toISOString(), connections: a.connections, kernels: kernels.list().length });
+    res.json({
+      started: new Date(Date.now() - process.uptime() * 1000).toISOString(),
+      last_activity: new Date(a.lastActivity || Date.now()).toISOString(),
+      connections: a.connections,
+      kernels: kernels.list().length,
+    });
   });
   app.get("/api/metrics", (_req, res) => {
-    res.json({ backend: deps.backend, transport: deps.transport.kind, commands: Object.fromEntries(deps.transport.commandCounts), fileOps: Object.fromEntries(deps.transport.fileOpCounts), ...kernels.activity() });
+    res.json({
+      backend: deps.backend,
+      transport: deps.transport.kind,
+      commands: Object.fromEntries(deps.transport.commandCounts),
+      fileOps: Object.fromEntries(deps.transport.fileOpCounts),
+      ...kernels.activity(),
+    });
   });
 
   app.use(connectionRoutes(deps.transport, deps.prompts, log));
 
-  app.get("/api/kernelspecs", (_req, res) => res.json({ default: DEFAULT_KERNEL_NAME, kernelspecs: { [DEFAULT_KERNEL_NAME]: specModel() } }));
+  app.get("/api/kernelspecs", (_req, res) =>
+    res.json({ default: DEFAULT_KERNEL_NAME, kernelspecs: { [DEFAULT_KERNEL_NAME]: specModel() } }),
+  );
   app.get("/api/kernelspecs/:name", (req, res) => {
-    if (req.params.name !== DEFAULT_KERNEL_NAME) return res.status(404).json({ message: `Kernel spec ${req.params.name} not found` });
+    if (req.params.name !== DEFAULT_KERNEL_NAME)
+      return res.status(404).json({ message: `Kernel spec ${req.params.name} not found` });
     res.json(specModel());
   });
   app.get("/kernelspecs/:name/:file", (req, res) => {
     const file = join(logoDir(), req.params.file);
-    if (req.params.name !== DEFAULT_KERNEL_NAME || !/^logo-\d+x\d+\.png$/.test(req.params.file) || !existsSync(file)) {
+    if (
+      req.params.name !== DEFAULT_KERNEL_NAME ||
+      !/^logo-\d+x\d+\.png$/.test(req.params.file) ||
+      !existsSync(file)
+    ) {
       return res.status(404).end();
     }
     res.sendFile(file);
@@ -71,7 +96,11 @@ export function createApp(deps: { kernels: KernelManager; token: string; log: Lo
   app.post("/api/kernels", (req, res) => {
     const parsed = startBody.safeParse(req.body ?? {});
     if (!parsed.success) {
-      return res.status(400).json({ message: `bad request body: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")}` });
+      return res
+        .status(400)
+        .json({
+          message: `bad request body: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")}`,
+        });
     }
     const env = parsed.data.env ?? {};
     const session = kernels.start({
@@ -88,7 +117,8 @@ export function createApp(deps: { kernels: KernelManager; token: string; log: Lo
     res.json(kernels.model(s));
   });
   app.delete("/api/kernels/:id", async (req, res) => {
-    if (!(await kernels.shutdown(req.params.id))) return res.status(404).json({ message: `Kernel does not exist: ${req.params.id}` });
+    if (!(await kernels.shutdown(req.params.id)))
+      return res.status(404).json({ message: `Kernel does not exist: ${req.params.id}` });
     log.info({ kernel: req.params.id }, "kernel shut down");
     res.status(204).end();
   });
@@ -107,10 +137,11 @@ export function createApp(deps: { kernels: KernelManager; token: string; log: Lo
 
   app.use((_req, res) => res.status(404).json({ message: "Not found" }));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const status = err instanceof AlpineKernelError ? 400 : (err as { status?: number }).status ?? 500;
+    const status = err instanceof AlpineKernelError ? 400 : ((err as { status?: number }).status ?? 500);
     if (status >= 500) log.error(`request failed: ${errorMessage(err)}`);
     // body-parser's own wording ("Expected property name ... at position 1") does not say what it is about.
-    const prefix = (err as { type?: string }).type === "entity.parse.failed" ? "request body is not valid JSON: " : "";
+    const prefix =
+      (err as { type?: string }).type === "entity.parse.failed" ? "request body is not valid JSON: " : "";
     res.status(status).json({ message: prefix + errorMessage(err) });
   });
   return app;

@@ -43,7 +43,11 @@ function watchLocalDir(dir: string, onChange: () => void): () => void {
 export function createTransport(config: Config, prompts: PromptBroker, log: Logger): Transport {
   const c = config.cluster;
   if (c.transport === "local") return new LocalTransport();
-  const host = resolveSshHost(c.host!, { configPath: c.ssh_config ? expandPath(c.ssh_config) : undefined, user: c.user, port: c.port });
+  const host = resolveSshHost(c.host!, {
+    configPath: c.ssh_config ? expandPath(c.ssh_config) : undefined,
+    user: c.user,
+    port: c.port,
+  });
   if (c.identity_file) host.identityFiles = [...host.identityFiles, expandPath(c.identity_file)];
   return new SshTransport(host, {
     prompter: prompts,
@@ -73,10 +77,18 @@ function connectionTrouble(state: ConnectionState): string | undefined {
  */
 function pythonVersionOf(transport: Transport, config: Config, loginShell: boolean): () => Promise<string> {
   const probe = once(() => probePythonVersion(transport, config.environment, loginShell));
-  return () => (transport instanceof SshTransport && transport.state.status !== "connected" ? Promise.resolve("3") : probe());
+  return () =>
+    transport instanceof SshTransport && transport.state.status !== "connected"
+      ? Promise.resolve("3")
+      : probe();
 }
 
-export function createSessionEnvironment(config: Config, ledger: Ledger, log: Logger, prompts?: PromptBroker): SessionEnvironment {
+export function createSessionEnvironment(
+  config: Config,
+  ledger: Ledger,
+  log: Logger,
+  prompts?: PromptBroker,
+): SessionEnvironment {
   prompts ??= new PromptBroker(config.cluster.prompt_timeout_seconds * 1000);
   const transport = createTransport(config, prompts, log);
   const statusBoard = new Set<LiveStatus>();
@@ -101,7 +113,8 @@ export function createSessionEnvironment(config: Config, ledger: Ledger, log: Lo
     discovery = new ClusterDiscovery(transport, config.slurm.discovery_ttl_seconds * 1000);
     liveStatus = (id) => slurm.watcher.status(id);
   } else {
-    if (!(transport instanceof LocalTransport)) throw new Error("the local backend runs cells on this machine: it needs the local transport");
+    if (!(transport instanceof LocalTransport))
+      throw new Error("the local backend runs cells on this machine: it needs the local transport");
     scheduler = new LocalScheduler(transport);
   }
   const loginShell = config.environment.modules.length > 0;

@@ -34,7 +34,12 @@ class WsClient implements SessionClient {
   }
 }
 
-export function attachChannels(server: Server, kernels: KernelManager, token: string, log: Logger): WebSocketServer {
+export function attachChannels(
+  server: Server,
+  kernels: KernelManager,
+  token: string,
+  log: Logger,
+): WebSocketServer {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: 256 * 1024 * 1024,
@@ -57,7 +62,11 @@ export function attachChannels(server: Server, kernels: KernelManager, token: st
       session.attach(client);
       log.info({ kernel: session.id, client: client.id, framing }, "channels connected");
       ws.on("message", (data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean) => {
-        const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+        const buf = Buffer.isBuffer(data)
+          ? data
+          : Array.isArray(data)
+            ? Buffer.concat(data)
+            : Buffer.from(data);
         let msg;
         try {
           msg = decodeWsMessage(framing, buf, isBinary);
@@ -65,7 +74,8 @@ export function attachChannels(server: Server, kernels: KernelManager, token: st
           log.warn({ kernel: session.id }, `dropped a malformed WebSocket frame: ${errorMessage(err)}`);
           return;
         }
-        if (msg.channel === "iopub") return log.warn({ kernel: session.id }, "dropped a message sent on iopub");
+        if (msg.channel === "iopub")
+          return log.warn({ kernel: session.id }, "dropped a message sent on iopub");
         session.handle(msg, client);
       });
       ws.on("close", () => {

@@ -56,7 +56,11 @@ export function connectionRoutes(transport: Transport, prompts: PromptBroker, lo
   });
 
   router.post("/api/connection/login", (_req, res) => {
-    if (!ssh) return res.json({ ...view(), message: "this server runs cluster commands on this machine: there is nothing to log in to" });
+    if (!ssh)
+      return res.json({
+        ...view(),
+        message: "this server runs cluster commands on this machine: there is nothing to log in to",
+      });
     ssh.connect().then(
       () => log.info(`logged in to ${ssh.state.target}`),
       (err) => log.warn(`login to ${ssh.state.target} failed: ${errorMessage(err)}`),
@@ -66,10 +70,15 @@ export function connectionRoutes(transport: Transport, prompts: PromptBroker, lo
 
   router.post("/api/connection/prompts/:id", express.json(), (req, res) => {
     const parsed = answerBody.safeParse(req.body);
-    if (!parsed.success) return res.status(400).json({ message: "the body must be {\"answers\": [\"...\"]}" });
+    if (!parsed.success) return res.status(400).json({ message: 'the body must be {"answers": ["..."]}' });
     try {
       const taken = prompts.answer(req.params.id, parsed.data.answers);
-      res.status(taken ? 200 : 409).json({ accepted: taken, ...(taken ? {} : { message: "that prompt was answered already or timed out" }) });
+      res
+        .status(taken ? 200 : 409)
+        .json({
+          accepted: taken,
+          ...(taken ? {} : { message: "that prompt was answered already or timed out" }),
+        });
     } catch (err) {
       res.status(400).json({ message: errorMessage(err) });
     }

@@ -58,7 +58,10 @@ export class KernelManager {
   start(opts: StartOptions = {}): Session {
     const name = opts.name ?? DEFAULT_KERNEL_NAME;
     if (name !== DEFAULT_KERNEL_NAME) {
-      throw new InputError("NO_SUCH_KERNEL", `no kernelspec '${name}' here; this server runs '${DEFAULT_KERNEL_NAME}'`);
+      throw new InputError(
+        "NO_SUCH_KERNEL",
+        `no kernelspec '${name}' here; this server runs '${DEFAULT_KERNEL_NAME}'`,
+      );
     }
     const workDir = opts.workDir || process.cwd();
     const notebook = opts.notebook || basename(workDir) || "notebook";

@@ -3,10 +3,24 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import pino, { type Logger } from "pino";
 
-export const REDACT_PATHS = ["token", "password", "passphrase", "key", "*.token", "*.password", "*.passphrase", "*.key", "headers.authorization"];
+export const REDACT_PATHS = [
+  "token",
+  "password",
+  "passphrase",
+  "key",
+  "*.token",
+  "*.password",
+  "*.passphrase",
+  "*.key",
+  "headers.authorization",
+];
 
 export function createLogger(file: string | undefined, level: string): Logger {
-  const options = { level, redact: { paths: REDACT_PATHS, censor: "[redacted]" }, base: { pid: process.pid } };
+  const options = {
+    level,
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    base: { pid: process.pid },
+  };
   if (!file) return pino(options, pino.destination(2));
   mkdirSync(dirname(file), { recursive: true });
   return pino(options, pino.destination({ dest: file, mkdir: true, sync: false }));

@@ -4,7 +4,14 @@
  * `alpine-kernel login` on a terminal. The first answer wins. Answers are never logged or stored.
  */
 import { randomUUID } from "node:crypto";
-import { PromptError, type PendingPrompt, type Prompter, type PromptHub, type PromptRequest, type PromptResponder } from "../cluster/prompts";
+import {
+  PromptError,
+  type PendingPrompt,
+  type Prompter,
+  type PromptHub,
+  type PromptRequest,
+  type PromptResponder,
+} from "../cluster/prompts";
 
 interface Waiting extends PendingPrompt {
   resolve(answers: string[]): void;
@@ -55,7 +62,10 @@ export class PromptBroker implements Prompter, PromptHub {
     const w = this.waiting.get(id);
     if (!w) return false;
     if (answers.length !== w.request.prompts.length) {
-      throw new PromptError("BAD_ANSWER", `expected ${w.request.prompts.length} answer(s), got ${answers.length}`);
+      throw new PromptError(
+        "BAD_ANSWER",
+        `expected ${w.request.prompts.length} answer(s), got ${answers.length}`,
+      );
     }
     this.settle(w);
     w.resolve(answers);
@@ -66,7 +76,12 @@ export class PromptBroker implements Prompter, PromptHub {
     const w = this.waiting.get(id);
     if (!w) return false;
     this.settle(w);
-    w.reject(new PromptError("PROMPT_CANCELLED", `the login was cancelled (${reason}); run \`alpine-kernel login\` to try again`));
+    w.reject(
+      new PromptError(
+        "PROMPT_CANCELLED",
+        `the login was cancelled (${reason}); run \`alpine-kernel login\` to try again`,
+      ),
+    );
     return true;
   }
 

@@ -38,7 +38,13 @@ export function readRuntimeFile(path = runtimeFilePath()): RuntimeInfo | undefin
   }
   if (!isObject(parsed)) return undefined;
   const { url, port, token, pid } = parsed;
-  if (typeof url !== "string" || typeof port !== "number" || typeof token !== "string" || typeof pid !== "number") return undefined;
+  if (
+    typeof url !== "string" ||
+    typeof port !== "number" ||
+    typeof token !== "string" ||
+    typeof pid !== "number"
+  )
+    return undefined;
   return parsed as unknown as RuntimeInfo;
 }
 

@@ -61,9 +61,20 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
   if (opts.runtimeFile) {
-    writeRuntimeFile({ url, port, token, pid: process.pid, version: VERSION, started: new Date().toISOString(), backend: config.backend });
+    writeRuntimeFile({
+      url,
+      port,
+      token,
+      pid: process.pid,
+      version: VERSION,
+      started: new Date().toISOString(),
+      backend: config.backend,
+    });
   }
-  log.info({ url, backend: config.backend, config: config.source, work_dir: config.work_dir }, "server listening");
+  log.info(
+    { url, backend: config.backend, config: config.source, work_dir: config.work_dir },
+    "server listening",
+  );
 
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
@@ -87,14 +98,19 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   if (opts.idleExit) {
     const limitMs = config.server.idle_timeout_seconds * 1000;
     let idleSince = Date.now();
-    idleTimer = setInterval(() => {
-      const a = kernels.activity();
-      if (a.connections > 0 || a.cellsInFlight > 0) idleSince = Date.now();
-      else if (Date.now() - Math.max(idleSince, a.lastActivity) >= limitMs) {
-        log.info(`idle for ${config.server.idle_timeout_seconds} s with no clients and no cells in flight: exiting`);
-        void close();
-      }
-    }, Math.min(IDLE_CHECK_MS, limitMs));
+    idleTimer = setInterval(
+      () => {
+        const a = kernels.activity();
+        if (a.connections > 0 || a.cellsInFlight > 0) idleSince = Date.now();
+        else if (Date.now() - Math.max(idleSince, a.lastActivity) >= limitMs) {
+          log.info(
+            `idle for ${config.server.idle_timeout_seconds} s with no clients and no cells in flight: exiting`,
+          );
+          void close();
+        }
+      },
+      Math.min(IDLE_CHECK_MS, limitMs),
+    );
     idleTimer.unref();
   }
   return { url, port, token, kernels, server, closed, close };

@@ -85,7 +85,12 @@ export class CellExecution implements CellJobListener {
     const reply = this.replyContent(outcome);
     const seconds = this.status?.elapsedSeconds ?? 0;
     if (reply.status === "ok") {
-      this.status?.finish({ kind: "done", ok: true, seconds, maxRss: outcome.kind === "ended" ? outcome.maxRss : undefined });
+      this.status?.finish({
+        kind: "done",
+        ok: true,
+        seconds,
+        maxRss: outcome.kind === "ended" ? outcome.maxRss : undefined,
+      });
     } else if (reply.status === "error") {
       this.status?.finish({ kind: "done", ok: false, seconds, detail: `ended with ${reply.ename}` });
     }
@@ -107,12 +112,26 @@ export class CellExecution implements CellJobListener {
     if (outcome.kind === "died") {
       this.error = diagnoseDeath(outcome.final, outcome.started, outcome.stderrTail, this.requested);
       if (this.interrupts > 0 && outcome.final.state !== "TIMEOUT") {
-        this.error = { ...this.error, ename: "KeyboardInterrupt", evalue: `the cell was interrupted and its job ${this.job?.jobId ?? ""} cancelled` };
+        this.error = {
+          ...this.error,
+          ename: "KeyboardInterrupt",
+          evalue: `the cell was interrupted and its job ${this.job?.jobId ?? ""} cancelled`,
+        };
       }
       this.ctx.publishRaw("error", { ...this.error }, this.parent);
     }
-    const e = this.error ?? { ename: "UnknownError", evalue: "the cell failed without saying why", traceback: [] };
-    return { status: "error", execution_count: count, ename: e.ename, evalue: e.evalue, traceback: e.traceback };
+    const e = this.error ?? {
+      ename: "UnknownError",
+      evalue: "the cell failed without saying why",
+      traceback: [],
+    };
+    return {
+      status: "error",
+      execution_count: count,
+      ename: e.ename,
+      evalue: e.evalue,
+      traceback: e.traceback,
+    };
   }
 
   /** First interrupt: SIGINT (KeyboardInterrupt in the cell). A second one cancels the job. */
@@ -137,7 +156,9 @@ export class CellExecution implements CellJobListener {
   /** An input_reply from a frontend; true when it answered one of this cell's input requests. */
   handleInputReply(msg: RawMessage): boolean {
     const parentId = (msg.parent_header as Partial<MessageHeader>).msg_id ?? "";
-    const seq = this.pendingInput.get(parentId) ?? (this.pendingInput.size === 1 ? [...this.pendingInput.values()][0] : undefined);
+    const seq =
+      this.pendingInput.get(parentId) ??
+      (this.pendingInput.size === 1 ? [...this.pendingInput.values()][0] : undefined);
     if (seq === undefined || !this.job) return false;
     for (const [id, s] of this.pendingInput) if (s === seq) this.pendingInput.delete(id);
     let reply: { value: string } | { error: string };
@@ -146,7 +167,9 @@ export class CellExecution implements CellJobListener {
     } catch (err) {
       reply = { error: errorMessage(err) };
     }
-    void this.job.answerInput(seq, reply).catch((err) => this.ctx.log(`answering input failed: ${errorMessage(err)}`));
+    void this.job
+      .answerInput(seq, reply)
+      .catch((err) => this.ctx.log(`answering input failed: ${errorMessage(err)}`));
     return true;
   }
 
@@ -167,11 +190,19 @@ export class CellExecution implements CellJobListener {
         return this.ctx.publish("stream", { name: ev.name, text: ev.text }, this.parent);
       case "display_data":
       case "update_display_data":
-        return this.ctx.publishRaw(ev.type, { data: ev.data, metadata: ev.metadata, transient: ev.transient }, this.parent);
+        return this.ctx.publishRaw(
+          ev.type,
+          { data: ev.data, metadata: ev.metadata, transient: ev.transient },
+          this.parent,
+        );
       case "clear_output":
         return this.ctx.publishRaw("clear_output", { wait: ev.wait }, this.parent);
       case "execute_result":
-        return this.ctx.publishRaw("execute_result", { execution_count: this.executionCount, data: ev.data, metadata: ev.metadata }, this.parent);
+        return this.ctx.publishRaw(
+          "execute_result",
+          { execution_count: this.executionCount, data: ev.data, metadata: ev.metadata },
+          this.parent,
+        );
       case "error":
         this.error = { ename: ev.ename, evalue: ev.evalue, traceback: ev.traceback };
         return this.ctx.publishRaw("error", { ...this.error }, this.parent);
@@ -206,11 +237,12 @@ export class CellExecution implements CellJobListener {
 
   private askInput(seq: number, prompt: string, password: boolean): void {
     if (!this.allowStdin || !this.job) {
-      void this.job?.answerInput(seq, { error: "input() is not available: this frontend does not accept input requests" });
+      void this.job?.answerInput(seq, {
+        error: "input() is not available: this frontend does not accept input requests",
+      });
       return;
     }
     const id = this.ctx.requestInput(this.clientId, prompt, password, this.parent);
     this.pendingInput.set(id, seq);
   }
 }
-

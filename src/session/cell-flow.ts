@@ -25,7 +25,12 @@ export interface CellHost {
   readonly state: { id: string; dir: string; workDir: string; notebook: string; cellSeq: number };
   readonly notebookKey: string;
   cellContext(): CellContext;
-  publishDisplay(type: "display_data" | "update_display_data", data: Record<string, string>, displayId: string | undefined, parent: MessageHeader): void;
+  publishDisplay(
+    type: "display_data" | "update_display_data",
+    data: Record<string, string>,
+    displayId: string | undefined,
+    parent: MessageHeader,
+  ): void;
   publishStream(name: "stdout" | "stderr", text: string, parent: MessageHeader): void;
   publishError(error: ErrorContent, parent: MessageHeader): void;
   setCurrent(cell: CellExecution | undefined): void;
@@ -42,7 +47,12 @@ export interface CellRequest {
   executionCount: number;
 }
 
-const ok = (count: number): ExecuteReplyContent => ({ status: "ok", execution_count: count, user_expressions: {}, payload: [] });
+const ok = (count: number): ExecuteReplyContent => ({
+  status: "ok",
+  execution_count: count,
+  user_expressions: {},
+  payload: [],
+});
 
 function errorReply(host: CellHost, req: CellRequest, ename: string, evalue: string): ExecuteReplyContent {
   const error: ErrorContent = { ename, evalue, traceback: [`\u001b[0;31m${ename}\u001b[0m: ${evalue}`] };
@@ -73,7 +83,8 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
     plan = parseCell(req.code);
     for (const m of plan.lineMagics) await runLineMagic(m, magicContext(host, req));
   } catch (err) {
-    if (err instanceof MagicError) return errorReply(host, req, "MagicError", `${err.message} (nothing was submitted)`);
+    if (err instanceof MagicError)
+      return errorReply(host, req, "MagicError", `${err.message} (nothing was submitted)`);
     throw err;
   }
   if (!plan.body.trim()) {
@@ -85,7 +96,8 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
   try {
     effective = await host.options.effective(plan.cellOptions);
   } catch (err) {
-    if (err instanceof MagicError) return errorReply(host, req, "MagicError", `${err.message} (nothing was submitted)`);
+    if (err instanceof MagicError)
+      return errorReply(host, req, "MagicError", `${err.message} (nothing was submitted)`);
     throw err;
   }
   const seq = ++host.state.cellSeq;
@@ -103,7 +115,15 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
   });
   const collector = detached ? new OutputCollector() : undefined;
   const ctx = collector ? collectingContext(host.cellContext(), collector) : host.cellContext();
-  const cell = new CellExecution(ctx, seq, count, req.header, req.clientId, req.allowStdin && !detached, built.requested);
+  const cell = new CellExecution(
+    ctx,
+    seq,
+    count,
+    req.header,
+    req.clientId,
+    req.allowStdin && !detached,
+    built.requested,
+  );
   const showStatus = env.scheduler.kind === "slurm" || detached;
   if (showStatus) {
     cell.status = new LiveStatus((type, data, id) => host.publishDisplay(type, data, id, req.header), {
@@ -115,12 +135,26 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
   if (!detached) host.setCurrent(cell);
   let job: CellJob;
   try {
-    job = await CellJob.submit(env.transport, env.scheduler, built.paths, built.code, built.script, built.spec, cell, env.watchDir);
+    job = await CellJob.submit(
+      env.transport,
+      env.scheduler,
+      built.paths,
+      built.code,
+      built.script,
+      built.spec,
+      cell,
+      env.watchDir,
+    );
   } catch (err) {
     cleanup();
     if (err instanceof SubmitError) {
       env.discovery?.invalidate();
-      return errorReply(host, req, "SubmitError", `${err.message}\n(nothing is queued; fix the options and run the cell again)`);
+      return errorReply(
+        host,
+        req,
+        "SubmitError",
+        `${err.message}\n(nothing is queued; fix the options and run the cell again)`,
+      );
     }
     throw err;
   }

@@ -31,7 +31,11 @@ function valueOf(pairs: readonly SbatchPair[], long: string): string | undefined
 }
 
 export function requestedOf(pairs: readonly SbatchPair[]): RequestedResources {
-  return { time: valueOf(pairs, "--time"), mem: valueOf(pairs, "--mem") ?? valueOf(pairs, "--mem-per-cpu"), partition: valueOf(pairs, "--partition") };
+  return {
+    time: valueOf(pairs, "--time"),
+    mem: valueOf(pairs, "--mem") ?? valueOf(pairs, "--mem-per-cpu"),
+    partition: valueOf(pairs, "--partition"),
+  };
 }
 
 export class CellOptions {
@@ -50,7 +54,8 @@ export class CellOptions {
   private parseConfigOptions(text: string, key: string): SbatchPair[] {
     try {
       const parsed = parseSlurmOptions(tokenize(text), key);
-      if (parsed.detach || parsed.profile) throw new MagicError("--detach and --profile belong in cells, not here");
+      if (parsed.detach || parsed.profile)
+        throw new MagicError("--detach and --profile belong in cells, not here");
       return parsed.sbatch;
     } catch (err) {
       throw new ConfigError(`${this.config.source}: ${key}: ${(err as Error).message}`);

@@ -55,12 +55,18 @@ export class OutputCollector {
 
   error(e: ErrorContent): void {
     const tb = e.traceback.join("\n").replace(ANSI, "");
-    this.add(`<pre style="margin:0;background:#fdd">${escapeHtml(tb || `${e.ename}: ${e.evalue}`)}</pre>`, tb || `${e.ename}: ${e.evalue}`);
+    this.add(
+      `<pre style="margin:0;background:#fdd">${escapeHtml(tb || `${e.ename}: ${e.evalue}`)}</pre>`,
+      tb || `${e.ename}: ${e.evalue}`,
+    );
   }
 
   rendered(jobId: string): { html: string; text: string } {
     const note = this.truncated ? [`(output truncated: %slurm output ${jobId} shows all of it)`] : [];
-    return { html: [...this.html, ...note.map((n) => `<div>${escapeHtml(n)}</div>`)].join(""), text: [...this.text, ...note].join("") };
+    return {
+      html: [...this.html, ...note.map((n) => `<div>${escapeHtml(n)}</div>`)].join(""),
+      text: [...this.text, ...note].join(""),
+    };
   }
 }
 
@@ -83,11 +89,24 @@ export function collectingContext(base: CellContext, out: OutputCollector): Cell
 }
 
 /** Follows a detached cell's job to its end and shows its output under the status line. */
-export async function followDetached(env: SessionEnvironment, cell: CellExecution, job: CellJob, out: OutputCollector): Promise<void> {
+export async function followDetached(
+  env: SessionEnvironment,
+  cell: CellExecution,
+  job: CellJob,
+  out: OutputCollector,
+): Promise<void> {
   try {
     const reply = await cell.follow(job);
     const ok = reply.status === "ok";
-    cell.status?.finish({ kind: "detached-done", ok, seconds: cell.status.elapsedSeconds, detail: ok ? undefined : `ended with ${reply.status === "error" ? reply.ename : reply.status}` }, out.rendered(job.jobId));
+    cell.status?.finish(
+      {
+        kind: "detached-done",
+        ok,
+        seconds: cell.status.elapsedSeconds,
+        detail: ok ? undefined : `ended with ${reply.status === "error" ? reply.ename : reply.status}`,
+      },
+      out.rendered(job.jobId),
+    );
     const seconds = cell.status?.elapsedSeconds;
     env.jobs.update(job.jobId, {
       ended: new Date().toISOString(),
@@ -102,12 +121,34 @@ export async function followDetached(env: SessionEnvironment, cell: CellExecutio
 }
 
 /** `%slurm output JOBID`: the job's whole output, from its files, as this cell's output. */
-export async function replayJobOutput(transport: Transport, job: JobRecord, ctx: CellContext, parent: MessageHeader): Promise<void> {
+export async function replayJobOutput(
+  transport: Transport,
+  job: JobRecord,
+  ctx: CellContext,
+  parent: MessageHeader,
+): Promise<void> {
   const paths = cellPaths(job.sessionDir, job.seq);
-  const replay = new CellExecution({ ...ctx, requestInput: () => "", onNamespace: () => {}, saveProgress: () => {} }, job.seq, job.executionCount, parent, "", false, {});
-  const [events, stdout, stderr] = await Promise.all([paths.events, paths.stdout, paths.stderr].map((p) => transport.readFrom(p, 0, 64 << 20)));
+  const replay = new CellExecution(
+    { ...ctx, requestInput: () => "", onNamespace: () => {}, saveProgress: () => {} },
+    job.seq,
+    job.executionCount,
+    parent,
+    "",
+    false,
+    {},
+  );
+  const [events, stdout, stderr] = await Promise.all(
+    [paths.events, paths.stdout, paths.stderr].map((p) => transport.readFrom(p, 0, 64 << 20)),
+  );
   if (!events && !stdout && !stderr) {
-    ctx.publish("stream", { name: "stderr", text: `job ${job.id} left no output files in ${job.sessionDir} (were they purged?)\n` }, parent);
+    ctx.publish(
+      "stream",
+      {
+        name: "stderr",
+        text: `job ${job.id} left no output files in ${job.sessionDir} (were they purged?)\n`,
+      },
+      parent,
+    );
     return;
   }
   for (const ev of parseRunnerEvents((events ?? Buffer.alloc(0)).toString("utf8")).events) {
@@ -115,7 +156,15 @@ export async function replayJobOutput(transport: Transport, job: JobRecord, ctx:
   }
   if (stdout?.length) replay.onOutput("stdout", stdout.toString("utf8"));
   if (stderr?.length) replay.onOutput("stderr", stderr.toString("utf8"));
-  if (!job.ended) ctx.publish("stream", { name: "stderr", text: `(job ${job.id} is still ${job.state.toLowerCase()}: this is its output so far)\n` }, parent);
+  if (!job.ended)
+    ctx.publish(
+      "stream",
+      {
+        name: "stderr",
+        text: `(job ${job.id} is still ${job.state.toLowerCase()}: this is its output so far)\n`,
+      },
+      parent,
+    );
 }
 
 /**
@@ -126,17 +175,42 @@ export function resumeDetached(
   env: SessionEnvironment,
   rec: JobRecord,
   ctx: CellContext,
-  publish: (type: "display_data" | "update_display_data", data: Record<string, string>, displayId: string) => void,
+  publish: (
+    type: "display_data" | "update_display_data",
+    data: Record<string, string>,
+    displayId: string,
+  ) => void,
 ): void {
   const out = new OutputCollector();
-  const cell = new CellExecution(collectingContext(ctx, out), rec.seq, rec.executionCount, rec.parent ?? ({} as MessageHeader), "", false, {
-    time: rec.timeLimit,
+  const cell = new CellExecution(
+    collectingContext(ctx, out),
+    rec.seq,
+    rec.executionCount,
+    rec.parent ?? ({} as MessageHeader),
+    "",
+    false,
+    {
+      time: rec.timeLimit,
+      partition: rec.partition,
+    },
+  );
+  cell.status = new LiveStatus(publish, {
+    jobId: rec.id,
     partition: rec.partition,
+    detached: true,
+    displayId: rec.displayId,
   });
-  cell.status = new LiveStatus(publish, { jobId: rec.id, partition: rec.partition, detached: true, displayId: rec.displayId });
   cell.status.submitted(rec.id);
   env.statusBoard.add(cell.status);
-  const job = CellJob.resume(env.transport, env.scheduler, rec.id, cellPaths(rec.sessionDir, rec.seq), { events: 0, stdout: 0, stderr: 0 }, cell, env.watchDir);
+  const job = CellJob.resume(
+    env.transport,
+    env.scheduler,
+    rec.id,
+    cellPaths(rec.sessionDir, rec.seq),
+    { events: 0, stdout: 0, stderr: 0 },
+    cell,
+    env.watchDir,
+  );
   void followDetached(env, cell, job, out).finally(() => {
     cell.status?.stop();
     if (cell.status) env.statusBoard.delete(cell.status);

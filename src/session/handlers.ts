@@ -14,19 +14,29 @@ export interface HandlerSession {
   readonly names: ReadonlyMap<string, string>;
 }
 
-type Answered = Exclude<RequestMessage["header"]["msg_type"], "execute_request" | "interrupt_request" | "shutdown_request">;
+type Answered = Exclude<
+  RequestMessage["header"]["msg_type"],
+  "execute_request" | "interrupt_request" | "shutdown_request"
+>;
 type ReplyOf<T extends Answered> = T extends `${infer B}_request` ? `${B}_reply` : never;
-type Handler<T extends Answered> = (session: HandlerSession, req: Message<T>) => Promise<ContentByType[ReplyOf<T> & keyof ContentByType]>;
+type Handler<T extends Answered> = (
+  session: HandlerSession,
+  req: Message<T>,
+) => Promise<ContentByType[ReplyOf<T> & keyof ContentByType]>;
 
 const HANDLERS: { [T in Answered]: Handler<T> } = {
   // Jupyter gives a kernel 60 s to answer kernel_info: never wait on the cluster for it.
-  kernel_info_request: async (s) => kernelInfo(await withinMs(s.env.pythonVersion(), 3000, "3"), s.env.scheduler.kind),
+  kernel_info_request: async (s) =>
+    kernelInfo(await withinMs(s.env.pythonVersion(), 3000, "3"), s.env.scheduler.kind),
   is_complete_request: async (_s, req) => isComplete(req.content.code),
   complete_request: async (s, { content: { code, cursor_pos } }) => {
     const r = complete(code, jsIndex(code, cursor_pos), s.names);
-    return r.status === "ok" ? { ...r, cursor_start: codePoints(code, r.cursor_start), cursor_end: codePoints(code, r.cursor_end) } : r;
+    return r.status === "ok"
+      ? { ...r, cursor_start: codePoints(code, r.cursor_start), cursor_end: codePoints(code, r.cursor_end) }
+      : r;
   },
-  inspect_request: async (s, req) => inspect(req.content.code, jsIndex(req.content.code, req.content.cursor_pos), s.names),
+  inspect_request: async (s, req) =>
+    inspect(req.content.code, jsIndex(req.content.code, req.content.cursor_pos), s.names),
   comm_info_request: async () => ({ status: "ok", comms: {} }),
   history_request: async (s, req) => ({ status: "ok", history: history(s.history, req.content) }),
 };
@@ -64,7 +74,10 @@ function history(all: readonly [number, string][], q: ContentByType["history_req
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[\\s\\S]*").replace(/\?/g, ".");
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, "[\\s\\S]*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${body}$`);
 }
 

@@ -15,7 +15,9 @@ export function complete(code: string, cursor: number, names: KnownNames): Compl
   if (/^\s*%%?slurm\b/.test(line) && /(^|\s)-[-\w]*$/.test(line)) {
     const opt = /-[-\w]*$/.exec(line)![0];
     from = cursor - opt.length;
-    candidates = [...SBATCH_OPTIONS, ...KERNEL_OPTIONS].flatMap((o) => [o.long, ...(o.short ? [o.short] : [])]).filter((o) => o.startsWith(opt));
+    candidates = [...SBATCH_OPTIONS, ...KERNEL_OPTIONS]
+      .flatMap((o) => [o.long, ...(o.short ? [o.short] : [])])
+      .filter((o) => o.startsWith(opt));
     return { status: "ok", matches: candidates, cursor_start: from, cursor_end: cursor, metadata: {} };
   }
   if (token.startsWith("%")) {

@@ -31,7 +31,10 @@ export interface JobRecord extends LedgerEntry {
   displayId?: string;
 }
 
-export type NewJob = Pick<JobRecord, "id" | "notebookKey" | "sessionId" | "seq" | "executionCount" | "detached" | "sessionDir"> &
+export type NewJob = Pick<
+  JobRecord,
+  "id" | "notebookKey" | "sessionId" | "seq" | "executionCount" | "detached" | "sessionDir"
+> &
   Partial<Pick<JobRecord, "partition" | "timeLimit" | "parent" | "displayId" | "state">>;
 
 const KEEP_ENDED_MS = 7 * 24 * 3600 * 1000;

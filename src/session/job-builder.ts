@@ -66,7 +66,11 @@ export interface BuiltCellJob {
 
 /** Job names show in squeue: keep them short and shell-safe. */
 export function jobName(notebook: string, executionCount: number, seq: number): string {
-  const base = notebook.replace(/\.ipynb$/, "").replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 40) || "notebook";
+  const base =
+    notebook
+      .replace(/\.ipynb$/, "")
+      .replace(/[^A-Za-z0-9_.-]+/g, "_")
+      .slice(0, 40) || "notebook";
   return `ak-${base}-c${executionCount || `s${seq}`}`;
 }
 
@@ -83,7 +87,14 @@ export async function buildCellJob(
   const dir = await env.transport.resolvePath(session.dir);
   const paths = cellPaths(dir, cell.seq);
   const namespace = join(dir, "namespace.pkl");
-  const runnerArgs = ["--code", paths.code, "--events", paths.events, "--execution-count", String(cell.executionCount)];
+  const runnerArgs = [
+    "--code",
+    paths.code,
+    "--events",
+    paths.events,
+    "--execution-count",
+    String(cell.executionCount),
+  ];
   if (cell.detached) {
     // The namespace as of submission: later cells may change namespace.pkl before this job starts.
     const snapshot = paths.code.replace(/\.py$/, ".namespace.pkl");
@@ -112,7 +123,11 @@ export async function buildCellJob(
     paths,
     code: cell.code,
     script,
-    spec: { workDir: session.workDir, loginShell: environment.modules.length > 0, tag: submitTag(session.id, cell.seq) },
+    spec: {
+      workDir: session.workDir,
+      loginShell: environment.modules.length > 0,
+      tag: submitTag(session.id, cell.seq),
+    },
     requested: requestedOf(cell.sbatch),
   };
 }

@@ -23,8 +23,14 @@ export function kernelInfo(pythonVersion: string, backend: string): KernelInfoRe
       `alpine-kernel ${VERSION}: every cell runs as a job (${backend} backend), Python ${pythonVersion}.\n` +
       "Magics: %slurm (defaults), %%slurm (this cell's resources), %squeue, %scancel, %sacct. Try %slurm? for help.",
     help_links: [
-      { text: "Alpine documentation", url: "https://curc.readthedocs.io/en/latest/clusters/alpine/index.html" },
-      { text: "Running jobs on Alpine", url: "https://curc.readthedocs.io/en/latest/running-jobs/running-apps-with-jobs.html" },
+      {
+        text: "Alpine documentation",
+        url: "https://curc.readthedocs.io/en/latest/clusters/alpine/index.html",
+      },
+      {
+        text: "Running jobs on Alpine",
+        url: "https://curc.readthedocs.io/en/latest/running-jobs/running-apps-with-jobs.html",
+      },
       { text: "Slurm sbatch options", url: "https://slurm.schedmd.com/sbatch.html" },
       { text: "alpine-kernel", url: "https://github.com/alpine-kernel/alpine-kernel#readme" },
     ],

@@ -5,7 +5,11 @@
 import type { JobStatus } from "../slurm/scheduler";
 import { newDisplayId, startFromElapsed, statusBundle, type Phase, type StatusView } from "./status-display";
 
-export type DisplayPublisher = (type: "display_data" | "update_display_data", data: Record<string, string>, displayId: string) => void;
+export type DisplayPublisher = (
+  type: "display_data" | "update_display_data",
+  data: Record<string, string>,
+  displayId: string,
+) => void;
 
 const TICK_MS = 5000;
 
@@ -19,9 +23,19 @@ export class LiveStatus {
 
   constructor(
     private readonly publish: DisplayPublisher,
-    init: { jobId?: string; partition?: string; detached?: boolean; /** Resume a line already on screen. */ displayId?: string },
+    init: {
+      jobId?: string;
+      partition?: string;
+      detached?: boolean;
+      /** Resume a line already on screen. */ displayId?: string;
+    },
   ) {
-    this.view = { jobId: init.jobId, partition: init.partition, detached: init.detached, phase: { kind: "submitting" } };
+    this.view = {
+      jobId: init.jobId,
+      partition: init.partition,
+      detached: init.detached,
+      phase: { kind: "submitting" },
+    };
     this.displayId = init.displayId ?? newDisplayId();
     this.shown = init.displayId !== undefined;
   }
@@ -45,7 +59,14 @@ export class LiveStatus {
       this.set({ kind: "queued", status: s, since: p.kind === "queued" ? p.since : Date.now() });
     } else if (s.state === "RUNNING" || s.state === "COMPLETING") {
       this.runningSince ??= startFromElapsed(s.elapsed) ?? Date.now();
-      this.set({ kind: "running", node: s.node, cpus: s.cpus, memory: s.memory, gpus: s.gpus, since: this.runningSince });
+      this.set({
+        kind: "running",
+        node: s.node,
+        cpus: s.cpus,
+        memory: s.memory,
+        gpus: s.gpus,
+        since: this.runningSince,
+      });
     }
   }
 
@@ -64,7 +85,10 @@ export class LiveStatus {
   }
 
   /** Final line (and, for detached cells, the output under it). */
-  finish(phase: Extract<Phase, { kind: "done" | "detached-done" }>, extra?: { html: string; text: string }): void {
+  finish(
+    phase: Extract<Phase, { kind: "done" | "detached-done" }>,
+    extra?: { html: string; text: string },
+  ): void {
     // A detached cell's line ends once, with its output under it (see followDetached).
     if (this.view.detached && phase.kind === "done") return;
     clearInterval(this.timer);

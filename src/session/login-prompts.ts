@@ -29,9 +29,16 @@ export class LoginPrompts {
     if (!this.hub) return () => {};
     const ask = (prompt: PendingPrompt, index: number, answers: string[]) => {
       const p = prompt.request.prompts[index]!;
-      const intro = index === 0 && prompt.request.instructions.trim() ? `${prompt.request.instructions.trim()}\n` : "";
+      const intro =
+        index === 0 && prompt.request.instructions.trim() ? `${prompt.request.instructions.trim()}\n` : "";
       const text = `${intro}${prompt.request.target} — ${p.prompt}`;
-      const msg = makeMessage("stdin", "input_request", { prompt: text, password: !p.echo }, parent, this.session);
+      const msg = makeMessage(
+        "stdin",
+        "input_request",
+        { prompt: text, password: !p.echo },
+        parent,
+        this.session,
+      );
       this.asked.set(msg.header.msg_id, { prompt, index, answers, ask });
       this.send(clientId, msg);
     };
@@ -51,7 +58,8 @@ export class LoginPrompts {
     if (!entry) return false;
     this.asked.delete(parentId);
     const answers = [...entry.answers, typeof reply.content.value === "string" ? reply.content.value : ""];
-    if (answers.length < entry.prompt.request.prompts.length) entry.ask(entry.prompt, entry.index + 1, answers);
+    if (answers.length < entry.prompt.request.prompts.length)
+      entry.ask(entry.prompt, entry.index + 1, answers);
     else this.hub?.answer(entry.prompt.id, answers);
     return true;
   }

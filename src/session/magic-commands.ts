@@ -66,7 +66,9 @@ async function slurmMagic(args: string[], ctx: MagicContext): Promise<void> {
   if (args.length === 1 && args[0] === "reset") {
     ctx.options.notebookDefaults = [];
     ctx.saveDefaults();
-    ctx.stream(`Slurm defaults of this notebook cleared; cells get: ${describePairs((await ctx.options.describe()).pairs)}\n`);
+    ctx.stream(
+      `Slurm defaults of this notebook cleared; cells get: ${describePairs((await ctx.options.describe()).pairs)}\n`,
+    );
     return;
   }
   if (args[0] === "output") {
@@ -81,7 +83,10 @@ async function slurmMagic(args: string[], ctx: MagicContext): Promise<void> {
   }
   const { pairs, sources } = await ctx.options.describe();
   const rows = pairs.map(([k, v]) => [k, v ?? "(set)", sources[k] ?? ""]);
-  const note = ctx.backend === "local" ? "\n(local backend: these options are recorded in each job script but Slurm does not run it)" : "";
+  const note =
+    ctx.backend === "local"
+      ? "\n(local backend: these options are recorded in each job script but Slurm does not run it)"
+      : "";
   const table: Table = { headers: ["option", "value", "from"], rows };
   ctx.display(renderTable(table, `defaults for the next cells: ${describePairs(pairs)}${note}`));
 }
@@ -90,7 +95,9 @@ function ownJob(ctx: MagicContext, jobId: string): JobRecord {
   const job = ctx.jobs.get(jobId);
   if (!job || job.notebookKey !== ctx.notebookKey) {
     const mine = ctx.jobs.forNotebook(ctx.notebookKey).map((j) => j.id);
-    throw new MagicError(`job ${jobId} is not a cell job of this notebook${mine.length ? ` (its jobs: ${mine.slice(-10).join(", ")})` : ""}`);
+    throw new MagicError(
+      `job ${jobId} is not a cell job of this notebook${mine.length ? ` (its jobs: ${mine.slice(-10).join(", ")})` : ""}`,
+    );
   }
   return job;
 }
@@ -116,8 +123,18 @@ async function squeueMagic(args: string[], ctx: MagicContext): Promise<void> {
       pending ? dash(live?.startTime?.replace("T", " ")) : "—",
     ];
   });
-  const table: Table = { headers: ["cell", "job", "state", "reason", "partition", "elapsed/limit", "node", "est. start"], rows };
-  ctx.display(renderTable(table, rows.length ? `${rows.length} cell job(s) of this notebook (last 24 h)` : "no cell jobs of this notebook in the last 24 h"));
+  const table: Table = {
+    headers: ["cell", "job", "state", "reason", "partition", "elapsed/limit", "node", "est. start"],
+    rows,
+  };
+  ctx.display(
+    renderTable(
+      table,
+      rows.length
+        ? `${rows.length} cell job(s) of this notebook (last 24 h)`
+        : "no cell jobs of this notebook in the last 24 h",
+    ),
+  );
 }
 
 async function scancelMagic(args: string[], ctx: MagicContext): Promise<void> {
@@ -145,15 +162,34 @@ async function sacctMagic(args: string[], ctx: MagicContext): Promise<void> {
   }
   let finals = new Map<string, FinalJobStatus>();
   if (ctx.backend === "slurm") {
-    const { stdout } = await ctx.transport.run(["sacct", ...SACCT_ARGS, "--jobs", jobs.map((j) => j.id).join(",")], { timeoutMs: 60_000 });
+    const { stdout } = await ctx.transport.run(
+      ["sacct", ...SACCT_ARGS, "--jobs", jobs.map((j) => j.id).join(",")],
+      { timeoutMs: 60_000 },
+    );
     finals = parseSacct(stdout);
   }
   const rows = jobs.map((j) => {
     // Right after a job ends, accounting may still call it running: the job book knows better then.
     const fresh = finals.get(j.id);
-    const f = fresh && (j.ended ? !["PENDING", "RUNNING", "COMPLETING"].includes(fresh.state) : true) ? fresh : undefined;
+    const f =
+      fresh && (j.ended ? !["PENDING", "RUNNING", "COMPLETING"].includes(fresh.state) : true)
+        ? fresh
+        : undefined;
     const exit = f ? `${f.exitCode}:${f.signal}` : j.exitCode !== undefined ? String(j.exitCode) : "—";
-    return [String(j.executionCount || `s${j.seq}`), j.id, f?.state ?? j.state, exit, dash(f?.elapsed ?? j.elapsed), dash(f?.maxRss ?? j.maxRss), dash(f?.reqMem)];
+    return [
+      String(j.executionCount || `s${j.seq}`),
+      j.id,
+      f?.state ?? j.state,
+      exit,
+      dash(f?.elapsed ?? j.elapsed),
+      dash(f?.maxRss ?? j.maxRss),
+      dash(f?.reqMem),
+    ];
   });
-  ctx.display(renderTable({ headers: ["cell", "job", "state", "exit", "elapsed", "MaxRSS", "ReqMem"], rows }, `accounting of ${rows.length} cell job(s)`));
+  ctx.display(
+    renderTable(
+      { headers: ["cell", "job", "state", "exit", "elapsed", "MaxRSS", "ReqMem"], rows },
+      `accounting of ${rows.length} cell job(s)`,
+    ),
+  );
 }

@@ -4,10 +4,16 @@
  */
 import type { IsCompleteReply } from "../protocol/messages";
 
-const BLOCK_OPENERS = /^(if|elif|else|for|while|try|except|finally|with|def|class|async\s+(def|for|with)|match|case)\b.*:\s*(#.*)?$/;
+const BLOCK_OPENERS =
+  /^(if|elif|else|for|while|try|except|finally|with|def|class|async\s+(def|for|with)|match|case)\b.*:\s*(#.*)?$/;
 
 /** Tracks brackets and strings through the code; returns the open state at the end. */
-function scan(code: string): { depth: number; inString: string | null; bad: boolean; endsInComment: boolean } {
+function scan(code: string): {
+  depth: number;
+  inString: string | null;
+  bad: boolean;
+  endsInComment: boolean;
+} {
   const stack: string[] = [];
   let inString: string | null = null;
   let bad = false;
@@ -50,7 +56,8 @@ function scan(code: string): { depth: number; inString: string | null; bad: bool
 export function isComplete(code: string): IsCompleteReply {
   if (!code.trim()) return { status: "complete" };
   // A cell magic takes every line below it: the cell ends with a blank line, as in IPython.
-  if (code.trimStart().startsWith("%%")) return /\n[ \t]*\n[ \t]*$/.test(code) ? { status: "complete" } : { status: "incomplete", indent: "" };
+  if (code.trimStart().startsWith("%%"))
+    return /\n[ \t]*\n[ \t]*$/.test(code) ? { status: "complete" } : { status: "incomplete", indent: "" };
   const { depth, inString, bad, endsInComment } = scan(code);
   if (bad) return { status: "invalid" };
   const lines = code.split("\n");
@@ -61,7 +68,8 @@ export function isComplete(code: string): IsCompleteReply {
   if (inString && !continued) return { status: "invalid" }; // a one-line string left open
   if (depth > 0 || continued) return { status: "incomplete", indent: indentOf(last) };
   const lastCode = [...lines].reverse().find((l) => l.trim()) ?? "";
-  if (BLOCK_OPENERS.test(lastCode.trim())) return { status: "incomplete", indent: indentOf(lastCode) + "    " };
+  if (BLOCK_OPENERS.test(lastCode.trim()))
+    return { status: "incomplete", indent: indentOf(lastCode) + "    " };
   // Inside a block the user finishes it with an empty line, as in IPython.
   if (lines.length > 1 && /^\s+\S/.test(last)) return { status: "incomplete", indent: indentOf(last) };
   return { status: "complete" };
@@ -83,17 +91,118 @@ export function wordAround(code: string, cursor: number): string {
 }
 
 export const PYTHON_KEYWORDS = [
-  "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
-  "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
-  "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+  "False",
+  "None",
+  "True",
+  "and",
+  "as",
+  "assert",
+  "async",
+  "await",
+  "break",
+  "class",
+  "continue",
+  "def",
+  "del",
+  "elif",
+  "else",
+  "except",
+  "finally",
+  "for",
+  "from",
+  "global",
+  "if",
+  "import",
+  "in",
+  "is",
+  "lambda",
+  "nonlocal",
+  "not",
+  "or",
+  "pass",
+  "raise",
+  "return",
+  "try",
+  "while",
+  "with",
+  "yield",
 ];
 
 export const PYTHON_BUILTINS = [
-  "abs", "all", "any", "ascii", "bin", "bool", "breakpoint", "bytearray", "bytes", "callable", "chr", "classmethod",
-  "compile", "complex", "delattr", "dict", "dir", "divmod", "enumerate", "eval", "exec", "filter", "float", "format",
-  "frozenset", "getattr", "globals", "hasattr", "hash", "help", "hex", "id", "input", "int", "isinstance",
-  "issubclass", "iter", "len", "list", "locals", "map", "max", "memoryview", "min", "next", "object", "oct", "open",
-  "ord", "pow", "print", "property", "range", "repr", "reversed", "round", "set", "setattr", "slice", "sorted",
-  "staticmethod", "str", "sum", "super", "tuple", "type", "vars", "zip", "display",
-  "Exception", "ValueError", "TypeError", "KeyError", "IndexError", "RuntimeError", "KeyboardInterrupt",
+  "abs",
+  "all",
+  "any",
+  "ascii",
+  "bin",
+  "bool",
+  "breakpoint",
+  "bytearray",
+  "bytes",
+  "callable",
+  "chr",
+  "classmethod",
+  "compile",
+  "complex",
+  "delattr",
+  "dict",
+  "dir",
+  "divmod",
+  "enumerate",
+  "eval",
+  "exec",
+  "filter",
+  "float",
+  "format",
+  "frozenset",
+  "getattr",
+  "globals",
+  "hasattr",
+  "hash",
+  "help",
+  "hex",
+  "id",
+  "input",
+  "int",
+  "isinstance",
+  "issubclass",
+  "iter",
+  "len",
+  "list",
+  "locals",
+  "map",
+  "max",
+  "memoryview",
+  "min",
+  "next",
+  "object",
+  "oct",
+  "open",
+  "ord",
+  "pow",
+  "print",
+  "property",
+  "range",
+  "repr",
+  "reversed",
+  "round",
+  "set",
+  "setattr",
+  "slice",
+  "sorted",
+  "staticmethod",
+  "str",
+  "sum",
+  "super",
+  "tuple",
+  "type",
+  "vars",
+  "zip",
+  "display",
+  "Exception",
+  "ValueError",
+  "TypeError",
+  "KeyError",
+  "IndexError",
+  "RuntimeError",
+  "KeyboardInterrupt",
 ];

@@ -22,4 +22,3 @@ export interface CellRecord extends LedgerEntry, CellRecordFields {
   kind: "cell";
   sessionId: string;
 }
-

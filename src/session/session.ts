@@ -9,7 +9,14 @@ import { AlpineKernelError, errorMessage, errorName } from "../errors";
 import type { CellRecord, SessionRecord } from "./session-record";
 export type { CellRecord, SessionRecord } from "./session-record";
 import { makeMessage, makeRawMessage } from "../protocol/make-message";
-import { isMessageType, type ContentByType, type MessageHeader, type MsgType, type RawMessage, type RequestMessage } from "../protocol/messages";
+import {
+  isMessageType,
+  type ContentByType,
+  type MessageHeader,
+  type MsgType,
+  type RawMessage,
+  type RequestMessage,
+} from "../protocol/messages";
 import { asRequest } from "../protocol/validate";
 import { CellJob, cellPaths } from "../slurm/cell-job";
 import type { JobStatus } from "../slurm/scheduler";
@@ -76,15 +83,27 @@ export class Session {
     };
   }
 
-  publishDisplay(type: "display_data" | "update_display_data", data: Record<string, string>, displayId: string | undefined, parent: MessageHeader): void {
-    this.publishRaw(type, { data, metadata: {}, transient: displayId ? { display_id: displayId } : {} }, parent);
+  publishDisplay(
+    type: "display_data" | "update_display_data",
+    data: Record<string, string>,
+    displayId: string | undefined,
+    parent: MessageHeader,
+  ): void {
+    this.publishRaw(
+      type,
+      { data, metadata: {}, transient: displayId ? { display_id: displayId } : {} },
+      parent,
+    );
   }
 
   private publishRaw(type: string, content: Record<string, unknown>, parent: MessageHeader): void {
     this.broadcast(makeRawMessage("iopub", type, content, parent, this.id));
   }
 
-  static create(env: SessionEnvironment, init: { id: string; name: string; workDir: string; notebook: string }): Session {
+  static create(
+    env: SessionEnvironment,
+    init: { id: string; name: string; workDir: string; notebook: string },
+  ): Session {
     const record: SessionRecord = {
       kind: "session",
       id: init.id,
@@ -164,7 +183,10 @@ export class Session {
       return;
     }
     if (!req) {
-      this.log.debug({ msg_type: raw.header.msg_type, channel: raw.channel }, "message type not handled; ignored");
+      this.log.debug(
+        { msg_type: raw.header.msg_type, channel: raw.channel },
+        "message type not handled; ignored",
+      );
       return;
     }
     if (isMessageType(req, "execute_request")) {
@@ -174,7 +196,10 @@ export class Session {
       this.withStatus(req.header, () => this.reply(req, client.id, "interrupt_reply", { status: "ok" }));
     } else if (isMessageType(req, "shutdown_request")) {
       const restart = req.content.restart;
-      const answer = () => this.withStatus(req.header, () => this.reply(req, client.id, "shutdown_reply", { status: "ok", restart }));
+      const answer = () =>
+        this.withStatus(req.header, () =>
+          this.reply(req, client.id, "shutdown_reply", { status: "ok", restart }),
+        );
       // A restart is done before the reply, so requests sent after the reply meet the fresh kernel;
       // a shutdown replies first, while the client is still attached.
       void this.stopCells()
@@ -204,7 +229,12 @@ export class Session {
   private replyError(req: Pick<RawMessage, "channel" | "header">, clientId: string, err: unknown): void {
     const type = req.header.msg_type.replace(/_request$/, "_reply");
     if (type === req.header.msg_type) return;
-    const content = { status: "error", ename: err instanceof Error ? err.name : "Error", evalue: errorMessage(err), traceback: [] };
+    const content = {
+      status: "error",
+      ename: err instanceof Error ? err.name : "Error",
+      evalue: errorMessage(err),
+      traceback: [],
+    };
     this.send(clientId, makeRawMessage(req.channel, type, content, req.header, this.id));
   }
 
@@ -217,11 +247,20 @@ export class Session {
     }
   }
 
-  private reply<T extends MsgType>(req: Pick<RequestMessage, "channel" | "header">, clientId: string, type: T, content: ContentByType[T]): void {
+  private reply<T extends MsgType>(
+    req: Pick<RequestMessage, "channel" | "header">,
+    clientId: string,
+    type: T,
+    content: ContentByType[T],
+  ): void {
     this.send(clientId, makeMessage(req.channel, type, content, req.header, this.id));
   }
 
-  publish<T extends MsgType>(type: T, content: ContentByType[T], parent: MessageHeader | Record<string, never>): void {
+  publish<T extends MsgType>(
+    type: T,
+    content: ContentByType[T],
+    parent: MessageHeader | Record<string, never>,
+  ): void {
     this.broadcast(makeMessage("iopub", type, content, parent, this.id));
   }
 
@@ -251,7 +290,16 @@ export class Session {
   private abortExecute(item: QueuedExecute): void {
     const req = item.request;
     this.publish("status", { execution_state: "busy" }, req.header);
-    this.send(item.clientId, makeMessage("shell", "execute_reply", { status: "aborted", execution_count: this.state.executionCount }, req.header, this.id));
+    this.send(
+      item.clientId,
+      makeMessage(
+        "shell",
+        "execute_reply",
+        { status: "aborted", execution_count: this.state.executionCount },
+        req.header,
+        this.id,
+      ),
+    );
     this.publish("status", { execution_state: "idle" }, req.header);
   }
 
@@ -267,7 +315,9 @@ export class Session {
       this.persist();
       let reply: ContentByType["execute_reply"];
       // While this cell runs, a login the cluster needs (password, Duo) may be asked here.
-      const stopAnswering = req.content.allow_stdin ? this.logins.answerIn(item.clientId, req.header) : undefined;
+      const stopAnswering = req.content.allow_stdin
+        ? this.logins.answerIn(item.clientId, req.header)
+        : undefined;
       try {
         reply = await runCell(this.host, {
           header: req.header,
@@ -281,7 +331,11 @@ export class Session {
       } catch (err) {
         const evalue = errorMessage(err);
         const ename = err instanceof AlpineKernelError ? errorName(err.code) : "KernelError";
-        this.publish("error", { ename, evalue, traceback: [`\u001b[0;31m${ename}\u001b[0m: ${evalue}`] }, req.header);
+        this.publish(
+          "error",
+          { ename, evalue, traceback: [`\u001b[0;31m${ename}\u001b[0m: ${evalue}`] },
+          req.header,
+        );
         reply = { status: "error", ename, evalue, traceback: [], execution_count: count };
       } finally {
         stopAnswering?.();
@@ -294,12 +348,28 @@ export class Session {
   }
 
   private async resumeCell(rec: CellRecord): Promise<void> {
-    const cell = new CellExecution(this.cellContext(), rec.seq, rec.executionCount, rec.parent, rec.clientId, rec.allowStdin, rec.requested);
+    const cell = new CellExecution(
+      this.cellContext(),
+      rec.seq,
+      rec.executionCount,
+      rec.parent,
+      rec.clientId,
+      rec.allowStdin,
+      rec.requested,
+    );
     this.current = cell;
     this.log.info({ job: rec.jobId, seq: rec.seq }, "resuming cell after server restart");
     try {
       const paths = cellPaths(await this.env.transport.resolvePath(this.dir), rec.seq);
-      const job = CellJob.resume(this.env.transport, this.env.scheduler, rec.jobId, paths, rec.offsets, cell, this.env.watchDir);
+      const job = CellJob.resume(
+        this.env.transport,
+        this.env.scheduler,
+        rec.jobId,
+        paths,
+        rec.offsets,
+        cell,
+        this.env.watchDir,
+      );
       cell.offsets = rec.offsets;
       const reply = await cell.follow(job);
       this.send(rec.clientId, makeMessage("shell", "execute_reply", reply, rec.parent, this.id));
@@ -328,7 +398,12 @@ export class Session {
       onStatus: (_cell, status: JobStatus) => this.log.debug({ status }, "job status"),
       saveProgress: (cell) => {
         if (!cell.job) return;
-        const rec: CellRecord = { kind: "cell", id: `${this.id}/${cell.seq}`, sessionId: this.id, ...cell.record };
+        const rec: CellRecord = {
+          kind: "cell",
+          id: `${this.id}/${cell.seq}`,
+          sessionId: this.id,
+          ...cell.record,
+        };
         this.env.ledger.put(rec);
       },
       log: (message) => this.log.warn(message),
@@ -337,7 +412,8 @@ export class Session {
 
   private addHistory(count: number, code: string): void {
     this.state.history.push([count, code]);
-    if (this.state.history.length > HISTORY_LIMIT) this.state.history.splice(0, this.state.history.length - HISTORY_LIMIT);
+    if (this.state.history.length > HISTORY_LIMIT)
+      this.state.history.splice(0, this.state.history.length - HISTORY_LIMIT);
   }
 
   private persist(): void {

@@ -49,13 +49,20 @@ export function statusText(v: StatusView): string {
       line = "⏳ submitting…";
       break;
     case "queued": {
-      const reason = p.status?.reason && p.status.reason !== "None" ? p.status.reason : "waiting for the scheduler";
+      const reason =
+        p.status?.reason && p.status.reason !== "None" ? p.status.reason : "waiting for the scheduler";
       const est = clock(p.status?.startTime);
       line = `⏳ queued as ${job} on ${p.status?.partition ?? v.partition ?? "the default partition"} — ${reason}, waiting ${since(p.since)}${est ? `, est. start ${est}` : ""}`;
       break;
     }
     case "running": {
-      const res = [p.cpus ? `${p.cpus} CPU${p.cpus > 1 ? "s" : ""}` : "", p.memory ?? "", p.gpus ? `${p.gpus} GPU${p.gpus > 1 ? "s" : ""}` : ""].filter(Boolean).join(", ");
+      const res = [
+        p.cpus ? `${p.cpus} CPU${p.cpus > 1 ? "s" : ""}` : "",
+        p.memory ?? "",
+        p.gpus ? `${p.gpus} GPU${p.gpus > 1 ? "s" : ""}` : "",
+      ]
+        .filter(Boolean)
+        .join(", ");
       line = `▶ ${job} running${p.node ? ` on ${p.node}` : ""}${res ? ` (${res})` : ""} for ${since(p.since)}`;
       break;
     }
@@ -65,10 +72,13 @@ export function statusText(v: StatusView): string {
         : `✖ ${job} ${p.detail ?? "failed"} after ${shortDuration(p.seconds)}`;
       break;
     case "detached-done":
-      line = p.ok ? `✔ detached ${job} completed${p.seconds !== undefined ? ` in ${shortDuration(p.seconds)}` : ""}` : `✖ detached ${job} ${p.detail ?? "failed"}`;
+      line = p.ok
+        ? `✔ detached ${job} completed${p.seconds !== undefined ? ` in ${shortDuration(p.seconds)}` : ""}`
+        : `✖ detached ${job} ${p.detail ?? "failed"}`;
       break;
   }
-  if (v.detached && p.kind !== "detached-done") line += " · detached: the notebook stays free; output appears here when it ends";
+  if (v.detached && p.kind !== "detached-done")
+    line += " · detached: the notebook stays free; output appears here when it ends";
   return v.trouble ? `${line} — ${v.trouble}` : line;
 }
 
@@ -78,7 +88,12 @@ function escapeHtml(s: string): string {
 
 export function statusBundle(v: StatusView, extraHtml = "", extraText = ""): Record<string, string> {
   const text = statusText(v);
-  const color = v.phase.kind === "done" || v.phase.kind === "detached-done" ? (v.phase.ok ? "#1b5e20" : "#b71c1c") : "#37474f";
+  const color =
+    v.phase.kind === "done" || v.phase.kind === "detached-done"
+      ? v.phase.ok
+        ? "#1b5e20"
+        : "#b71c1c"
+      : "#37474f";
   return {
     "text/plain": extraText ? `${text}\n${extraText}` : text,
     "text/html": `<div class="alpine-kernel-status" style="font-family:monospace;color:${color}">${escapeHtml(text)}</div>${extraHtml}`,

@@ -11,13 +11,19 @@ function escapeHtml(s: string): string {
 
 export function tableText(t: Table): string {
   const widths = t.headers.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [line(t.headers), ...t.rows.map(line)].join("\n");
 }
 
 export function tableHtml(t: Table): string {
   const head = t.headers.map((h) => `<th style="text-align:left">${escapeHtml(h)}</th>`).join("");
-  const body = t.rows.map((r) => `<tr>${r.map((c) => `<td style="text-align:left">${escapeHtml(c)}</td>`).join("")}</tr>`).join("");
+  const body = t.rows
+    .map((r) => `<tr>${r.map((c) => `<td style="text-align:left">${escapeHtml(c)}</td>`).join("")}</tr>`)
+    .join("");
   return `<table class="alpine-kernel-table"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 

@@ -21,7 +21,13 @@ export interface CellPaths {
 
 export function cellPaths(sessionDir: string, seq: number): CellPaths {
   const base = join(sessionDir, "cells", String(seq).padStart(4, "0"));
-  return { code: `${base}.py`, script: `${base}.sh`, events: `${base}.events.jsonl`, stdout: `${base}.out`, stderr: `${base}.err` };
+  return {
+    code: `${base}.py`,
+    script: `${base}.sh`,
+    events: `${base}.events.jsonl`,
+    stdout: `${base}.out`,
+    stderr: `${base}.err`,
+  };
 }
 
 /** Byte offsets already delivered, persisted so a restarted server resumes without repeats. */
@@ -99,8 +105,22 @@ export class CellJob {
   ): Promise<CellJob> {
     await transport.writeFile(paths.code, code);
     await transport.writeFile(paths.script, script, 0o755);
-    const jobId = await scheduler.submit({ ...spec, scriptPath: paths.script, stdoutPath: paths.stdout, stderrPath: paths.stderr, eventsPath: paths.events });
-    return new CellJob(transport, scheduler, jobId, paths, { events: 0, stdout: 0, stderr: 0 }, listener, watchDir);
+    const jobId = await scheduler.submit({
+      ...spec,
+      scriptPath: paths.script,
+      stdoutPath: paths.stdout,
+      stderrPath: paths.stderr,
+      eventsPath: paths.events,
+    });
+    return new CellJob(
+      transport,
+      scheduler,
+      jobId,
+      paths,
+      { events: 0, stdout: 0, stderr: 0 },
+      listener,
+      watchDir,
+    );
   }
 
   /** Follows a job submitted earlier (by this server before a restart) from the saved offsets. */
@@ -225,7 +245,8 @@ export class CellJob {
     let end: (RunnerEvent & { type: "end" }) | undefined;
     if (text) {
       const { events, bad } = parseRunnerEvents(text);
-      for (const b of bad) this.listener.onOutput("stderr", `alpine-kernel: unreadable runner event (${b})\n`);
+      for (const b of bad)
+        this.listener.onOutput("stderr", `alpine-kernel: unreadable runner event (${b})\n`);
       let pending: (RunnerEvent & { type: "stream" }) | undefined;
       const flush = () => {
         if (pending) this.listener.onEvent(pending);
@@ -252,7 +273,8 @@ export class CellJob {
       flush();
     }
     const after = this.offsets;
-    const moved = after.events !== before.events || after.stdout !== before.stdout || after.stderr !== before.stderr;
+    const moved =
+      after.events !== before.events || after.stdout !== before.stdout || after.stderr !== before.stderr;
     if (moved) this.listener.onOffsets(after);
     return { end, got: got || moved };
   }

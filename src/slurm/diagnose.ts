@@ -51,26 +51,54 @@ export function diagnoseDeath(
       return oom(final, requested, withTail);
     case "CANCELLED":
       if (/exceeded (job )?memory limit/i.test(stderrTail)) return oom(final, requested, withTail);
-      return err("SlurmCancelled", `${job} was cancelled${final.elapsed ? ` after ${final.elapsed}` : ""} before the cell finished.`, withTail);
+      return err(
+        "SlurmCancelled",
+        `${job} was cancelled${final.elapsed ? ` after ${final.elapsed}` : ""} before the cell finished.`,
+        withTail,
+      );
     case "NODE_FAIL":
-      return err("SlurmNodeFail", `the node running ${job}${final.node ? ` (${final.node})` : ""} failed; run the cell again.`, withTail);
+      return err(
+        "SlurmNodeFail",
+        `the node running ${job}${final.node ? ` (${final.node})` : ""} failed; run the cell again.`,
+        withTail,
+      );
     case "PREEMPTED":
-      return err("SlurmPreempted", `${job} was preempted by a higher-priority job; run the cell again (add --requeue to have Slurm retry it).`, withTail);
+      return err(
+        "SlurmPreempted",
+        `${job} was preempted by a higher-priority job; run the cell again (add --requeue to have Slurm retry it).`,
+        withTail,
+      );
     case "BOOT_FAIL":
     case "DEADLINE":
-      return err(`Slurm${final.state === "BOOT_FAIL" ? "BootFail" : "Deadline"}`, `${job} ended in state ${final.state}.`, withTail);
+      return err(
+        `Slurm${final.state === "BOOT_FAIL" ? "BootFail" : "Deadline"}`,
+        `${job} ended in state ${final.state}.`,
+        withTail,
+      );
     default:
       break;
   }
   if (/exceeded (job )?memory limit/i.test(stderrTail)) return oom(final, requested, withTail);
   if (final.unknown) {
-    return err("CellProcessDied", `${job} ended while the server was not watching, without finishing the cell; its exit status is unknown.`, withTail);
+    return err(
+      "CellProcessDied",
+      `${job} ended while the server was not watching, without finishing the cell; its exit status is unknown.`,
+      withTail,
+    );
   }
   if (!started) {
-    return err("CellNotStarted", `${job} ended (${final.state}, exit code ${final.exitCode}) before the cell runner started.`, withTail);
+    return err(
+      "CellNotStarted",
+      `${job} ended (${final.state}, exit code ${final.exitCode}) before the cell runner started.`,
+      withTail,
+    );
   }
   const how = final.signal ? `was killed by signal ${final.signal}` : `exited with code ${final.exitCode}`;
-  return err("CellProcessDied", `the cell's Python process ${how} before the cell finished (os._exit, a crash, or a kill).`, withTail);
+  return err(
+    "CellProcessDied",
+    `the cell's Python process ${how} before the cell finished (os._exit, a crash, or a kill).`,
+    withTail,
+  );
 }
 
 function oom(final: FinalJobStatus, requested: RequestedResources, details: string[]): ErrorContent {

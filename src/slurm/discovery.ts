@@ -6,14 +6,21 @@
 import { CommandError, type Transport } from "../cluster/transport";
 import { ClusterError, errorMessage } from "../errors";
 import type { ClusterInfo } from "./cluster-info";
-import { SCONTROL_PARTITIONS_ARGV, SINFO_NODE_SIZES_ARGV, parseClusterInfo, sacctmgrUserArgv } from "./parse-cluster";
+import {
+  SCONTROL_PARTITIONS_ARGV,
+  SINFO_NODE_SIZES_ARGV,
+  parseClusterInfo,
+  sacctmgrUserArgv,
+} from "./parse-cluster";
 
 /**
  * A Slurm command that ran and failed is a discovery failure; anything else (the SSH login was
  * refused, a login prompt went unanswered, an unknown host key) keeps its own error and name.
  */
 function discoveryError(err: unknown, what: string): unknown {
-  return err instanceof CommandError ? new ClusterError("DISCOVERY_FAILED", `${what}: ${errorMessage(err)}`) : err;
+  return err instanceof CommandError
+    ? new ClusterError("DISCOVERY_FAILED", `${what}: ${errorMessage(err)}`)
+    : err;
 }
 
 export class ClusterDiscovery {
@@ -27,7 +34,8 @@ export class ClusterDiscovery {
 
   /** The cluster as last discovered, asking Slurm again when the cache is older than the TTL. */
   get(): Promise<ClusterInfo> {
-    if (this.cached && Date.now() - this.cached.discoveredAt < this.ttlMs) return Promise.resolve(this.cached);
+    if (this.cached && Date.now() - this.cached.discoveredAt < this.ttlMs)
+      return Promise.resolve(this.cached);
     this.pending ??= this.discover().finally(() => (this.pending = undefined));
     return this.pending;
   }
@@ -38,7 +46,8 @@ export class ClusterDiscovery {
   }
 
   private async discover(): Promise<ClusterInfo> {
-    const run = async (argv: readonly string[]) => (await this.transport.run(argv, { timeoutMs: 60_000 })).stdout;
+    const run = async (argv: readonly string[]) =>
+      (await this.transport.run(argv, { timeoutMs: 60_000 })).stdout;
     const [partitions, nodeSizes, user] = await Promise.all([
       run(SCONTROL_PARTITIONS_ARGV).catch((err) => {
         throw discoveryError(err, "cannot list the cluster's partitions");

@@ -20,9 +20,13 @@ export const RUNNER_ENTRY = "alpine_kernel_runner.py";
 /** The runner's .py files, with paths relative to the runner directory (it has a package below it). */
 function runnerFiles(dir = runnerSourceDir(), prefix = ""): { name: string; data: Buffer }[] {
   const files: { name: string; data: Buffer }[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (entry.isDirectory() && entry.name !== "__pycache__") files.push(...runnerFiles(join(dir, entry.name), join(prefix, entry.name)));
-    else if (entry.isFile() && entry.name.endsWith(".py")) files.push({ name: join(prefix, entry.name), data: readFileSync(join(dir, entry.name)) });
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
+    if (entry.isDirectory() && entry.name !== "__pycache__")
+      files.push(...runnerFiles(join(dir, entry.name), join(prefix, entry.name)));
+    else if (entry.isFile() && entry.name.endsWith(".py"))
+      files.push({ name: join(prefix, entry.name), data: readFileSync(join(dir, entry.name)) });
   }
   return files;
 }
@@ -44,10 +48,19 @@ export async function installRunner(transport: Transport, workDir: string): Prom
 }
 
 /** Python version the cells will run with, asked of the environment itself ("3" when it cannot tell). */
-export async function probePythonVersion(transport: Transport, env: EnvironmentSetup, loginShell: boolean): Promise<string> {
-  const script = [...renderEnvironmentSetup(env), `exec ${shellQuote(env.python)} -c 'import platform; print(platform.python_version())'`].join("\n");
+export async function probePythonVersion(
+  transport: Transport,
+  env: EnvironmentSetup,
+  loginShell: boolean,
+): Promise<string> {
+  const script = [
+    ...renderEnvironmentSetup(env),
+    `exec ${shellQuote(env.python)} -c 'import platform; print(platform.python_version())'`,
+  ].join("\n");
   try {
-    const { stdout } = await transport.run(["bash", ...(loginShell ? ["-l"] : []), "-c", script], { timeoutMs: 60_000 });
+    const { stdout } = await transport.run(["bash", ...(loginShell ? ["-l"] : []), "-c", script], {
+      timeoutMs: 60_000,
+    });
     const v = stdout.trim().split("\n").pop() ?? "";
     return /^\d+\.\d+/.test(v) ? v : "3";
   } catch {

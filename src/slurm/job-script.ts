@@ -32,7 +32,8 @@ export const SETUP_FAILED_EXIT = 97;
 export const SETUP_FAILED_MARKER = "alpine-kernel: environment setup failed:";
 
 function sbatchLine([flag, value]: readonly [string, string?]): string {
-  if (!/^--[a-z][a-z0-9-]*$/.test(flag)) throw new InputError("BAD_SBATCH_OPTION", `not an sbatch long option: ${JSON.stringify(flag)}`);
+  if (!/^--[a-z][a-z0-9-]*$/.test(flag))
+    throw new InputError("BAD_SBATCH_OPTION", `not an sbatch long option: ${JSON.stringify(flag)}`);
   if (value === undefined) return `#SBATCH ${flag}`;
   if (/[\n\r]/.test(value)) throw new InputError("BAD_SBATCH_OPTION", `${flag} value must be on one line`);
   // sbatch tokenizes #SBATCH lines itself and honours double quotes.
@@ -47,7 +48,8 @@ function guarded(command: string, what: string): string {
 /** Shell lines that prepare the cells' environment: module loads, conda activate, the user's own lines. */
 export function renderEnvironmentSetup(env: EnvironmentSetup): string[] {
   const lines = env.modules.map((m) => guarded(`module load ${shellQuote(m)}`, `module load ${m}`));
-  if (env.conda_env) lines.push(guarded(`conda activate ${shellQuote(env.conda_env)}`, `conda activate ${env.conda_env}`));
+  if (env.conda_env)
+    lines.push(guarded(`conda activate ${shellQuote(env.conda_env)}`, `conda activate ${env.conda_env}`));
   return [...lines, ...env.setup];
 }
 

@@ -15,7 +15,14 @@ interface LocalJob {
   gone: Promise<void>;
 }
 
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGSEGV: 11, SIGABRT: 6 };
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGKILL: 9,
+  SIGTERM: 15,
+  SIGSEGV: 11,
+  SIGABRT: 6,
+};
 const KILL_WAIT_MS = 5000;
 
 export function localJobId(pid: number): string {
@@ -52,13 +59,29 @@ export class LocalScheduler implements Scheduler {
 
   async submit(spec: SubmitSpec): Promise<string> {
     const argv = spec.loginShell ? ["bash", "-l", spec.scriptPath] : ["bash", spec.scriptPath];
-    const proc = this.transport.startDetached(argv, { stdout: spec.stdoutPath, stderr: spec.stderrPath, cwd: spec.workDir });
+    const proc = this.transport.startDetached(argv, {
+      stdout: spec.stdoutPath,
+      stderr: spec.stderrPath,
+      cwd: spec.workDir,
+    });
     const jobId = localJobId(proc.pid);
     const job: LocalJob = { pid: proc.pid, started: Date.now(), gone: Promise.resolve() };
     job.gone = proc.exited.then(({ code, signal }) => {
       const sig = signal ? (SIGNALS[signal] ?? 0) : 0;
-      const state = sig === SIGNALS.SIGTERM || sig === SIGNALS.SIGKILL ? "CANCELLED" : code === 0 && !sig ? "COMPLETED" : "FAILED";
-      job.final = { jobId, state, exitCode: code ?? 0, signal: sig, elapsed: elapsedSince(job.started), node: this.hostname };
+      const state =
+        sig === SIGNALS.SIGTERM || sig === SIGNALS.SIGKILL
+          ? "CANCELLED"
+          : code === 0 && !sig
+            ? "COMPLETED"
+            : "FAILED";
+      job.final = {
+        jobId,
+        state,
+        exitCode: code ?? 0,
+        signal: sig,
+        elapsed: elapsedSince(job.started),
+        node: this.hostname,
+      };
     });
     this.jobs.set(jobId, job);
     return jobId;
@@ -77,7 +100,14 @@ export class LocalScheduler implements Scheduler {
         const timer = setInterval(() => {
           if (alive(pid)) return;
           clearInterval(timer);
-          job!.final = { jobId, state: "UNKNOWN", exitCode: 0, signal: 0, unknown: true, node: this.hostname };
+          job!.final = {
+            jobId,
+            state: "UNKNOWN",
+            exitCode: 0,
+            signal: 0,
+            unknown: true,
+            node: this.hostname,
+          };
           resolve();
         }, 250);
       }),
@@ -89,7 +119,12 @@ export class LocalScheduler implements Scheduler {
   watch(jobId: string, onStatus: StatusListener, onGone: () => void): () => void {
     const job = this.adopt(jobId);
     let stopped = false;
-    const status = (): JobStatus => ({ jobId, state: "RUNNING", node: this.hostname, elapsed: elapsedSince(job.started) });
+    const status = (): JobStatus => ({
+      jobId,
+      state: "RUNNING",
+      node: this.hostname,
+      elapsed: elapsedSince(job.started),
+    });
     onStatus(status());
     void job.gone.then(() => {
       if (!stopped) onGone();

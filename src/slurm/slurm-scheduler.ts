@@ -11,7 +11,14 @@ import { SACCT_ARGS, parseSacct } from "./parse-sacct";
 import type { FinalJobStatus, JobState, Scheduler, StatusListener, SubmitSpec } from "./scheduler";
 import { SlurmWatcher, type WatcherOptions } from "./watcher";
 
-const ACTIVE: ReadonlySet<JobState> = new Set(["PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED"]);
+const ACTIVE: ReadonlySet<JobState> = new Set([
+  "PENDING",
+  "CONFIGURING",
+  "RUNNING",
+  "COMPLETING",
+  "SUSPENDED",
+  "REQUEUED",
+]);
 const SACCT_BATCH_MS = 150;
 const SACCT_RETRIES_MS = [500, 1000, 2000, 4000, 8000, 15000];
 
@@ -26,12 +33,24 @@ export class SubmitError extends AlpineKernelError {
 }
 
 const HINTS: [RegExp, string][] = [
-  [/Invalid account|account\/partition combination/i, "Check --account: `%slurm --account NAME` (Alpine requires one; `sacctmgr show assoc user=$USER` lists yours)."],
+  [
+    /Invalid account|account\/partition combination/i,
+    "Check --account: `%slurm --account NAME` (Alpine requires one; `sacctmgr show assoc user=$USER` lists yours).",
+  ],
   [/invalid partition/i, "Check --partition: `sinfo -s` lists the partitions."],
-  [/time limit is invalid/i, "Lower --time to at most the partition's MaxTime (`scontrol show partition NAME`), or pick another partition/QoS."],
+  [
+    /time limit is invalid/i,
+    "Lower --time to at most the partition's MaxTime (`scontrol show partition NAME`), or pick another partition/QoS.",
+  ],
   // Before "node configuration": sbatch prints that line after this more precise one.
-  [/Memory specification can not be satisfied/i, "Ask for less --mem (or use a high-memory partition such as amem)."],
-  [/node configuration is not available/i, "No node in that partition has what the cell asked for (GPUs, memory or CPUs): lower the request or pick another partition."],
+  [
+    /Memory specification can not be satisfied/i,
+    "Ask for less --mem (or use a high-memory partition such as amem).",
+  ],
+  [
+    /node configuration is not available/i,
+    "No node in that partition has what the cell asked for (GPUs, memory or CPUs): lower the request or pick another partition.",
+  ],
   [/QOS|qos/, "Check --qos: `sacctmgr show assoc user=$USER format=account,qos` lists what you may use."],
 ];
 
@@ -40,7 +59,10 @@ export function submitHint(stderr: string): string {
 }
 
 function sbatchMessage(stderr: string): string {
-  const lines = stderr.split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.map((l) => l.replace(/^sbatch: error: /, "")).join("; ") || "no message";
 }
 
@@ -62,30 +84,41 @@ export class SlurmScheduler implements Scheduler {
   async submit(spec: SubmitSpec): Promise<string> {
     let stdout: string;
     try {
-      ({ stdout } = await this.transport.run(["sbatch", "--parsable", spec.scriptPath], { timeoutMs: 120_000 }));
+      ({ stdout } = await this.transport.run(["sbatch", "--parsable", spec.scriptPath], {
+        timeoutMs: 120_000,
+      }));
     } catch (err) {
-      if (err instanceof CommandError && err.exitCode !== 127) throw new SubmitError(sbatchMessage(err.stderr || err.stdout), submitHint(err.stderr));
+      if (err instanceof CommandError && err.exitCode !== 127)
+        throw new SubmitError(sbatchMessage(err.stderr || err.stdout), submitHint(err.stderr));
       if (!(err instanceof AlpineKernelError && err.code === "CONNECTION_LOST")) throw err;
       // The answer was lost with the connection: Slurm may or may not have the job. Never submit twice.
       const adopted = await this.findSubmitted(spec);
       if (adopted) return adopted;
-      ({ stdout } = await this.transport.run(["sbatch", "--parsable", spec.scriptPath], { timeoutMs: 120_000 }));
+      ({ stdout } = await this.transport.run(["sbatch", "--parsable", spec.scriptPath], {
+        timeoutMs: 120_000,
+      }));
     }
     const id = stdout.trim().split("\n").pop()?.split(";")[0]?.trim() ?? "";
-    if (!/^\d+(_\d+)?$/.test(id)) throw new SubmitError(`unexpected sbatch output ${JSON.stringify(stdout.trim())}`, "");
+    if (!/^\d+(_\d+)?$/.test(id))
+      throw new SubmitError(`unexpected sbatch output ${JSON.stringify(stdout.trim())}`, "");
     this.watcher.hurry();
     return id;
   }
 
   /** The job of a submission whose answer was lost: in the queue by its tag, or started (its events name it). */
   private async findSubmitted(spec: SubmitSpec): Promise<string | undefined> {
-    const { stdout } = await this.transport.run(["squeue", "--noheader", "--user", this.transport.user, "--format=%i|%k"], { timeoutMs: 60_000 });
+    const { stdout } = await this.transport.run(
+      ["squeue", "--noheader", "--user", this.transport.user, "--format=%i|%k"],
+      { timeoutMs: 60_000 },
+    );
     for (const line of stdout.split("\n")) {
       const [id, comment] = line.trim().split("|");
       if (id && comment === spec.tag) return id;
     }
     const events = await this.transport.readFrom(spec.eventsPath, 0, 64 * 1024).catch(() => null);
-    const started = events ? parseRunnerEvents(events.toString("utf8")).events.find((e) => e.type === "start") : undefined;
+    const started = events
+      ? parseRunnerEvents(events.toString("utf8")).events.find((e) => e.type === "start")
+      : undefined;
     return started?.type === "start" && started.job_id ? started.job_id : undefined;
   }
 
@@ -108,7 +141,8 @@ export class SlurmScheduler implements Scheduler {
       await this.transport.run(["scancel", ...args], { timeoutMs: 60_000 });
     } catch (err) {
       // Already gone is fine; anything else the user must hear about.
-      if (err instanceof CommandError && /Invalid job id|already completing or completed/i.test(err.stderr)) return;
+      if (err instanceof CommandError && /Invalid job id|already completing or completed/i.test(err.stderr))
+        return;
       throw err;
     }
   }
@@ -142,7 +176,9 @@ export class SlurmScheduler implements Scheduler {
     let found = new Map<string, FinalJobStatus>();
     this.sacctRunning = true;
     try {
-      const { stdout } = await this.transport.run(["sacct", ...SACCT_ARGS, "--jobs", ids.join(",")], { timeoutMs: 60_000 });
+      const { stdout } = await this.transport.run(["sacct", ...SACCT_ARGS, "--jobs", ids.join(",")], {
+        timeoutMs: 60_000,
+      });
       found = parseSacct(stdout);
     } catch {
       // accounting unavailable right now: the retries below cover it

@@ -119,13 +119,17 @@ export class SlurmWatcher {
     } finally {
       this.running = false;
     }
-    this.interval = changed ? this.opts.minIntervalMs : Math.min(this.interval * BACKOFF, this.opts.maxIntervalMs);
+    this.interval = changed
+      ? this.opts.minIntervalMs
+      : Math.min(this.interval * BACKOFF, this.opts.maxIntervalMs);
     this.schedule(this.interval);
   }
 
   private async query(ids: string[]): Promise<JobStatus[]> {
     try {
-      const { stdout } = await this.transport.run(["squeue", ...SQUEUE_ARGS, "--jobs", ids.join(",")], { timeoutMs: 60_000 });
+      const { stdout } = await this.transport.run(["squeue", ...SQUEUE_ARGS, "--jobs", ids.join(",")], {
+        timeoutMs: 60_000,
+      });
       return parseSqueue(stdout);
     } catch (err) {
       // squeue fails outright when none of the ids is known any more (all ended and purged).

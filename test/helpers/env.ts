@@ -9,7 +9,8 @@ import { dirname, join, resolve } from "node:path";
 
 /** The repository (also when this file runs compiled under build/, for the benchmarks). */
 function findRoot(dir: string): string {
-  for (let d = dir; d !== dirname(d); d = dirname(d)) if (existsSync(join(d, "package.json")) && existsSync(join(d, "src"))) return d;
+  for (let d = dir; d !== dirname(d); d = dirname(d))
+    if (existsSync(join(d, "package.json")) && existsSync(join(d, "src"))) return d;
   return resolve(__dirname, "..", "..");
 }
 export const ROOT = findRoot(__dirname);
@@ -57,7 +58,12 @@ export function isolatedEnv(configYaml?: string): IsolatedEnv {
 
 /** Applies an isolated environment to this (jest worker) process, for in-process servers and CLI functions. */
 export function useInProcess(iso: IsolatedEnv): () => void {
-  const keys = ["ALPINE_KERNEL_CONFIG", "ALPINE_KERNEL_DATA_DIR", "ALPINE_KERNEL_RUNTIME_DIR", "JUPYTER_DATA_DIR"] as const;
+  const keys = [
+    "ALPINE_KERNEL_CONFIG",
+    "ALPINE_KERNEL_DATA_DIR",
+    "ALPINE_KERNEL_RUNTIME_DIR",
+    "JUPYTER_DATA_DIR",
+  ] as const;
   const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
   for (const k of keys) process.env[k] = iso.env[k];
   return () => {
@@ -79,7 +85,8 @@ export function stopServerIn(env: NodeJS.ProcessEnv): void {
 
 /** Fails (never skips) when a program the test needs is not installed. */
 export function requireProgram(path: string, installHint: string): void {
-  if (!existsSync(path)) throw new Error(`${path} is missing: ${installHint} (scripts/install-system-deps.sh installs it)`);
+  if (!existsSync(path))
+    throw new Error(`${path} is missing: ${installHint} (scripts/install-system-deps.sh installs it)`);
 }
 
 export function requireBuilt(): void {
@@ -92,7 +99,17 @@ export function installKernelSpec(env: NodeJS.ProcessEnv): void {
 }
 
 /** Runs a Python test script of test/python/ with Debian's Python; returns its stdout (throws on failure). */
-export function runPython(script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): string {
+export function runPython(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 120_000,
+): string {
   requireProgram(DEBIAN_PYTHON, "Debian's python3");
-  return execFileSync(DEBIAN_PYTHON, [join(ROOT, "test", "python", script), ...args], { env, encoding: "utf8", timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync(DEBIAN_PYTHON, [join(ROOT, "test", "python", script), ...args], {
+    env,
+    encoding: "utf8",
+    timeout: timeoutMs,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }

@@ -7,7 +7,11 @@ import { installKernelSpec, isolatedEnv, runPython, type IsolatedEnv } from "../
 type Seen = [number, string, Record<string, unknown>];
 interface Session {
   ready_s: number;
-  kernel_info: { language_info: { name: string; version: string }; implementation: string; protocol_version: string };
+  kernel_info: {
+    language_info: { name: string; version: string };
+    implementation: string;
+    protocol_version: string;
+  };
   cells: { reply: Record<string, unknown>; iopub: Seen[] }[];
   hb_beating: boolean;
   shutdown_alive: boolean;
@@ -17,7 +21,8 @@ function drive(iso: IsolatedEnv, cells: string[]): Session {
   return JSON.parse(runPython("jupyter_client_session.py", [JSON.stringify(cells)], iso.env)) as Session;
 }
 
-const outputs = (cell: Session["cells"][number], type: string) => cell.iopub.filter(([, t]) => t === type).map(([, , c]) => c);
+const outputs = (cell: Session["cells"][number], type: string) =>
+  cell.iopub.filter(([, t]) => t === type).map(([, , c]) => c);
 
 describe("jupyter_client against the installed kernelspec", () => {
   let iso: IsolatedEnv;
@@ -44,13 +49,19 @@ describe("jupyter_client against the installed kernelspec", () => {
     const [c1, c2, c3, c4] = s.cells;
     expect(c1!.reply).toMatchObject({ status: "ok", execution_count: 1 });
     // A print may reach the frontend in more than one stream message: join them per stream.
-    const text = (name: string) => outputs(c1!, "stream").filter((c) => c.name === name).map((c) => c.text).join("");
+    const text = (name: string) =>
+      outputs(c1!, "stream")
+        .filter((c) => c.name === name)
+        .map((c) => c.text)
+        .join("");
     expect(text("stdout")).toBe("to stdout\n");
     expect(text("stderr")).toBe("to stderr\n");
     expect(outputs(c1!, "execute_input")[0]).toMatchObject({ execution_count: 1 });
 
     expect(c2!.reply).toMatchObject({ status: "ok", execution_count: 2 });
-    expect(outputs(c2!, "execute_result")).toEqual([{ execution_count: 2, data: { "text/plain": "42" }, metadata: {} }]);
+    expect(outputs(c2!, "execute_result")).toEqual([
+      { execution_count: 2, data: { "text/plain": "42" }, metadata: {} },
+    ]);
 
     expect(c3!.reply).toMatchObject({ status: "error", ename: "NameError" });
     const err = outputs(c3!, "error")[0] as { ename: string; evalue: string; traceback: string[] };

@@ -16,11 +16,22 @@ describe("kernelspec install, list, uninstall", () => {
   });
   afterAll(() => iso.cleanup());
 
-  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { env: iso.env, encoding: "utf8" });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [CLI, ...args], { env: iso.env, encoding: "utf8" });
   const jupyterSpecs = (extraEnv: NodeJS.ProcessEnv = {}) =>
-    (JSON.parse(execFileSync("/usr/bin/jupyter", ["kernelspec", "list", "--json"], { env: { ...iso.env, ...extraEnv }, encoding: "utf8" })) as {
-      kernelspecs: Record<string, { resource_dir: string; spec: { display_name: string; argv: string[]; interrupt_mode: string } }>;
-    }).kernelspecs;
+    (
+      JSON.parse(
+        execFileSync("/usr/bin/jupyter", ["kernelspec", "list", "--json"], {
+          env: { ...iso.env, ...extraEnv },
+          encoding: "utf8",
+        }),
+      ) as {
+        kernelspecs: Record<
+          string,
+          { resource_dir: string; spec: { display_name: string; argv: string[]; interrupt_mode: string } }
+        >;
+      }
+    ).kernelspecs;
 
   test("--user installs into JUPYTER_DATA_DIR, with logos, and Jupyter lists 'Python (Alpine)'", () => {
     const r = cli("install", "--user");
@@ -36,10 +47,16 @@ describe("kernelspec install, list, uninstall", () => {
 
   test("--prefix and --name/--display-name; list shows every installation", () => {
     const prefix = join(iso.dir, "prefix");
-    expect(cli("install", "--prefix", prefix, "--name", "alpine-gpu", "--display-name", "Python (Alpine GPU)").status).toBe(0);
+    expect(
+      cli("install", "--prefix", prefix, "--name", "alpine-gpu", "--display-name", "Python (Alpine GPU)")
+        .status,
+    ).toBe(0);
     const specs = jupyterSpecs({ JUPYTER_PATH: join(prefix, "share", "jupyter") });
     expect(specs["alpine-gpu"]!.spec.display_name).toBe("Python (Alpine GPU)");
-    const listed = spawnSync(process.execPath, [CLI, "list"], { env: { ...iso.env, JUPYTER_PATH: join(prefix, "share", "jupyter") }, encoding: "utf8" }).stdout;
+    const listed = spawnSync(process.execPath, [CLI, "list"], {
+      env: { ...iso.env, JUPYTER_PATH: join(prefix, "share", "jupyter") },
+      encoding: "utf8",
+    }).stdout;
     expect(listed).toMatch(/alpine\s+Python \(Alpine\)/);
     expect(listed).toMatch(/alpine-gpu\s+Python \(Alpine GPU\)/);
   });

@@ -59,7 +59,8 @@ function handshake(sources: KnownHostsSource[], hostHash?: "sha256"): Promise<Ou
 
 describe("ssh2 hostVerifier with checkHostKey, real sshd", () => {
   beforeAll(() => {
-    if (!existsSync(KNOWN_HOSTS)) throw new Error(`${KNOWN_HOSTS} is missing: run scripts/test-cluster/up.sh as root`);
+    if (!existsSync(KNOWN_HOSTS))
+      throw new Error(`${KNOWN_HOSTS} is missing: run scripts/test-cluster/up.sh as root`);
   });
   const [type = "", base64 = ""] = readFileSync(join(RUN, "ssh_host_ed25519_key.pub"), "utf8").split(" ");
   const hostKey = Buffer.from(base64, "base64");

@@ -29,7 +29,13 @@ async function submit(body: string, loginShell = false) {
     stderrPath: join(dir, `${name}.err`),
   };
   writeFileSync(paths.scriptPath, `#!/bin/bash\n${body}\n`);
-  const jobId = await scheduler.submit({ ...paths, workDir: dir, loginShell, tag: `alpine-kernel:test/${name}`, eventsPath: join(dir, `${name}.events.jsonl`) });
+  const jobId = await scheduler.submit({
+    ...paths,
+    workDir: dir,
+    loginShell,
+    tag: `alpine-kernel:test/${name}`,
+    eventsPath: join(dir, `${name}.events.jsonl`),
+  });
   return { jobId, ...paths };
 }
 

@@ -167,9 +167,23 @@ describe("submit reads --parsable output", () => {
 describe("an sbatch whose answer was lost with the connection: never submitted twice", () => {
   const lost = () => new ConnectionLostError("sbatch was cut off (connection lost?)");
   const startedEvents = (jobId: string) =>
-    Buffer.from(JSON.stringify({ type: "start", time: 1, host: "c3cpu", pid: 9, python: "3.11.2", ipython: true, dill: true, job_id: jobId }) + "\n");
+    Buffer.from(
+      JSON.stringify({
+        type: "start",
+        time: 1,
+        host: "c3cpu",
+        pid: 9,
+        python: "3.11.2",
+        ipython: true,
+        dill: true,
+        job_id: jobId,
+      }) + "\n",
+    );
 
-  function startWithEvents(respond: (argv: readonly string[], index: number) => Reply, events: Buffer | null): ScriptedTransport {
+  function startWithEvents(
+    respond: (argv: readonly string[], index: number) => Reply,
+    events: Buffer | null,
+  ): ScriptedTransport {
     const t = new (class extends ScriptedTransport {
       override async readFrom(): Promise<Buffer | null> {
         return events;
@@ -186,7 +200,13 @@ describe("an sbatch whose answer was lost with the connection: never submitted t
     );
     await expect(scheduler!.submit(spec)).resolves.toBe("701");
     expect(t.callsOf("sbatch")).toHaveLength(1);
-    expect(t.callsOf("squeue")[0]!.argv).toEqual(["squeue", "--noheader", "--user", "alice", "--format=%i|%k"]);
+    expect(t.callsOf("squeue")[0]!.argv).toEqual([
+      "squeue",
+      "--noheader",
+      "--user",
+      "alice",
+      "--format=%i|%k",
+    ]);
   });
 
   test("the job already ran and left the queue: its events name it", async () => {
@@ -196,7 +216,10 @@ describe("an sbatch whose answer was lost with the connection: never submitted t
   });
 
   test("Slurm never got it: submitted again, once", async () => {
-    const t = startWithEvents((argv, i) => (argv[0] === "sbatch" ? (i === 0 ? lost() : ok("706\n")) : ok("")), null);
+    const t = startWithEvents(
+      (argv, i) => (argv[0] === "sbatch" ? (i === 0 ? lost() : ok("706\n")) : ok("")),
+      null,
+    );
     await expect(scheduler!.submit(spec)).resolves.toBe("706");
     expect(t.callsOf("sbatch")).toHaveLength(2);
   });
