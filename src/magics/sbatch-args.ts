@@ -4,7 +4,7 @@
  * cluster (partition names, limits, accounts) is checked in validate.ts.
  */
 import { distance } from "fastest-levenshtein";
-import { parseMemory, parseTimeOption } from "../slurm/slurm-time";
+import { parseMemory, parseTimeOption } from "../jobs/slurm/slurm-time";
 import { KERNEL_OPTIONS, KERNEL_OWNED_SBATCH, SBATCH_OPTIONS, type SbatchOption } from "./registry";
 import { MagicError, type ParsedOptions, type SbatchPair } from "./types";
 

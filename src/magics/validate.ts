@@ -3,8 +3,8 @@
  * submitted: sbatch's own refusals ("Requested node configuration is not available") do not say
  * which option is wrong, nor what to write instead. Pure.
  */
-import type { ClusterInfo, PartitionInfo } from "../slurm/cluster-info";
-import { formatDuration, formatMemory, parseMemory, parseTimeOption } from "../slurm/slurm-time";
+import type { ClusterInfo, PartitionInfo } from "../jobs/slurm/cluster-info";
+import { formatDuration, formatMemory, parseMemory, parseTimeOption } from "../jobs/slurm/slurm-time";
 import { closest } from "./sbatch-args";
 import { MagicError, type SbatchPair } from "./types";
 

@@ -3,11 +3,11 @@
  * frontend, answers input() through the stdin channel, and tells how the cell ended.
  */
 import type { ErrorContent, ExecuteReplyContent, MessageHeader, RawMessage } from "../protocol/messages";
-import type { RunnerEvent } from "../protocol/runner-events";
+import type { RunnerEvent } from "../jobs/runner-events";
 import { inputReplyValue } from "../protocol/validate";
-import { CellJob, type CellJobListener, type CellOffsets, type CellOutcome } from "../slurm/cell-job";
-import { diagnoseDeath, type RequestedResources } from "../slurm/diagnose";
-import type { JobState, JobStatus } from "../slurm/scheduler";
+import { CellJob, type CellJobListener, type CellOffsets, type CellOutcome } from "../jobs/job-follower";
+import { diagnoseDeath, type RequestedResources } from "../jobs/diagnose";
+import type { JobState, JobStatus } from "../jobs/scheduler";
 import { errorMessage } from "../errors";
 import type { LiveStatus } from "./live-status";
 

@@ -10,8 +10,8 @@ import { mergeSbatch, parseSlurmOptions } from "../magics/sbatch-args";
 import { tokenize } from "../magics/tokenize";
 import { MagicError, type ParsedOptions, type SbatchPair } from "../magics/types";
 import { validateAgainstCluster } from "../magics/validate";
-import type { ClusterDiscovery } from "../slurm/discovery";
-import type { RequestedResources } from "../slurm/diagnose";
+import type { ClusterDiscovery } from "../jobs/slurm/discovery";
+import type { RequestedResources } from "../jobs/diagnose";
 
 export interface EffectiveOptions {
   sbatch: SbatchPair[];

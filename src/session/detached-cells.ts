@@ -6,10 +6,10 @@
 import type { Transport } from "../cluster/transport";
 import { errorMessage } from "../errors";
 import type { ErrorContent, MessageHeader } from "../protocol/messages";
-import { parseRunnerEvents } from "../protocol/runner-events";
-import { CellJob, cellPaths } from "../slurm/cell-job";
+import { parseRunnerEvents } from "../jobs/runner-events";
+import { CellJob, cellPaths } from "../jobs/job-follower";
 import { LiveStatus } from "./live-status";
-import { formatDuration } from "../slurm/slurm-time";
+import { formatDuration } from "../jobs/slurm/slurm-time";
 import { CellExecution, type CellContext } from "./cell-execution";
 import type { JobRecord } from "./job-book";
 import type { SessionEnvironment } from "./job-builder";

@@ -4,7 +4,7 @@
  */
 import type { Ledger, LedgerEntry } from "../ledger/ledger";
 import type { MessageHeader } from "../protocol/messages";
-import type { JobState } from "../slurm/scheduler";
+import type { JobState } from "../jobs/scheduler";
 
 export interface JobRecord extends LedgerEntry {
   kind: "job";

@@ -2,7 +2,7 @@
  * A cell's status line in the notebook: shown once, then updated in place as the job moves through
  * the queue, with its waiting/running clock ticking locally (no cluster command for that).
  */
-import type { JobStatus } from "../slurm/scheduler";
+import type { JobStatus } from "../jobs/scheduler";
 import { newDisplayId, startFromElapsed, statusBundle, type Phase, type StatusView } from "./status-display";
 
 export type DisplayPublisher = (

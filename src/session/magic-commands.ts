@@ -6,12 +6,12 @@ import type { Transport } from "../cluster/transport";
 import { findMagic, MAGICS } from "../magics/registry";
 import { parseSlurmOptions } from "../magics/sbatch-args";
 import { MagicError, type LineMagic } from "../magics/types";
-import { SACCT_ARGS, parseSacct } from "../slurm/parse-sacct";
-import type { FinalJobStatus, JobStatus, Scheduler } from "../slurm/scheduler";
+import { SACCT_ARGS, parseSacct } from "../jobs/slurm/parse-sacct";
+import type { FinalJobStatus, JobStatus, Scheduler } from "../jobs/scheduler";
 import type { CellOptions } from "./cell-options";
 import type { JobBook, JobRecord } from "./job-book";
 import { renderTable, type Table } from "./table";
-import { parseSlurmDuration } from "../slurm/slurm-time";
+import { parseSlurmDuration } from "../jobs/slurm/slurm-time";
 import { shortDuration } from "./status-display";
 
 export interface MagicContext {

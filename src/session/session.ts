@@ -18,8 +18,8 @@ import {
   type RequestMessage,
 } from "../protocol/messages";
 import { asRequest } from "../protocol/validate";
-import { CellJob, cellPaths } from "../slurm/cell-job";
-import type { JobStatus } from "../slurm/scheduler";
+import { CellJob, cellPaths } from "../jobs/job-follower";
+import type { JobStatus } from "../jobs/scheduler";
 import { CellExecution, type CellContext } from "./cell-execution";
 import type { OutgoingMessage, SessionClient } from "./client";
 import { ExecuteQueue, type QueuedExecute } from "./execute-queue";

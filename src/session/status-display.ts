@@ -3,8 +3,8 @@
  * update_display_data with the same display_id): queued → running → completed (or the failure).
  */
 import { randomUUID } from "node:crypto";
-import type { JobStatus } from "../slurm/scheduler";
-import { formatDuration, parseSlurmDuration } from "../slurm/slurm-time";
+import type { JobStatus } from "../jobs/scheduler";
+import { formatDuration, parseSlurmDuration } from "../jobs/slurm/slurm-time";
 
 export type Phase =
   | { kind: "submitting" }

@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { MagicError, type SbatchPair } from "../../../src/magics/types";
 import { validateAgainstCluster } from "../../../src/magics/validate";
-import type { ClusterInfo, PartitionInfo } from "../../../src/slurm/cluster-info";
-import { parseClusterInfo } from "../../../src/slurm/parse-cluster";
+import type { ClusterInfo, PartitionInfo } from "../../../src/jobs/slurm/cluster-info";
+import { parseClusterInfo } from "../../../src/jobs/slurm/parse-cluster";
 
 const fixture = (name: string): string => readFileSync(join(__dirname, "../../fixtures/slurm", name), "utf8");
 

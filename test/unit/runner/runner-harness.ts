@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseRunnerEvents, type RunnerEvent } from "../../../src/protocol/runner-events";
+import { parseRunnerEvents, type RunnerEvent } from "../../../src/jobs/runner-events";
 import { DEBIAN_PYTHON } from "../../helpers/env";
 
 export const RUNNER = resolve(__dirname, "..", "..", "..", "src", "runner", "alpine_kernel_runner.py");

@@ -8,8 +8,8 @@ import { parseSlurmOptions } from "../../../src/magics/sbatch-args";
 import { tokenize } from "../../../src/magics/tokenize";
 import { MagicError, type ParsedOptions, type SbatchPair } from "../../../src/magics/types";
 import { CellOptions, mergePairs, requestedOf } from "../../../src/session/cell-options";
-import { ClusterDiscovery } from "../../../src/slurm/discovery";
-import { SCONTROL_PARTITIONS_ARGV, SINFO_NODE_SIZES_ARGV } from "../../../src/slurm/parse-cluster";
+import { ClusterDiscovery } from "../../../src/jobs/slurm/discovery";
+import { SCONTROL_PARTITIONS_ARGV, SINFO_NODE_SIZES_ARGV } from "../../../src/jobs/slurm/parse-cluster";
 import { ScriptedTransport, fixture, ok } from "../slurm/scripted-transport";
 
 const CONFIG = `

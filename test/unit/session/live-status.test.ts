@@ -4,7 +4,7 @@
  * its detached result.
  */
 import { LiveStatus } from "../../../src/session/live-status";
-import type { JobStatus } from "../../../src/slurm/scheduler";
+import type { JobStatus } from "../../../src/jobs/scheduler";
 
 interface Published {
   type: "display_data" | "update_display_data";

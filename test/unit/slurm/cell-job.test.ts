@@ -17,16 +17,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalTransport } from "../../../src/cluster/local-transport";
 import { shellQuote } from "../../../src/cluster/transport";
-import type { RunnerEvent } from "../../../src/protocol/runner-events";
+import type { RunnerEvent } from "../../../src/jobs/runner-events";
 import {
   CellJob,
   cellPaths,
   type CellJobListener,
   type CellOffsets,
   type CellPaths,
-} from "../../../src/slurm/cell-job";
-import { LocalScheduler } from "../../../src/slurm/local-scheduler";
-import type { JobStatus } from "../../../src/slurm/scheduler";
+} from "../../../src/jobs/job-follower";
+import { LocalScheduler } from "../../../src/jobs/local/local-scheduler";
+import type { JobStatus } from "../../../src/jobs/scheduler";
 
 let dir: string;
 let transport: LocalTransport;

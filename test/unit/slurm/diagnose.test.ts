@@ -4,9 +4,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { diagnoseDeath } from "../../../src/slurm/diagnose";
-import { SETUP_FAILED_MARKER } from "../../../src/slurm/job-script";
-import type { FinalJobStatus } from "../../../src/slurm/scheduler";
+import { diagnoseDeath } from "../../../src/jobs/diagnose";
+import { SETUP_FAILED_MARKER } from "../../../src/jobs/job-script";
+import type { FinalJobStatus } from "../../../src/jobs/scheduler";
 
 const fixture = (name: string) =>
   readFileSync(join(__dirname, "..", "..", "fixtures", "slurm", name), "utf8");

@@ -7,7 +7,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalTransport } from "../../../src/cluster/local-transport";
-import { LineTail, TextTail } from "../../../src/slurm/file-tail";
+import { LineTail, TextTail } from "../../../src/jobs/file-tail";
 
 const transport = new LocalTransport();
 let dir: string;

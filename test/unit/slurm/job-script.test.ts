@@ -13,7 +13,7 @@ import {
   SETUP_FAILED_MARKER,
   renderJobScript,
   type JobScriptInput,
-} from "../../../src/slurm/job-script";
+} from "../../../src/jobs/job-script";
 
 const GOLDEN = join(__dirname, "..", "..", "fixtures", "job-scripts");
 

@@ -8,8 +8,8 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { LocalTransport } from "../../../src/cluster/local-transport";
 import { ClusterError } from "../../../src/errors";
-import { LocalScheduler, localJobId } from "../../../src/slurm/local-scheduler";
-import type { FinalJobStatus, JobStatus } from "../../../src/slurm/scheduler";
+import { LocalScheduler, localJobId } from "../../../src/jobs/local/local-scheduler";
+import type { FinalJobStatus, JobStatus } from "../../../src/jobs/scheduler";
 
 let dir: string;
 let scheduler: LocalScheduler;

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../../../src/errors";
-import type { PartitionInfo } from "../../../src/slurm/cluster-info";
+import type { PartitionInfo } from "../../../src/jobs/slurm/cluster-info";
 import {
   SCONTROL_PARTITIONS_ARGV,
   SINFO_NODE_SIZES_ARGV,
@@ -12,8 +12,8 @@ import {
   parseScontrolPartitions,
   parseSinfoNodes,
   sacctmgrUserArgv,
-} from "../../../src/slurm/parse-cluster";
-import { SlurmOutputError } from "../../../src/slurm/slurm-time";
+} from "../../../src/jobs/slurm/parse-cluster";
+import { SlurmOutputError } from "../../../src/jobs/slurm/slurm-time";
 
 const fixture = (name: string): string => readFileSync(join(__dirname, "../../fixtures/slurm", name), "utf8");
 

@@ -8,9 +8,9 @@ import {
   parseJobState,
   parseSqueue,
   parseTres,
-} from "../../../src/slurm/parse-squeue";
-import type { JobStatus } from "../../../src/slurm/scheduler";
-import { SlurmOutputError } from "../../../src/slurm/slurm-time";
+} from "../../../src/jobs/slurm/parse-squeue";
+import type { JobStatus } from "../../../src/jobs/scheduler";
+import { SlurmOutputError } from "../../../src/jobs/slurm/slurm-time";
 
 const fixture = (name: string): string => readFileSync(join(__dirname, "../../fixtures/slurm", name), "utf8");
 

@@ -8,9 +8,9 @@ import { ConnectionLostError } from "../../../src/cluster/ssh-transport";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { CommandError } from "../../../src/cluster/transport";
-import { SACCT_ARGS } from "../../../src/slurm/parse-sacct";
-import type { FinalJobStatus } from "../../../src/slurm/scheduler";
-import { SlurmScheduler, SubmitError, submitHint } from "../../../src/slurm/slurm-scheduler";
+import { SACCT_ARGS } from "../../../src/jobs/slurm/parse-sacct";
+import type { FinalJobStatus } from "../../../src/jobs/scheduler";
+import { SlurmScheduler, SubmitError, submitHint } from "../../../src/jobs/slurm/slurm-scheduler";
 import { ScriptedTransport, deferred, fixture, ok, refused, type Reply } from "./scripted-transport";
 
 const HINT = {

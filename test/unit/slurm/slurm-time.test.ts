@@ -8,7 +8,7 @@ import {
   parseRss,
   parseSlurmDuration,
   parseTimeOption,
-} from "../../../src/slurm/slurm-time";
+} from "../../../src/jobs/slurm/slurm-time";
 
 describe("parseSlurmDuration reads what squeue, sacct and scontrol print", () => {
   test.each<[string, number | null]>([

@@ -4,9 +4,9 @@
  * changes, a job that leaves the queue reported gone once, failures reported and recovered from.
  */
 import { CommandError } from "../../../src/cluster/transport";
-import { SQUEUE_ARGS } from "../../../src/slurm/parse-squeue";
-import type { JobStatus } from "../../../src/slurm/scheduler";
-import { SlurmWatcher } from "../../../src/slurm/watcher";
+import { SQUEUE_ARGS } from "../../../src/jobs/slurm/parse-squeue";
+import type { JobStatus } from "../../../src/jobs/scheduler";
+import { SlurmWatcher } from "../../../src/jobs/slurm/watcher";
 import {
   ScriptedTransport,
   deferred,

@@ -3,8 +3,8 @@
  * discovery_ttl_seconds. Names change on real clusters (Alpine renamed amilan to acpu in 2026),
  * so nothing here is hard-coded.
  */
-import { CommandError, type Transport } from "../cluster/transport";
-import { ClusterError, errorMessage } from "../errors";
+import { CommandError, type Transport } from "../../cluster/transport";
+import { ClusterError, errorMessage } from "../../errors";
 import type { ClusterInfo } from "./cluster-info";
 import {
   SCONTROL_PARTITIONS_ARGV,

@@ -1,8 +1,8 @@
 /**
  * Events the cell runner writes to its events file (docs/cell-runner.md), validated as they are read.
  */
-import type { ErrorContent, JsonObject, MimeBundle } from "./messages";
-import { ProtocolError, isObject } from "./validate";
+import type { ErrorContent, JsonObject, MimeBundle } from "../protocol/messages";
+import { ProtocolError, isObject } from "../protocol/validate";
 
 export type RunnerEvent =
   | {

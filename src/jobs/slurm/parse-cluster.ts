@@ -6,7 +6,7 @@
  *   totals, and Alpine's partitions mix node sizes (`-e` prints each size, not `min+`);
  * - `sacctmgr show user NAME withassoc`: associations and the default account in one answer.
  */
-import { InputError } from "../errors";
+import { InputError } from "../../errors";
 import type { Association, ClusterInfo, PartitionInfo } from "./cluster-info";
 import { gpusOfTres, memoryOfTres, parseTres } from "./parse-squeue";
 import { SlurmOutputError, parseSlurmDuration } from "./slurm-time";

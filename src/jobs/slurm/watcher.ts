@@ -4,11 +4,11 @@
  * squeue is "gone" (its end is then read from its files, or sacct). Reason and start-estimate
  * changes are reported but do not reset the backoff: Slurm flips reasons between passes.
  */
-import type { Transport } from "../cluster/transport";
-import { CommandError } from "../cluster/transport";
-import { errorMessage } from "../errors";
+import type { Transport } from "../../cluster/transport";
+import { CommandError } from "../../cluster/transport";
+import { errorMessage } from "../../errors";
 import { SQUEUE_ARGS, parseSqueue } from "./parse-squeue";
-import type { JobState, JobStatus, StatusListener } from "./scheduler";
+import type { JobState, JobStatus, StatusListener } from "../scheduler";
 
 interface Watch {
   onStatus: StatusListener;

@@ -6,8 +6,8 @@
  * more strictly where sbatch silently does something surprising (`--time=1:70:00` is 2:10:00 to
  * sbatch, and almost certainly a typo).
  */
-import { ClusterError } from "../errors";
-import { MagicError } from "../magics/types";
+import { ClusterError } from "../../errors";
+import { MagicError } from "../../magics/types";
 
 /** A Slurm command printed something its parser cannot read (a field count, a number, a size). */
 export class SlurmOutputError extends ClusterError {

@@ -4,9 +4,9 @@
  * pid); its exit status is then unknown, and the end marker tells whether the cell finished.
  */
 import { hostname } from "node:os";
-import type { LocalTransport } from "../cluster/local-transport";
-import { ClusterError } from "../errors";
-import type { FinalJobStatus, JobStatus, Scheduler, StatusListener, SubmitSpec } from "./scheduler";
+import type { LocalTransport } from "../../cluster/local-transport";
+import { ClusterError } from "../../errors";
+import type { FinalJobStatus, JobStatus, Scheduler, StatusListener, SubmitSpec } from "../scheduler";
 
 interface LocalJob {
   pid: number;

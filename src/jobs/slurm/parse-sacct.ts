@@ -3,7 +3,7 @@
  * See test/fixtures/slurm/README.md for what each field holds in each end state.
  */
 import { parseJobState } from "./parse-squeue";
-import type { FinalJobStatus } from "./scheduler";
+import type { FinalJobStatus } from "../scheduler";
 import { SlurmOutputError, formatDuration, formatMemory, parseRss, parseSlurmDuration } from "./slurm-time";
 
 const FIELDS = [

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import type { Transport } from "../cluster/transport";
 import { errorMessage } from "../errors";
-import { parseRunnerEvents, type RunnerEvent } from "../protocol/runner-events";
+import { parseRunnerEvents, type RunnerEvent } from "./runner-events";
 import type { FinalJobStatus, JobStatus, Scheduler, SubmitSpec } from "./scheduler";
 import { LineTail, TextTail } from "./file-tail";
 

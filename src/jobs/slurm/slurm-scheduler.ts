@@ -3,12 +3,12 @@
  * `scancel --signal=INT --full` for KeyboardInterrupt, and one batched `sacct` for jobs that left
  * the queue without an end marker.
  */
-import type { Transport } from "../cluster/transport";
-import { CommandError } from "../cluster/transport";
-import { AlpineKernelError } from "../errors";
-import { parseRunnerEvents } from "../protocol/runner-events";
+import type { Transport } from "../../cluster/transport";
+import { CommandError } from "../../cluster/transport";
+import { AlpineKernelError } from "../../errors";
+import { parseRunnerEvents } from "../runner-events";
 import { SACCT_ARGS, parseSacct } from "./parse-sacct";
-import type { FinalJobStatus, JobState, Scheduler, StatusListener, SubmitSpec } from "./scheduler";
+import type { FinalJobStatus, JobState, Scheduler, StatusListener, SubmitSpec } from "../scheduler";
 import { SlurmWatcher, type WatcherOptions } from "./watcher";
 
 const ACTIVE: ReadonlySet<JobState> = new Set([

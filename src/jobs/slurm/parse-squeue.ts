@@ -9,7 +9,7 @@
  *   which, and `%b`/`tres-per-node` misses `--gpus`; tres-alloc is the total for every form.
  * - `Name` last: a name holding `|` still parses (everything after the tenth `|`).
  */
-import type { JobState, JobStatus } from "./scheduler";
+import type { JobState, JobStatus } from "../scheduler";
 import { SlurmOutputError, formatMemory, parseMemory } from "./slurm-time";
 
 const FIELDS = [
