@@ -1,8 +1,7 @@
 /**
- * Why a cell's job ended without its end marker, told as an error a person can act on and with an
- * `ename` a program can test.
+ * Why a cell's job ended without its end marker, told as a failure a person can act on, with a
+ * stable `name` a program can test. Neutral: the session decides how a frontend shows it.
  */
-import type { ErrorContent } from "../protocol/messages";
 import { SETUP_FAILED_MARKER } from "./job-script";
 import type { FinalJobStatus } from "./scheduler";
 
@@ -17,8 +16,16 @@ function lastLines(text: string, n: number): string {
   return text.trimEnd().split("\n").slice(-n).join("\n");
 }
 
-function err(ename: string, evalue: string, details: string[] = []): ErrorContent {
-  return { ename, evalue, traceback: [`\u001b[0;31m${ename}\u001b[0m: ${evalue}`, ...details] };
+/** How a job failed: a stable name ("SlurmTimeout"), a sentence saying what to do, and evidence. */
+export interface JobFailure {
+  name: string;
+  message: string;
+  /** Lines worth showing under the message (the job's last stderr lines). */
+  details: string[];
+}
+
+function err(name: string, message: string, details: string[] = []): JobFailure {
+  return { name, message, details };
 }
 
 export function diagnoseDeath(
@@ -26,7 +33,7 @@ export function diagnoseDeath(
   started: boolean,
   stderrTail: string,
   requested: RequestedResources = {},
-): ErrorContent {
+): JobFailure {
   const tail = lastLines(stderrTail, 15);
   const withTail = tail ? ["", "Last lines of the job's stderr:", tail] : [];
   const job = final.jobId.startsWith("local-") ? "the cell's process" : `job ${final.jobId}`;
@@ -101,7 +108,7 @@ export function diagnoseDeath(
   );
 }
 
-function oom(final: FinalJobStatus, requested: RequestedResources, details: string[]): ErrorContent {
+function oom(final: FinalJobStatus, requested: RequestedResources, details: string[]): JobFailure {
   const used = final.maxRss ? `the cell used ${final.maxRss} (MaxRSS)` : "the cell ran out of memory";
   const limit = requested.mem ?? final.reqMem;
   return err(

@@ -1,56 +1,28 @@
 /**
- * One cell's job from submission to its end: writes the cell's files, submits the script, follows
- * the events file and the job's stdout/stderr by byte offset, and tells how it ended. A cell that
- * writes its end marker is finished at once (no scheduler query); one that leaves the queue without
- * it is diagnosed from the scheduler's final state.
+ * Follows one cell's files from byte offsets until the cell is over: the events file and the job's
+ * stdout/stderr. A cell that writes its end marker is finished at once (no scheduler query); one
+ * whose job leaves the queue without it is "died", with the final state the liveness source gives.
+ * Backend-neutral: what tells it the job is alive (squeue, a pid, an allocation's daemon) is a
+ * `JobLiveness`.
  */
 import { join } from "node:path";
 import type { Transport } from "../cluster/transport";
 import { errorMessage } from "../errors";
-import { parseRunnerEvents, type RunnerEvent } from "./runner-events";
-import type { FinalJobStatus, JobStatus, Scheduler, SubmitSpec } from "./scheduler";
+import type { CellOffsets, JobListener, JobOutcome } from "./backend";
 import { LineTail, TextTail } from "./file-tail";
+import { parseRunnerEvents, type RunnerEvent } from "./runner-events";
+import type { FinalJobStatus, StatusListener } from "./scheduler";
+import type { CellPaths } from "./session-files";
 
-export interface CellPaths {
-  code: string;
-  script: string;
-  events: string;
-  stdout: string;
-  stderr: string;
+/** Whether a job is still there, and how it ended once it is not. */
+export interface JobLiveness {
+  /** Live statuses; `onGone` is called once when the job has left the queue. */
+  watch(jobId: string, onStatus: StatusListener, onGone: () => void): () => void;
+  final(jobId: string): Promise<FinalJobStatus>;
 }
 
-export function cellPaths(sessionDir: string, seq: number): CellPaths {
-  const base = join(sessionDir, "cells", String(seq).padStart(4, "0"));
-  return {
-    code: `${base}.py`,
-    script: `${base}.sh`,
-    events: `${base}.events.jsonl`,
-    stdout: `${base}.out`,
-    stderr: `${base}.err`,
-  };
-}
-
-/** Byte offsets already delivered, persisted so a restarted server resumes without repeats. */
-export interface CellOffsets {
-  events: number;
-  stdout: number;
-  stderr: number;
-}
-
-export type CellOutcome =
-  | { kind: "ended"; status: "ok" | "error"; maxRss?: string }
-  | { kind: "died"; final: FinalJobStatus; started: boolean; stderrTail: string };
-
-export interface CellJobListener {
-  /** Runner events in order; consecutive stream events of one name arrive merged. */
-  onEvent(event: RunnerEvent): void;
-  /** Text the job wrote to its own stdout/stderr (setup, subprocesses, slurmstepd). */
-  onOutput(name: "stdout" | "stderr", text: string): void;
-  onStatus(status: JobStatus): void;
-  onOffsets(offsets: CellOffsets): void;
-  /** Reading the job's files failed for now (will retry): e.g. the connection dropped. */
-  onTrouble(message: string): void;
-}
+/** Wakes a follower when a directory changes (local file systems only; polling covers the rest). */
+export type DirWatcher = (dir: string, onChange: () => void) => () => void;
 
 /** The runner's own peak memory (KiB, from getrusage) in Slurm's spelling. */
 function formatRss(kb: number | undefined): string | undefined {
@@ -59,113 +31,58 @@ function formatRss(kb: number | undefined): string | undefined {
   return mb >= 1024 ? `${(mb / 1024).toFixed(1)}G` : `${Math.max(1, Math.round(mb))}M`;
 }
 
+type EndEvent = RunnerEvent & { type: "end" };
+
 const POLL_MIN_MS = 40;
 const POLL_MAX_MS = 250;
 const QUEUED_POLL_MS = 1000;
 const STDERR_TAIL_CHARS = 4000;
 
-export class CellJob {
-  readonly done: Promise<CellOutcome>;
+export class JobFollower {
+  readonly done: Promise<JobOutcome>;
   private readonly events: LineTail;
   private readonly stdout: TextTail;
   private readonly stderr: TextTail;
   private stderrTail = "";
-  private started = false;
+  private startedFlag: boolean;
   private queued = false;
   private wakeUp: (() => void) | undefined;
-  private stopWatchingDir: (() => void) | undefined;
+  private readonly stopWatchingDir: (() => void) | undefined;
 
-  private constructor(
-    private readonly transport: Transport,
-    private readonly scheduler: Scheduler,
+  constructor(
+    transport: Transport,
+    private readonly liveness: JobLiveness,
     readonly jobId: string,
-    readonly paths: CellPaths,
+    private readonly paths: CellPaths,
     offsets: CellOffsets,
-    private readonly listener: CellJobListener,
-    watchDir?: (dir: string, onChange: () => void) => () => void,
+    private readonly listener: JobListener,
+    watchDir?: DirWatcher,
   ) {
     this.events = new LineTail(transport, paths.events, offsets.events);
     this.stdout = new TextTail(transport, paths.stdout, offsets.stdout);
     this.stderr = new TextTail(transport, paths.stderr, offsets.stderr);
-    this.started = offsets.events > 0;
-    if (watchDir) this.stopWatchingDir = watchDir(join(paths.events, ".."), () => this.wakeUp?.());
-    this.done = this.follow();
+    this.startedFlag = offsets.events > 0;
+    this.stopWatchingDir = watchDir?.(join(paths.events, ".."), () => this.wakeUp?.());
+    this.done = this.follow(transport);
   }
 
-  /** Writes the code and script, submits, and starts following the job. */
-  static async submit(
-    transport: Transport,
-    scheduler: Scheduler,
-    paths: CellPaths,
-    code: string,
-    script: string,
-    spec: Omit<SubmitSpec, "scriptPath" | "stdoutPath" | "stderrPath" | "eventsPath">,
-    listener: CellJobListener,
-    watchDir?: (dir: string, onChange: () => void) => () => void,
-  ): Promise<CellJob> {
-    await transport.writeFile(paths.code, code);
-    await transport.writeFile(paths.script, script, 0o755);
-    const jobId = await scheduler.submit({
-      ...spec,
-      scriptPath: paths.script,
-      stdoutPath: paths.stdout,
-      stderrPath: paths.stderr,
-      eventsPath: paths.events,
-    });
-    return new CellJob(
-      transport,
-      scheduler,
-      jobId,
-      paths,
-      { events: 0, stdout: 0, stderr: 0 },
-      listener,
-      watchDir,
-    );
-  }
-
-  /** Follows a job submitted earlier (by this server before a restart) from the saved offsets. */
-  static resume(
-    transport: Transport,
-    scheduler: Scheduler,
-    jobId: string,
-    paths: CellPaths,
-    offsets: CellOffsets,
-    listener: CellJobListener,
-    watchDir?: (dir: string, onChange: () => void) => () => void,
-  ): CellJob {
-    return new CellJob(transport, scheduler, jobId, paths, offsets, listener, watchDir);
+  get started(): boolean {
+    return this.startedFlag;
   }
 
   get offsets(): CellOffsets {
     return { events: this.events.offset, stdout: this.stdout.offset, stderr: this.stderr.offset };
   }
 
-  async answerInput(seq: number, reply: { value: string } | { error: string }): Promise<void> {
-    await this.transport.writeFile(`${this.paths.events}.input.${seq}`, JSON.stringify(reply), 0o600);
-  }
-
-  /**
-   * Jupyter's interrupt. Once the runner has started, SIGINT (KeyboardInterrupt in the cell);
-   * before that (queued, or still setting up its environment) there is no Python code to
-   * interrupt, and the job is cancelled instead.
-   */
-  interrupt(): Promise<void> {
-    return this.started ? this.scheduler.interrupt(this.jobId) : this.scheduler.cancel(this.jobId);
-  }
-
-  cancel(): Promise<void> {
-    return this.scheduler.cancel(this.jobId);
-  }
-
   /**
    * A follower resumed at saved offsets: the end marker may lie just before them (the server died
    * after delivering it but before replying). Look back for it, so the cell is not called dead.
    */
-  private async endBeforeOffset(): Promise<(RunnerEvent & { type: "end" }) | undefined> {
+  private async endBeforeOffset(transport: Transport): Promise<EndEvent | undefined> {
     const at = this.events.offset;
     if (at === 0) return undefined;
     const from = Math.max(0, at - 8192);
-    const buf = await this.transport.readFrom(this.paths.events, from, at - from).catch(() => null);
+    const buf = await transport.readFrom(this.paths.events, from, at - from).catch(() => null);
     if (!buf) return undefined;
     const text = buf.toString("utf8");
     const { events } = parseRunnerEvents(text.slice(from === 0 ? 0 : text.indexOf("\n") + 1));
@@ -173,18 +90,18 @@ export class CellJob {
     return last?.type === "end" ? last : undefined;
   }
 
-  private async follow(): Promise<CellOutcome> {
-    const ended = await this.endBeforeOffset();
+  private async follow(transport: Transport): Promise<JobOutcome> {
+    const ended = await this.endBeforeOffset(transport);
     if (ended) {
       this.stopWatchingDir?.();
       return { kind: "ended", status: ended.status, maxRss: formatRss(ended.maxrss_kb) };
     }
     let gone = false;
-    const unwatch = this.scheduler.watch(
+    const unwatch = this.liveness.watch(
       this.jobId,
       (s) => {
         const wasQueued = this.queued;
-        this.queued = s.state === "PENDING" && !this.started;
+        this.queued = s.state === "PENDING" && !this.startedFlag;
         // Leaving the queue ends the slow polling at once (over SSH nothing else wakes the tail).
         if (wasQueued && !this.queued) this.wakeUp?.();
         this.listener.onStatus(s);
@@ -198,7 +115,7 @@ export class CellJob {
     try {
       for (;;) {
         const wasGone = gone;
-        let result: { end?: RunnerEvent & { type: "end" }; got: boolean };
+        let result: { end?: EndEvent; got: boolean };
         try {
           result = await this.drain();
         } catch (err) {
@@ -209,13 +126,15 @@ export class CellJob {
           continue;
         }
         if (result.end) {
+          this.listener.onEnding();
           if (await this.drainStd()) this.listener.onOffsets(this.offsets);
           return { kind: "ended", status: result.end.status, maxRss: formatRss(result.end.maxrss_kb) };
         }
         if (wasGone) {
-          const final = await this.scheduler.final(this.jobId);
+          this.listener.onEnding();
+          const final = await this.liveness.final(this.jobId);
           if (await this.drainStd()) this.listener.onOffsets(this.offsets);
-          return { kind: "died", final, started: this.started, stderrTail: this.stderrTail };
+          return { kind: "died", final, started: this.startedFlag, stderrTail: this.stderrTail };
         }
         delay = result.got ? POLL_MIN_MS : Math.min(delay * 1.5, POLL_MAX_MS);
         // Nothing can be written while the job waits in the queue: look rarely (it matters over SSH).
@@ -238,45 +157,48 @@ export class CellJob {
     });
   }
 
-  private async drain(): Promise<{ end?: RunnerEvent & { type: "end" }; got: boolean }> {
+  private async drain(): Promise<{ end?: EndEvent; got: boolean }> {
     const before = this.offsets;
     // The three files at once: over SSH, one round trip for all of them.
     const [got, text] = await Promise.all([this.drainStd(), this.events.read()]);
-    let end: (RunnerEvent & { type: "end" }) | undefined;
-    if (text) {
-      const { events, bad } = parseRunnerEvents(text);
-      for (const b of bad)
-        this.listener.onOutput("stderr", `alpine-kernel: unreadable runner event (${b})\n`);
-      let pending: (RunnerEvent & { type: "stream" }) | undefined;
-      const flush = () => {
-        if (pending) this.listener.onEvent(pending);
-        pending = undefined;
-      };
-      for (const ev of events) {
-        if (ev.type === "start") {
-          this.started = true;
-          this.queued = false;
-        }
-        if (ev.type === "stream") {
-          if (ev.name === "stderr") this.stderrTail = (this.stderrTail + ev.text).slice(-STDERR_TAIL_CHARS);
-          if (pending && pending.name === ev.name) pending = { ...pending, text: pending.text + ev.text };
-          else {
-            flush();
-            pending = ev;
-          }
-          continue;
-        }
-        flush();
-        if (ev.type === "end") end = ev;
-        else this.listener.onEvent(ev);
-      }
-      flush();
-    }
+    const end = text ? this.deliver(text) : undefined;
     const after = this.offsets;
     const moved =
       after.events !== before.events || after.stdout !== before.stdout || after.stderr !== before.stderr;
     if (moved) this.listener.onOffsets(after);
     return { end, got: got || moved };
+  }
+
+  /** Hands complete events to the listener (consecutive streams of one name merged); returns the end marker. */
+  private deliver(text: string): EndEvent | undefined {
+    const { events, bad } = parseRunnerEvents(text);
+    for (const b of bad) this.listener.onOutput("stderr", `alpine-kernel: unreadable runner event (${b})\n`);
+    let end: EndEvent | undefined;
+    let pending: (RunnerEvent & { type: "stream" }) | undefined;
+    const flush = () => {
+      if (pending) this.listener.onEvent(pending);
+      pending = undefined;
+    };
+    for (const ev of events) {
+      if (ev.type === "start") {
+        this.startedFlag = true;
+        this.queued = false;
+      }
+      if (ev.type === "stream") {
+        if (ev.name === "stderr") this.stderrTail = (this.stderrTail + ev.text).slice(-STDERR_TAIL_CHARS);
+        if (pending && pending.name === ev.name) pending = { ...pending, text: pending.text + ev.text };
+        else {
+          flush();
+          pending = ev;
+        }
+        continue;
+      }
+      flush();
+      if (ev.type === "end") end = ev;
+      else this.listener.onEvent(ev);
+    }
+    flush();
+    return end;
   }
 
   private async drainStd(): Promise<boolean> {

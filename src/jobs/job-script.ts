@@ -5,6 +5,9 @@
 import { InputError } from "../errors";
 import { shellJoin, shellQuote } from "../cluster/transport";
 
+/** One sbatch option in long form: ["--partition", "acpu"] or ["--exclusive"]. */
+export type SbatchPair = readonly [long: string, value?: string];
+
 export interface EnvironmentSetup {
   modules: readonly string[];
   conda_env?: string | undefined;
@@ -16,7 +19,7 @@ export interface EnvironmentSetup {
 export interface JobScriptInput {
   jobName: string;
   /** `#SBATCH` options in long form, e.g. ["--partition", "acpu"] or ["--exclusive"]. */
-  sbatch: ReadonlyArray<readonly [string, string?]>;
+  sbatch: readonly SbatchPair[];
   stdoutPath: string;
   stderrPath: string;
   workDir: string;
@@ -31,7 +34,7 @@ export interface JobScriptInput {
 export const SETUP_FAILED_EXIT = 97;
 export const SETUP_FAILED_MARKER = "alpine-kernel: environment setup failed:";
 
-function sbatchLine([flag, value]: readonly [string, string?]): string {
+function sbatchLine([flag, value]: SbatchPair): string {
   if (!/^--[a-z][a-z0-9-]*$/.test(flag))
     throw new InputError("BAD_SBATCH_OPTION", `not an sbatch long option: ${JSON.stringify(flag)}`);
   if (value === undefined) return `#SBATCH ${flag}`;

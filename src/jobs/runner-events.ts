@@ -1,8 +1,29 @@
 /**
- * Events the cell runner writes to its events file (docs/cell-runner.md), validated as they are read.
+ * The runner's side of the contract: the events it writes to its events file
+ * (docs/cell-runner.md), validated as they are read. Bundles and tracebacks are kept as the runner
+ * wrote them; what they become in a frontend is the session's business.
  */
-import type { ErrorContent, JsonObject, MimeBundle } from "../protocol/messages";
-import { ProtocolError, isObject } from "../protocol/validate";
+import { InputError } from "../errors";
+
+type JsonObject = Record<string, unknown>;
+/** MIME type → data, as IPython's display formatter produces it. */
+export type MimeBundle = Record<string, unknown>;
+
+/** The runner's account of an exception raised in the cell (Python's names, traceback lines). */
+export interface RunnerError {
+  ename: string;
+  evalue: string;
+  traceback: string[];
+}
+
+/** An events-file line that is not a runner event. */
+export class RunnerEventError extends InputError {
+  constructor(message: string) {
+    super("BAD_RUNNER_EVENT", message);
+  }
+}
+
+const isObject = (x: unknown): x is JsonObject => typeof x === "object" && x !== null && !Array.isArray(x);
 
 export type RunnerEvent =
   | {
@@ -24,7 +45,7 @@ export type RunnerEvent =
     }
   | { type: "clear_output"; wait: boolean }
   | { type: "execute_result"; execution_count: number; data: MimeBundle; metadata: JsonObject }
-  | ({ type: "error" } & ErrorContent)
+  | ({ type: "error" } & RunnerError)
   | { type: "input_request"; seq: number; prompt: string; password: boolean }
   | {
       type: "namespace";
@@ -37,7 +58,7 @@ export type RunnerEvent =
   | { type: "end"; status: "ok" | "error"; time: number; maxrss_kb?: number };
 
 function need(ok: boolean, what: string): void {
-  if (!ok) throw new ProtocolError(`runner event: ${what}`);
+  if (!ok) throw new RunnerEventError(`runner event: ${what}`);
 }
 
 const isStr = (x: unknown): x is string => typeof x === "string";
@@ -87,7 +108,7 @@ export function assertRunnerEvent(e: unknown): asserts e is RunnerEvent {
       need(ev.status === "ok" || ev.status === "error", "end needs status ok or error");
       return;
     default:
-      throw new ProtocolError(`runner event: unknown type ${JSON.stringify(ev.type)}`);
+      throw new RunnerEventError(`runner event: unknown type ${JSON.stringify(ev.type)}`);
   }
 }
 

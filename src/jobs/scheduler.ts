@@ -1,6 +1,6 @@
 /**
- * What a backend does with a cell's job script. `slurm` submits it with sbatch; `local` runs it
- * with bash on this machine. Both report job states in Slurm's vocabulary.
+ * What runs a cell's job script. `slurm` submits it with sbatch; `local` runs it with bash on this
+ * machine. Both report job states in Slurm's vocabulary.
  */
 
 /** Slurm job states we act on (squeue/sacct spelling); local jobs use the same words. */
@@ -82,5 +82,7 @@ export interface Scheduler {
   interrupt(jobId: string): Promise<void>;
   cancel(jobId: string): Promise<void>;
   final(jobId: string): Promise<FinalJobStatus>;
+  /** What accounting says now about these jobs (`%sacct`); jobs it does not know are left out. */
+  accounting(jobIds: readonly string[]): Promise<Map<string, FinalJobStatus>>;
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@
  * cluster (partition names, limits, accounts) is checked in validate.ts.
  */
 import { distance } from "fastest-levenshtein";
-import { parseMemory, parseTimeOption } from "../jobs/slurm/slurm-time";
+import { parseMemory, parseTimeOption, SlurmValueError } from "../jobs/slurm/slurm-time";
 import { KERNEL_OPTIONS, KERNEL_OWNED_SBATCH, SBATCH_OPTIONS, type SbatchOption } from "./registry";
 import { MagicError, type ParsedOptions, type SbatchPair } from "./types";
 
@@ -113,6 +113,15 @@ function ownedOption(spelling: string): MagicError {
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
 
+/** A value Slurm would not take is a magic the kernel refuses (nothing is submitted). */
+function asMagicError(check: () => unknown): void {
+  try {
+    check();
+  } catch (err) {
+    throw err instanceof SlurmValueError ? new MagicError(err.message) : err;
+  }
+}
+
 /** Checks one option's value; throws a MagicError that says what a good value looks like. */
 function checkValue(opt: SbatchOption, value: string): void {
   const o = opt.long;
@@ -126,11 +135,11 @@ function checkValue(opt: SbatchOption, value: string): void {
     new MagicError(`${o} '${value}' is not ${what}: use ${use}`);
   switch (o) {
     case "--time":
-      parseTimeOption(value, o);
+      asMagicError(() => parseTimeOption(value, o));
       return;
     case "--mem":
     case "--mem-per-cpu":
-      parseMemory(value, o);
+      asMagicError(() => parseMemory(value, o));
       return;
     case "--cpus-per-task":
     case "--ntasks":

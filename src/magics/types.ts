@@ -1,8 +1,9 @@
 /** What the magics parser produces. Parsing and validation are pure; the session executes the result. */
 import { InputError } from "../errors";
 
-/** One sbatch option in long form: ["--partition", "acpu"] or ["--exclusive"]. */
-export type SbatchPair = readonly [long: string, value?: string];
+import type { SbatchPair } from "../jobs/job-script";
+
+export type { SbatchPair };
 
 export interface ParsedOptions {
   sbatch: SbatchPair[];

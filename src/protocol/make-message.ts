@@ -2,12 +2,15 @@
 import { randomUUID } from "node:crypto";
 import {
   PROTOCOL_VERSION,
+  type ErrorReplyMessage,
+  type ReplyError,
+  type ReplyType,
+  type RequestType,
   type Channel,
   type ContentByType,
   type Message,
   type MessageHeader,
   type MsgType,
-  type RawMessage,
 } from "./messages";
 
 export function makeHeader<T extends MsgType>(
@@ -43,14 +46,23 @@ export function makeMessage<T extends MsgType>(
   };
 }
 
-/** For message types outside the typed table (error replies to any request, runner passthrough). */
-export function makeRawMessage(
-  channel: Channel,
-  msgType: string,
-  content: Record<string, unknown>,
-  parent: MessageHeader | Record<string, never>,
+export function replyTypeOf<R extends RequestType>(requestType: R): ReplyType<R> {
+  return requestType.replace(/_request$/, "_reply") as ReplyType<R>;
+}
+
+/** An error reply to a request of any type. */
+export function makeErrorReply(
+  req: { channel: Channel; header: MessageHeader<RequestType> },
+  content: ReplyError,
   session: string,
-): RawMessage {
-  const header: MessageHeader = { ...makeHeader("status", session), msg_type: msgType };
-  return { channel, header, parent_header: parent, metadata: {}, content, buffers: [] };
+): ErrorReplyMessage {
+  const type = replyTypeOf(req.header.msg_type);
+  return {
+    channel: req.channel,
+    header: makeHeader(type, session),
+    parent_header: req.header,
+    metadata: {},
+    content,
+    buffers: [],
+  };
 }

@@ -201,6 +201,11 @@ export type RequestType =
   | "shutdown_request"
   | "interrupt_request";
 
+/** The reply type of a request type: execute_request → execute_reply. */
+export type ReplyType<R extends RequestType = RequestType> = R extends `${infer B}_request`
+  ? `${B}_reply`
+  : never;
+
 /** A Jupyter message as it travels between our components (decoded from ZMQ or WebSocket). */
 export interface Message<T extends MsgType = MsgType> {
   channel: Channel;
@@ -233,6 +238,14 @@ export function hasParent(msg: { parent_header: MessageHeader | Record<string, n
   parent_header: MessageHeader;
 } {
   return typeof (msg.parent_header as Partial<MessageHeader>).msg_id === "string";
+}
+
+/**
+ * Any request may be answered with an error (spec: "status": "error" in a reply), whatever its
+ * reply's usual content.
+ */
+export interface ErrorReplyMessage extends Omit<Message<ReplyType>, "content"> {
+  content: ReplyError;
 }
 
 /** Any message on its way out (typed or raw): what the codecs accept. */

@@ -5,11 +5,13 @@ import { LocalTransport } from "../cluster/local-transport";
 import type { Transport } from "../cluster/transport";
 import type { Config } from "../config/config";
 import type { Ledger } from "../ledger/ledger";
-import { JobBook } from "../session/job-book";
-import type { SessionEnvironment } from "../session/job-builder";
-import type { LiveStatus } from "../session/live-status";
+import { CellBook } from "../cells/cell-book";
+import { BatchBackend } from "../jobs/batch-backend";
+import { ClusterHealth } from "../jobs/cluster-health";
+import { SessionFiles } from "../jobs/session-files";
+import type { SessionEnvironment } from "../session/environment";
 import { ClusterDiscovery } from "../jobs/slurm/discovery";
-import { installRunner, probePythonVersion } from "../jobs/runner-install";
+import { probePythonVersion } from "../jobs/runner-install";
 import { LocalScheduler } from "../jobs/local/local-scheduler";
 import type { Scheduler } from "../jobs/scheduler";
 import { SlurmScheduler } from "../jobs/slurm/slurm-scheduler";
@@ -83,54 +85,66 @@ function pythonVersionOf(transport: Transport, config: Config, loginShell: boole
       : probe();
 }
 
-export function createSessionEnvironment(
+/** What the server builds from its configuration: the sessions' environment and the one cluster connection. */
+export interface ServerBackend {
+  env: SessionEnvironment;
+  transport: Transport;
+  close(): Promise<void>;
+}
+
+export function createBackend(
   config: Config,
   ledger: Ledger,
   log: Logger,
   prompts?: PromptBroker,
-): SessionEnvironment {
+): ServerBackend {
   prompts ??= new PromptBroker(config.cluster.prompt_timeout_seconds * 1000);
   const transport = createTransport(config, prompts, log);
-  const statusBoard = new Set<LiveStatus>();
-  if (transport instanceof SshTransport) {
-    transport.onStateChange((state) => {
-      for (const s of statusBoard) s.trouble(connectionTrouble(state));
-    });
-  }
+  const health = new ClusterHealth();
+  if (transport instanceof SshTransport)
+    transport.onStateChange((state) => health.report(connectionTrouble(state)));
   let scheduler: Scheduler;
   let discovery: ClusterDiscovery | undefined;
-  let liveStatus: SessionEnvironment["liveStatus"] = () => undefined;
   if (config.backend === "slurm") {
-    const slurm = new SlurmScheduler(transport, {
+    scheduler = new SlurmScheduler(transport, {
       minIntervalMs: config.slurm.poll_min_seconds * 1000,
       maxIntervalMs: config.slurm.poll_max_seconds * 1000,
       onTrouble: (message) => {
         if (message) log.warn(message);
-        for (const s of statusBoard) s.trouble(message);
+        health.report(message);
       },
     });
-    scheduler = slurm;
     discovery = new ClusterDiscovery(transport, config.slurm.discovery_ttl_seconds * 1000);
-    liveStatus = (id) => slurm.watcher.status(id);
   } else {
     if (!(transport instanceof LocalTransport))
       throw new Error("the local backend runs cells on this machine: it needs the local transport");
     scheduler = new LocalScheduler(transport);
   }
   const loginShell = config.environment.modules.length > 0;
-  return {
-    transport,
+  const files = new SessionFiles(transport);
+  const env: SessionEnvironment = {
     scheduler,
     config,
     ledger,
     log,
     discovery,
-    jobs: new JobBook(ledger),
-    liveStatus,
-    statusBoard,
-    runnerPath: once(async () => installRunner(transport, await transport.resolvePath(config.work_dir))),
+    health,
+    files,
+    cells: new CellBook(ledger),
+    backend: new BatchBackend(transport, scheduler, files, {
+      environment: config.environment,
+      workDir: config.work_dir,
+      watchDir: transport.kind === "local" ? watchLocalDir : undefined,
+    }),
     pythonVersion: pythonVersionOf(transport, config, loginShell),
-    watchDir: transport.kind === "local" ? watchLocalDir : undefined,
     prompts,
+  };
+  return {
+    env,
+    transport,
+    close: async () => {
+      await scheduler.close();
+      await transport.close();
+    },
   };
 }

@@ -2,11 +2,10 @@
 import { randomUUID } from "node:crypto";
 import { basename } from "node:path";
 import { InputError } from "../errors";
-import type { SessionEnvironment } from "../session/job-builder";
-import { Session, type SessionRecord } from "../session/session";
 import { DEFAULT_KERNEL_NAME } from "../kernel/kernelspec";
-import type { CellContext } from "../session/cell-execution";
-import { resumeDetached } from "../session/detached-cells";
+import type { SessionEnvironment } from "../session/environment";
+import { resumeCell } from "../session/run-cell";
+import { Session, type SessionRecord } from "../session/session";
 
 export interface KernelModel {
   id: string;
@@ -31,19 +30,10 @@ export class KernelManager {
     for (const rec of env.ledger.list<SessionRecord>("session")) {
       this.adopt(Session.restore(env, rec));
     }
-    for (const rec of env.jobs.detachedInFlight()) {
-      const ctx: CellContext = {
-        publish: () => {},
-        publishRaw: () => {},
-        requestInput: () => "",
-        onNamespace: () => {},
-        onStatus: () => {},
-        saveProgress: () => {},
-        log: (m) => env.log.warn(m),
-      };
-      resumeDetached(env, rec, ctx, (type, data, displayId) => {
-        if (rec.parent) this.sessions.get(rec.sessionId)?.publishDisplay(type, data, displayId, rec.parent);
-      });
+    // Cells whose kernel was shut down (detached ones keep running): followed to record their end.
+    for (const rec of env.cells.inFlight().filter((r) => !this.sessions.has(r.sessionId))) {
+      env.log.info({ job: rec.jobId }, "following a cell of a closed kernel again after a server restart");
+      resumeCell(env, rec);
     }
   }
 
@@ -105,7 +95,7 @@ export class KernelManager {
       cellsInFlight += s.cellsInFlight;
       lastActivity = Math.max(lastActivity, s.lastActivity.getTime());
     }
-    cellsInFlight += this.env.jobs.detachedInFlight().length;
+    cellsInFlight += this.env.cells.detachedInFlight();
     return { connections, cellsInFlight, lastActivity };
   }
 }

@@ -12,7 +12,7 @@ import { dataDir } from "../config/paths";
 import { Ledger } from "../ledger/ledger";
 import { VERSION } from "../version";
 import { createApp } from "./app";
-import { createSessionEnvironment } from "./backend";
+import { createBackend } from "./backend";
 import { PromptBroker } from "./prompt-broker";
 import { attachChannels } from "./channels";
 import { KernelManager } from "./kernel-manager";
@@ -48,9 +48,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString("hex");
   const ledger = new Ledger(opts.ledgerPath ?? join(dataDir(), "ledger.jsonl"));
   const prompts = new PromptBroker(config.cluster.prompt_timeout_seconds * 1000);
-  const env = createSessionEnvironment(config, ledger, log, prompts);
-  const kernels = new KernelManager(env);
-  const app = createApp({ kernels, token, log, transport: env.transport, backend: config.backend, prompts });
+  const backend = createBackend(config, ledger, log, prompts);
+  const kernels = new KernelManager(backend.env);
+  const app = createApp({
+    kernels,
+    token,
+    log,
+    transport: backend.transport,
+    backend: config.backend,
+    prompts,
+  });
   const server = createServer(app);
   const wss = attachChannels(server, kernels, token, log);
 
@@ -88,8 +95,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      await env.scheduler.close();
-      await env.transport.close();
+      await backend.close();
       log.info("server stopped");
       log.flush();
       resolveClosed();

@@ -1,7 +1,6 @@
-/** What the ledger keeps of a session and of its cell in flight, to survive a server restart. */
+/** What the ledger keeps of a session, to survive a server restart (its cells have records of their own). */
 import type { LedgerEntry } from "../ledger/ledger";
 import type { SbatchPair } from "../magics/types";
-import type { CellRecordFields } from "./cell-execution";
 
 export interface SessionRecord extends LedgerEntry {
   kind: "session";
@@ -16,9 +15,4 @@ export interface SessionRecord extends LedgerEntry {
   names: Record<string, string>;
   /** What %slurm set in this notebook. */
   slurmDefaults: SbatchPair[];
-}
-
-export interface CellRecord extends LedgerEntry, CellRecordFields {
-  kind: "cell";
-  sessionId: string;
 }

@@ -1,14 +1,13 @@
 /**
  * One kernel's life on the server: its frontends, its execute queue, its namespace and history.
- * Frontends reach it through the WebSocket channels (directly, or via the ZMQ kernel bridge); it
- * never knows whether cluster commands go over SSH.
+ * Frontends reach it through the WebSocket channels (directly, or via the ZMQ kernel bridge); its
+ * cells are `Cell`s that it shows and answers for; it never touches the cluster itself.
  */
 import { join } from "node:path";
 import type { Logger } from "pino";
+import type { Cell } from "../cells/cell";
 import { AlpineKernelError, errorMessage, errorName } from "../errors";
-import type { CellRecord, SessionRecord } from "./session-record";
-export type { CellRecord, SessionRecord } from "./session-record";
-import { makeMessage, makeRawMessage } from "../protocol/make-message";
+import { makeErrorReply, makeMessage } from "../protocol/make-message";
 import {
   isMessageType,
   type ContentByType,
@@ -17,28 +16,30 @@ import {
   type RawMessage,
   type RequestMessage,
 } from "../protocol/messages";
-import { asRequest } from "../protocol/validate";
-import { CellJob, cellPaths } from "../jobs/job-follower";
-import type { JobStatus } from "../jobs/scheduler";
-import { CellExecution, type CellContext } from "./cell-execution";
+import { asRequest, isRequestType } from "../protocol/validate";
+import { errorContent, errorReply, replyFor } from "./cell-output";
+import { CellOptions } from "./cell-options";
 import type { OutgoingMessage, SessionClient } from "./client";
+import type { SessionEnvironment } from "./environment";
 import { ExecuteQueue, type QueuedExecute } from "./execute-queue";
 import { handleRequest } from "./handlers";
-import type { SessionEnvironment } from "./job-builder";
-import { runCell, type CellHost } from "./cell-flow";
-import { CellOptions } from "./cell-options";
+import type { InputRelay } from "./input-relay";
 import { LoginPrompts } from "./login-prompts";
+import { resumeCell, runCell, type CellHost } from "./run-cell";
+import type { SessionRecord } from "./session-record";
+export type { SessionRecord } from "./session-record";
 
 const HISTORY_LIMIT = 1000;
 /** Messages kept for the next frontend while none is attached (a bridge reconnecting after a server restart). */
 const UNSENT_LIMIT = 5000;
 
-export class Session {
+export class Session implements CellHost {
   readonly clients = new Map<string, SessionClient>();
   private readonly unsent: OutgoingMessage[] = [];
   lastActivity = new Date();
   private readonly queue: ExecuteQueue;
-  private current: CellExecution | undefined;
+  /** The attached cell in flight: interrupts and input replies go to it. */
+  private current: { cell: Cell; inputs?: InputRelay } | undefined;
   readonly options: CellOptions;
   private readonly logins: LoginPrompts;
   private closed = false;
@@ -57,47 +58,6 @@ export class Session {
     state.slurmDefaults ??= [];
     this.logins = new LoginPrompts(env.prompts, state.id, (clientId, msg) => this.send(clientId, msg));
     this.options = new CellOptions(env.config, env.discovery, state.slurmDefaults);
-  }
-
-  /** This notebook, across kernel restarts and reopenings: where its cell jobs are filed. */
-  get notebookKey(): string {
-    return `${this.state.workDir}/${this.state.notebook}`;
-  }
-
-  private get host(): CellHost {
-    return {
-      id: this.id,
-      env: this.env,
-      options: this.options,
-      state: this.state,
-      notebookKey: this.notebookKey,
-      cellContext: () => this.cellContext(),
-      publishDisplay: (type, data, displayId, parent) => this.publishDisplay(type, data, displayId, parent),
-      publishStream: (name, text, parent) => this.publish("stream", { name, text }, parent),
-      publishError: (error, parent) => this.publishRaw("error", { ...error }, parent),
-      setCurrent: (cell) => (this.current = cell),
-      persist: () => {
-        this.state.slurmDefaults = this.options.notebookDefaults;
-        this.persist();
-      },
-    };
-  }
-
-  publishDisplay(
-    type: "display_data" | "update_display_data",
-    data: Record<string, string>,
-    displayId: string | undefined,
-    parent: MessageHeader,
-  ): void {
-    this.publishRaw(
-      type,
-      { data, metadata: {}, transient: displayId ? { display_id: displayId } : {} },
-      parent,
-    );
-  }
-
-  private publishRaw(type: string, content: Record<string, unknown>, parent: MessageHeader): void {
-    this.broadcast(makeRawMessage("iopub", type, content, parent, this.id));
   }
 
   static create(
@@ -122,11 +82,24 @@ export class Session {
     return new Session(env, record, env.log.child({ kernel: init.id }));
   }
 
-  /** Brings back a session recorded before a server restart, re-attaching its cell in flight. */
+  /** Brings back a session recorded before a server restart, following again its cells in flight. */
   static restore(env: SessionEnvironment, record: SessionRecord): Session {
     const session = new Session(env, record, env.log.child({ kernel: record.id }));
-    const cell = env.ledger.list<CellRecord>("cell").find((c) => c.sessionId === record.id && c.jobId);
-    if (cell) session.queue.runFirst(() => session.resumeCell(cell));
+    for (const rec of env.cells.inFlight().filter((r) => r.sessionId === record.id)) {
+      session.log.info({ job: rec.jobId, seq: rec.seq }, "following a cell again after a server restart");
+      const cell = resumeCell(env, rec, session);
+      if (rec.detached) continue;
+      // The request it answers is still unanswered: it goes first, before anything sent since.
+      session.queue.runFirst(async () => {
+        const end = await cell.finished;
+        const { parent, clientId } = cell.info.origin;
+        session.send(
+          clientId,
+          makeMessage("shell", "execute_reply", replyFor(end, rec.executionCount), parent, session.id),
+        );
+        session.publish("status", { execution_state: "idle" }, parent);
+      });
+    }
     return session;
   }
 
@@ -135,9 +108,6 @@ export class Session {
   }
   get name(): string {
     return this.state.name;
-  }
-  get dir(): string {
-    return this.state.dir;
   }
   get executionCount(): number {
     return this.state.executionCount;
@@ -156,6 +126,45 @@ export class Session {
     return this.queue.length;
   }
 
+  // ------------------------------------------------------------ what its cells need (CellHost)
+
+  /** This notebook, across kernel restarts and reopenings: where its cell jobs are filed. */
+  get notebookKey(): string {
+    return `${this.state.workDir}/${this.state.notebook}`;
+  }
+
+  get place(): { dir: string; workDir: string; notebook: string } {
+    return { dir: this.state.dir, workDir: this.state.workDir, notebook: this.state.notebook };
+  }
+
+  nextSeq(): number {
+    const seq = ++this.state.cellSeq;
+    this.persist();
+    return seq;
+  }
+
+  saveDefaults(): void {
+    this.state.slurmDefaults = this.options.notebookDefaults;
+    this.persist();
+  }
+
+  setCurrent(cell: Cell | undefined, inputs?: InputRelay): void {
+    this.current = cell && { cell, inputs };
+  }
+
+  askInput(clientId: string, prompt: string, password: boolean, parent: MessageHeader): string {
+    const msg = makeMessage("stdin", "input_request", { prompt, password }, parent, this.id);
+    this.send(clientId, msg);
+    return msg.header.msg_id;
+  }
+
+  setNames(names: Record<string, string>): void {
+    this.state.names = names;
+    this.persist();
+  }
+
+  // ------------------------------------------------------------ frontends
+
   attach(client: SessionClient): void {
     this.clients.set(client.id, client);
     for (const msg of this.unsent.splice(0)) client.send(msg);
@@ -171,7 +180,7 @@ export class Session {
     this.lastActivity = new Date();
     if (raw.header.msg_type === "input_reply") {
       if (this.logins.take(raw)) return;
-      if (!this.current?.handleInputReply(raw)) this.log.warn("input_reply with no input request waiting");
+      if (!this.current?.inputs?.take(raw)) this.log.warn("input_reply with no input request waiting");
       return;
     }
     let req: RequestMessage | undefined;
@@ -192,7 +201,7 @@ export class Session {
     if (isMessageType(req, "execute_request")) {
       this.queue.push({ request: req, clientId: client.id });
     } else if (isMessageType(req, "interrupt_request")) {
-      void this.interrupt();
+      void this.interrupt(); // reports its own failures
       this.withStatus(req.header, () => this.reply(req, client.id, "interrupt_reply", { status: "ok" }));
     } else if (isMessageType(req, "shutdown_request")) {
       const restart = req.content.restart;
@@ -202,7 +211,7 @@ export class Session {
         );
       // A restart is done before the reply, so requests sent after the reply meet the fresh kernel;
       // a shutdown replies first, while the client is still attached.
-      void this.stopCells()
+      this.stopCells()
         .then(async () => {
           if (restart) await this.onShutdownRequest(true);
           answer();
@@ -210,7 +219,7 @@ export class Session {
         })
         .catch((err) => this.log.error(`shutdown_request failed: ${errorMessage(err)}`));
     } else {
-      void this.answer(req, client.id);
+      void this.answer(req, client.id); // answer() replies with an error itself
     }
   }
 
@@ -227,15 +236,18 @@ export class Session {
   }
 
   private replyError(req: Pick<RawMessage, "channel" | "header">, clientId: string, err: unknown): void {
-    const type = req.header.msg_type.replace(/_request$/, "_reply");
-    if (type === req.header.msg_type) return;
+    const type = req.header.msg_type;
+    if (!isRequestType(type)) return;
     const content = {
-      status: "error",
+      status: "error" as const,
       ename: err instanceof Error ? err.name : "Error",
       evalue: errorMessage(err),
       traceback: [],
     };
-    this.send(clientId, makeRawMessage(req.channel, type, content, req.header, this.id));
+    this.send(
+      clientId,
+      makeErrorReply({ channel: req.channel, header: { ...req.header, msg_type: type } }, content, this.id),
+    );
   }
 
   private withStatus(parent: MessageHeader, fn: () => void): void {
@@ -256,13 +268,14 @@ export class Session {
     this.send(clientId, makeMessage(req.channel, type, content, req.header, this.id));
   }
 
-  publish<T extends MsgType>(
+  /** Every iopub message goes out here, typed. */
+  readonly publish = <T extends MsgType>(
     type: T,
     content: ContentByType[T],
     parent: MessageHeader | Record<string, never>,
-  ): void {
+  ): void => {
     this.broadcast(makeMessage("iopub", type, content, parent, this.id));
-  }
+  };
 
   /**
    * To every frontend attached; with none (the bridge is reconnecting, e.g. to this server that
@@ -289,18 +302,8 @@ export class Session {
 
   private abortExecute(item: QueuedExecute): void {
     const req = item.request;
-    this.publish("status", { execution_state: "busy" }, req.header);
-    this.send(
-      item.clientId,
-      makeMessage(
-        "shell",
-        "execute_reply",
-        { status: "aborted", execution_count: this.state.executionCount },
-        req.header,
-        this.id,
-      ),
-    );
-    this.publish("status", { execution_state: "idle" }, req.header);
+    const content = { status: "aborted" as const, execution_count: this.state.executionCount };
+    this.withStatus(req.header, () => this.reply(req, item.clientId, "execute_reply", content));
   }
 
   private async execute(item: QueuedExecute): Promise<{ failed: boolean }> {
@@ -319,7 +322,7 @@ export class Session {
         ? this.logins.answerIn(item.clientId, req.header)
         : undefined;
       try {
-        reply = await runCell(this.host, {
+        reply = await runCell(this, {
           header: req.header,
           code,
           silent,
@@ -329,14 +332,10 @@ export class Session {
           executionCount: count,
         });
       } catch (err) {
-        const evalue = errorMessage(err);
         const ename = err instanceof AlpineKernelError ? errorName(err.code) : "KernelError";
-        this.publish(
-          "error",
-          { ename, evalue, traceback: [`\u001b[0;31m${ename}\u001b[0m: ${evalue}`] },
-          req.header,
-        );
-        reply = { status: "error", ename, evalue, traceback: [], execution_count: count };
+        const e = errorContent(ename, errorMessage(err));
+        this.publish("error", e, req.header);
+        reply = errorReply(count, { ...e, traceback: [] });
       } finally {
         stopAnswering?.();
       }
@@ -345,69 +344,6 @@ export class Session {
     } finally {
       this.publish("status", { execution_state: "idle" }, req.header);
     }
-  }
-
-  private async resumeCell(rec: CellRecord): Promise<void> {
-    const cell = new CellExecution(
-      this.cellContext(),
-      rec.seq,
-      rec.executionCount,
-      rec.parent,
-      rec.clientId,
-      rec.allowStdin,
-      rec.requested,
-    );
-    this.current = cell;
-    this.log.info({ job: rec.jobId, seq: rec.seq }, "resuming cell after server restart");
-    try {
-      const paths = cellPaths(await this.env.transport.resolvePath(this.dir), rec.seq);
-      const job = CellJob.resume(
-        this.env.transport,
-        this.env.scheduler,
-        rec.jobId,
-        paths,
-        rec.offsets,
-        cell,
-        this.env.watchDir,
-      );
-      cell.offsets = rec.offsets;
-      const reply = await cell.follow(job);
-      this.send(rec.clientId, makeMessage("shell", "execute_reply", reply, rec.parent, this.id));
-    } catch (err) {
-      this.log.error(`resuming cell ${rec.seq} failed: ${errorMessage(err)}`);
-    } finally {
-      this.current = undefined;
-      this.env.ledger.remove("cell", `${this.id}/${rec.seq}`);
-      this.publish("status", { execution_state: "idle" }, rec.parent);
-    }
-  }
-
-  private cellContext(): CellContext {
-    return {
-      publish: (type, content, parent) => this.publish(type, content, parent),
-      publishRaw: (type, content, parent) => this.publishRaw(type, content, parent),
-      requestInput: (clientId, prompt, password, parent) => {
-        const msg = makeMessage("stdin", "input_request", { prompt, password }, parent, this.id);
-        this.send(clientId, msg);
-        return msg.header.msg_id;
-      },
-      onNamespace: (names) => {
-        this.state.names = names;
-        this.persist();
-      },
-      onStatus: (_cell, status: JobStatus) => this.log.debug({ status }, "job status"),
-      saveProgress: (cell) => {
-        if (!cell.job) return;
-        const rec: CellRecord = {
-          kind: "cell",
-          id: `${this.id}/${cell.seq}`,
-          sessionId: this.id,
-          ...cell.record,
-        };
-        this.env.ledger.put(rec);
-      },
-      log: (message) => this.log.warn(message),
-    };
   }
 
   private addHistory(count: number, code: string): void {
@@ -426,18 +362,18 @@ export class Session {
   async interrupt(): Promise<void> {
     // A cell still logging in to the cluster (no job yet) stops by withdrawing its login prompts;
     // a cell whose job runs keeps them: its interrupt needs the connection itself.
-    if (!this.current?.job) this.logins.cancel("the cell was interrupted");
-    await this.current?.interrupt();
+    if (!this.current?.cell.jobId) this.logins.cancel("the cell was interrupted");
+    await this.current?.cell.interrupt();
   }
 
   /** Cancels the running cell and aborts the waiting ones. */
   async stopCells(): Promise<void> {
     this.queue.abortWaiting();
-    const cell = this.current;
+    const cell = this.current?.cell;
     if (cell) await cell.cancel().catch((err) => this.log.warn(`cancel failed: ${errorMessage(err)}`));
-    const detached = this.env.jobs.forNotebook(this.notebookKey).filter((j) => j.detached && !j.ended);
+    const detached = this.env.cells.forNotebook(this.notebookKey).filter((r) => r.detached && !r.ended);
     if (detached.length) {
-      const ids = detached.map((j) => j.id).join(", ");
+      const ids = detached.map((r) => r.jobId).join(", ");
       const text = `alpine-kernel: detached job(s) ${ids} keep running; %squeue lists them and %slurm output JOBID shows their output.\n`;
       this.publish("stream", { name: "stderr", text }, {});
     }
@@ -446,10 +382,9 @@ export class Session {
   /** Fresh namespace and execution count; cells in flight are cancelled. */
   async restart(): Promise<void> {
     await this.stopCells();
-    await this.env.transport
-      .resolvePath(this.dir)
-      .then((dir) => this.env.transport.remove(join(dir, "namespace.pkl")))
-      .catch(() => {});
+    await this.env.files
+      .removeNamespace(this.state.dir)
+      .catch((err) => this.log.warn(`removing the namespace failed: ${errorMessage(err)}`));
     this.state.executionCount = 0;
     this.state.names = {};
     this.persist();

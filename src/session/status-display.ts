@@ -4,7 +4,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { JobStatus } from "../jobs/scheduler";
-import { formatDuration, parseSlurmDuration } from "../jobs/slurm/slurm-time";
+import { formatDuration } from "../jobs/slurm/slurm-time";
+import { escapeHtml } from "./html";
 
 export type Phase =
   | { kind: "submitting" }
@@ -82,10 +83,6 @@ export function statusText(v: StatusView): string {
   return v.trouble ? `${line} — ${v.trouble}` : line;
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
-}
-
 export function statusBundle(v: StatusView, extraHtml = "", extraText = ""): Record<string, string> {
   const text = statusText(v);
   const color =
@@ -98,12 +95,6 @@ export function statusBundle(v: StatusView, extraHtml = "", extraText = ""): Rec
     "text/plain": extraText ? `${text}\n${extraText}` : text,
     "text/html": `<div class="alpine-kernel-status" style="font-family:monospace;color:${color}">${escapeHtml(text)}</div>${extraHtml}`,
   };
-}
-
-/** Milliseconds from a Slurm elapsed string, for a running job's start. */
-export function startFromElapsed(elapsed: string | undefined): number | undefined {
-  const s = elapsed ? parseSlurmDuration(elapsed) : null;
-  return s === null ? undefined : Date.now() - s * 1000;
 }
 
 export function newDisplayId(): string {

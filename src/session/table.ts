@@ -1,12 +1,9 @@
 /** A small table as a notebook shows it: aligned text for terminals, HTML for notebooks. */
+import { escapeHtml } from "./html";
 
 export interface Table {
   headers: string[];
   rows: string[][];
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 }
 
 export function tableText(t: Table): string {

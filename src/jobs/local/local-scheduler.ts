@@ -161,5 +161,10 @@ export class LocalScheduler implements Scheduler {
     return job.final!;
   }
 
+  /** No accounting on this machine: the cell book's own records are all there is. */
+  async accounting(): Promise<Map<string, FinalJobStatus>> {
+    return new Map();
+  }
+
   async close(): Promise<void> {}
 }

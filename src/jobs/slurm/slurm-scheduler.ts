@@ -1,26 +1,14 @@
 /**
- * The real backend: `sbatch --parsable` to submit, the shared watcher for live states,
- * `scancel --signal=INT --full` for KeyboardInterrupt, and one batched `sacct` for jobs that left
- * the queue without an end marker.
+ * The real scheduler: `sbatch --parsable` to submit, the shared watcher for live states,
+ * `scancel --signal=INT --full` for KeyboardInterrupt, and one batched `sacct` for accounting.
  */
 import type { Transport } from "../../cluster/transport";
 import { CommandError } from "../../cluster/transport";
 import { AlpineKernelError } from "../../errors";
 import { parseRunnerEvents } from "../runner-events";
-import { SACCT_ARGS, parseSacct } from "./parse-sacct";
-import type { FinalJobStatus, JobState, Scheduler, StatusListener, SubmitSpec } from "../scheduler";
+import type { FinalJobStatus, Scheduler, StatusListener, SubmitSpec } from "../scheduler";
+import { SacctBatch } from "./sacct-batch";
 import { SlurmWatcher, type WatcherOptions } from "./watcher";
-
-const ACTIVE: ReadonlySet<JobState> = new Set([
-  "PENDING",
-  "CONFIGURING",
-  "RUNNING",
-  "COMPLETING",
-  "SUSPENDED",
-  "REQUEUED",
-]);
-const SACCT_BATCH_MS = 150;
-const SACCT_RETRIES_MS = [500, 1000, 2000, 4000, 8000, 15000];
 
 /** sbatch refused the job: its own words, plus what to do. */
 export class SubmitError extends AlpineKernelError {
@@ -69,16 +57,14 @@ function sbatchMessage(stderr: string): string {
 export class SlurmScheduler implements Scheduler {
   readonly kind = "slurm" as const;
   readonly watcher: SlurmWatcher;
-  private readonly finals = new Map<string, { resolve: (f: FinalJobStatus) => void; attempt: number }[]>();
-  private sacctTimer: NodeJS.Timeout | undefined;
-  private sacctRunning = false;
-  private sacctAgain = false;
+  private readonly sacct: SacctBatch;
 
   constructor(
     private readonly transport: Transport,
     watcherOptions: WatcherOptions,
   ) {
     this.watcher = new SlurmWatcher(transport, watcherOptions);
+    this.sacct = new SacctBatch(transport);
   }
 
   async submit(spec: SubmitSpec): Promise<string> {
@@ -147,70 +133,17 @@ export class SlurmScheduler implements Scheduler {
     }
   }
 
-  /** The end state from accounting, batching concurrent asks into one sacct. */
+  /** The end state from accounting (batched with every other accounting question). */
   final(jobId: string): Promise<FinalJobStatus> {
-    return new Promise((resolve) => {
-      const waiting = this.finals.get(jobId) ?? [];
-      waiting.push({ resolve, attempt: 0 });
-      this.finals.set(jobId, waiting);
-      this.scheduleSacct(SACCT_BATCH_MS);
-    });
+    return this.sacct.final(jobId);
   }
 
-  private scheduleSacct(delay: number): void {
-    if (this.sacctTimer) return;
-    this.sacctTimer = setTimeout(() => {
-      this.sacctTimer = undefined;
-      void this.runSacct();
-    }, delay);
-  }
-
-  private async runSacct(): Promise<void> {
-    // One sacct at a time (sacct can take seconds): jobs asked about meanwhile go in the next one.
-    if (this.sacctRunning) {
-      this.sacctAgain = true;
-      return;
-    }
-    const ids = [...this.finals.keys()];
-    if (!ids.length) return;
-    let found = new Map<string, FinalJobStatus>();
-    this.sacctRunning = true;
-    try {
-      const { stdout } = await this.transport.run(["sacct", ...SACCT_ARGS, "--jobs", ids.join(",")], {
-        timeoutMs: 60_000,
-      });
-      found = parseSacct(stdout);
-    } catch {
-      // accounting unavailable right now: the retries below cover it
-    } finally {
-      this.sacctRunning = false;
-    }
-    let retryIn = this.sacctAgain ? SACCT_BATCH_MS : 0;
-    this.sacctAgain = false;
-    for (const id of ids) {
-      const waiting = this.finals.get(id) ?? [];
-      const f = found.get(id);
-      const attempt = Math.max(...waiting.map((w) => w.attempt));
-      if (f && !ACTIVE.has(f.state)) {
-        this.settle(id, f);
-      } else if (attempt >= SACCT_RETRIES_MS.length) {
-        this.settle(id, { jobId: id, state: f?.state ?? "UNKNOWN", exitCode: 0, signal: 0, unknown: true });
-      } else {
-        // The accounting record lags the end of the job by a moment: ask again.
-        for (const w of waiting) w.attempt++;
-        retryIn = retryIn ? Math.min(retryIn, SACCT_RETRIES_MS[attempt]!) : SACCT_RETRIES_MS[attempt]!;
-      }
-    }
-    if (retryIn) this.scheduleSacct(retryIn);
-  }
-
-  private settle(id: string, f: FinalJobStatus): void {
-    for (const w of this.finals.get(id) ?? []) w.resolve(f);
-    this.finals.delete(id);
+  accounting(jobIds: readonly string[]): Promise<Map<string, FinalJobStatus>> {
+    return this.sacct.now(jobIds);
   }
 
   async close(): Promise<void> {
     this.watcher.close();
-    clearTimeout(this.sacctTimer);
+    this.sacct.close();
   }
 }

@@ -6,13 +6,19 @@
  * more strictly where sbatch silently does something surprising (`--time=1:70:00` is 2:10:00 to
  * sbatch, and almost certainly a typo).
  */
-import { ClusterError } from "../../errors";
-import { MagicError } from "../../magics/types";
+import { ClusterError, InputError } from "../../errors";
 
 /** A Slurm command printed something its parser cannot read (a field count, a number, a size). */
 export class SlurmOutputError extends ClusterError {
   constructor(message: string) {
     super("BAD_SLURM_OUTPUT", message);
+  }
+}
+
+/** A value a person wrote for a Slurm option (`--time`, `--mem`) that Slurm would not take. */
+export class SlurmValueError extends InputError {
+  constructor(message: string) {
+    super("BAD_SLURM_VALUE", message);
   }
 }
 
@@ -80,7 +86,7 @@ const TIME_FORMS: readonly RegExp[] = [
  * seconds below 60, hours below 24 after a day count): sbatch would carry `1:70:00` over to
  * 2:10:00, which is rarely what was meant.
  * @param option the option's spelling, for the message.
- * @throws MagicError naming the value and the forms that work.
+ * @throws SlurmValueError naming the value and the forms that work.
  */
 export function parseTimeOption(value: string, option = "--time"): number | null {
   const text = value.trim();
@@ -98,7 +104,7 @@ export function parseTimeOption(value: string, option = "--time"): number | null
     const total = ((d * 24 + h) * 60 + m) * 60 + s;
     return total === 0 ? null : total;
   }
-  throw new MagicError(`${option} '${value}' is not a Slurm time: use MM, HH:MM:SS or D-HH:MM:SS`);
+  throw new SlurmValueError(`${option} '${value}' is not a Slurm time: use MM, HH:MM:SS or D-HH:MM:SS`);
 }
 
 const MB_PER_UNIT: Record<string, number> = { K: 1 / 1024, M: 1, G: 1024, T: 1024 * 1024 };
@@ -107,12 +113,12 @@ const MB_PER_UNIT: Record<string, number> = { K: 1 / 1024, M: 1, G: 1024, T: 102
  * Megabytes of an sbatch `--mem`/`--mem-per-cpu` value: a whole number with an optional unit K, M,
  * G or T (any case, optionally followed by B as sbatch allows), megabytes when there is none.
  * `0` is valid: sbatch reads `--mem=0` as all the memory of the node.
- * @throws MagicError naming the value; sbatch refuses fractions like `1.5G` too.
+ * @throws SlurmValueError naming the value; sbatch refuses fractions like `1.5G` too.
  */
 export function parseMemory(value: string, option = "--mem"): number {
   const m = /^(\d+)(?:([KMGT])B?)?$/i.exec(value.trim());
   if (!m) {
-    throw new MagicError(
+    throw new SlurmValueError(
       `${option} '${value}' is not a memory size: use a whole number with K, M, G or T, e.g. 8G or 1536M`,
     );
   }
@@ -158,4 +164,10 @@ export function parseRss(s: string): number | null {
   const m = /^(\d+(?:\.\d+)?)([KMGTP]?)$/i.exec(text);
   if (!m) throw new SlurmOutputError(`not a sacct MaxRSS: ${JSON.stringify(s)}`);
   return Math.round(Number(m[1]) * BYTES_PER_UNIT[m[2]!.toUpperCase()]!);
+}
+
+/** Milliseconds from a Slurm elapsed string, for a running job's start. */
+export function startFromElapsed(elapsed: string | undefined): number | undefined {
+  const s = elapsed ? parseSlurmDuration(elapsed) : null;
+  return s === null ? undefined : Date.now() - s * 1000;
 }

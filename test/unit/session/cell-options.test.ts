@@ -10,7 +10,7 @@ import { MagicError, type ParsedOptions, type SbatchPair } from "../../../src/ma
 import { CellOptions, mergePairs, requestedOf } from "../../../src/session/cell-options";
 import { ClusterDiscovery } from "../../../src/jobs/slurm/discovery";
 import { SCONTROL_PARTITIONS_ARGV, SINFO_NODE_SIZES_ARGV } from "../../../src/jobs/slurm/parse-cluster";
-import { ScriptedTransport, fixture, ok } from "../slurm/scripted-transport";
+import { ScriptedTransport, fixture, ok } from "../jobs/slurm/scripted-transport";
 
 const CONFIG = `
 backend: slurm

@@ -2,11 +2,11 @@
 import {
   newDisplayId,
   shortDuration,
-  startFromElapsed,
   statusBundle,
   statusText,
   type StatusView,
 } from "../../../src/session/status-display";
+import { startFromElapsed } from "../../../src/jobs/slurm/slurm-time";
 
 // 25 Nov 2026, 14:00 local time: start estimates on that day show as a clock time.
 const NOW = new Date(2026, 10, 25, 14, 0, 0).getTime();

@@ -1,8 +1,8 @@
 /** Cluster discovery parsers against real scontrol/sinfo/sacctmgr output (test/fixtures/slurm/README.md). */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { InputError } from "../../../src/errors";
-import type { PartitionInfo } from "../../../src/jobs/slurm/cluster-info";
+import { InputError } from "../../../../src/errors";
+import type { PartitionInfo } from "../../../../src/jobs/slurm/cluster-info";
 import {
   SCONTROL_PARTITIONS_ARGV,
   SINFO_NODE_SIZES_ARGV,
@@ -12,10 +12,11 @@ import {
   parseScontrolPartitions,
   parseSinfoNodes,
   sacctmgrUserArgv,
-} from "../../../src/jobs/slurm/parse-cluster";
-import { SlurmOutputError } from "../../../src/jobs/slurm/slurm-time";
+} from "../../../../src/jobs/slurm/parse-cluster";
+import { SlurmOutputError } from "../../../../src/jobs/slurm/slurm-time";
 
-const fixture = (name: string): string => readFileSync(join(__dirname, "../../fixtures/slurm", name), "utf8");
+const fixture = (name: string): string =>
+  readFileSync(join(__dirname, "../../../fixtures/slurm", name), "utf8");
 
 const part = (name: string, over: Partial<PartitionInfo>): PartitionInfo => ({
   name,

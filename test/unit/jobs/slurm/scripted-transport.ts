@@ -10,7 +10,7 @@ import {
   type RunOptions,
   type RunResult,
   type Transport,
-} from "../../../src/cluster/transport";
+} from "../../../../src/cluster/transport";
 
 export type Reply = RunResult | Error | Promise<RunResult | Error>;
 
@@ -76,7 +76,7 @@ export const ok = (stdout: string): RunResult => ({ stdout, stderr: "", code: 0 
 export const refused = (stderr: string, code = 1): RunResult => ({ stdout: "", stderr, code });
 
 export const fixture = (name: string): string =>
-  readFileSync(join(__dirname, "../../fixtures/slurm", name), "utf8");
+  readFileSync(join(__dirname, "../../../fixtures/slurm", name), "utf8");
 
 /** A promise the test settles when it wants (a command still running). */
 export function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {

@@ -1,7 +1,8 @@
 /**
- * One cell's job, end to end on this machine: the real LocalTransport and LocalScheduler run a
- * fake "runner" (a bash script writing events lines as the Python runner does) in a temporary
- * session directory. An end marker ends the cell; a job that exits without one died (with its
+ * One cell's job followed end to end on this machine (bash: an integration test): the real
+ * LocalTransport and LocalScheduler run a fake "runner" (a bash script writing events lines as the
+ * Python runner does) in a temporary session directory, followed through the batch backend's job
+ * handle. An end marker ends the cell; a job that exits without one died (with its
  * stderr's tail); offsets are reported, and a follower resumed from them delivers nothing twice.
  */
 import {
@@ -18,23 +19,25 @@ import { join } from "node:path";
 import { LocalTransport } from "../../../src/cluster/local-transport";
 import { shellQuote } from "../../../src/cluster/transport";
 import type { RunnerEvent } from "../../../src/jobs/runner-events";
-import {
-  CellJob,
-  cellPaths,
-  type CellJobListener,
-  type CellOffsets,
-  type CellPaths,
-} from "../../../src/jobs/job-follower";
+import { NO_OFFSETS, type CellOffsets, type JobHandle, type JobListener } from "../../../src/jobs/backend";
+import { BatchBackend } from "../../../src/jobs/batch-backend";
+import { cellPaths, SessionFiles, type CellPaths } from "../../../src/jobs/session-files";
 import { LocalScheduler } from "../../../src/jobs/local/local-scheduler";
 import type { JobStatus } from "../../../src/jobs/scheduler";
 
 let dir: string;
 let transport: LocalTransport;
 let scheduler: LocalScheduler;
+let backend: BatchBackend;
 beforeEach(() => {
   dir = realpathSync(mkdtempSync(join(tmpdir(), "ak-celljob-")));
   transport = new LocalTransport();
   scheduler = new LocalScheduler(transport);
+  const environment = { modules: [], setup: [], python: "python3" };
+  backend = new BatchBackend(transport, scheduler, new SessionFiles(transport), {
+    environment,
+    workDir: dir,
+  });
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -60,13 +63,14 @@ const emitAtOnce = (...events: object[]) =>
 /** Waits (at most 10 s, so that a failing test cannot leave a job behind) for a file to appear. */
 const waitFor = (file: string) => `for _ in $(seq 1000); do [ -e ${file} ] && break; sleep 0.01; done`;
 
-class Recorder implements CellJobListener {
+class Recorder implements JobListener {
   events: RunnerEvent[] = [];
   stdout = "";
   stderr = "";
   statuses: JobStatus[] = [];
   offsets: CellOffsets[] = [];
   trouble: string[] = [];
+  endings = 0;
   /** `onSaved` sees the offsets as the session would save them (after what they cover was delivered). */
   constructor(private readonly onSaved: (r: Recorder, offsets: CellOffsets) => void = () => {}) {}
   onEvent(e: RunnerEvent) {
@@ -82,6 +86,9 @@ class Recorder implements CellJobListener {
     this.offsets.push(o);
     this.onSaved(this, o);
   }
+  onEnding() {
+    this.endings++;
+  }
   onTrouble(m: string) {
     this.trouble.push(m);
   }
@@ -92,35 +99,49 @@ class Recorder implements CellJobListener {
 }
 
 let seq = 0;
-async function run(body: string[], listener: CellJobListener): Promise<{ job: CellJob; paths: CellPaths }> {
-  const paths = cellPaths(join(dir, "session"), ++seq);
+/** Writes the fake runner as the cell's job script, submits it and follows it, as the backend does. */
+async function run(body: string[], listener: JobListener): Promise<{ job: JobHandle; paths: CellPaths }> {
+  const sessionDir = join(dir, "session");
+  const paths = cellPaths(sessionDir, ++seq);
   const script = ["#!/bin/bash", `EVENTS=${shellQuote(paths.events)}`, ...body].join("\n") + "\n";
-  const job = await CellJob.submit(
-    transport,
-    scheduler,
-    paths,
-    "print('the cell')\n",
-    script,
-    { workDir: dir, loginShell: false, tag: "alpine-kernel:test/1" },
-    listener,
-  );
-  return { job, paths };
+  await transport.writeFile(paths.code, "print('the cell')\n");
+  await transport.writeFile(paths.script, script, 0o755);
+  const jobId = await scheduler.submit({
+    scriptPath: paths.script,
+    stdoutPath: paths.stdout,
+    stderrPath: paths.stderr,
+    eventsPath: paths.events,
+    workDir: dir,
+    loginShell: false,
+    tag: "alpine-kernel:test/1",
+  });
+  return { job: backend.follow({ jobId, sessionDir, seq }, NO_OFFSETS, listener), paths };
+}
+
+/** Follows a job again from saved offsets; with a scheduler of its own, as a restarted server does. */
+function resume(
+  job: JobHandle,
+  paths: CellPaths,
+  from: CellOffsets,
+  listener: JobListener,
+  fresh = false,
+): JobHandle {
+  const sessionDir = join(paths.code, "..", "..");
+  const cellSeq = Number(/(\d+)\.py$/.exec(paths.code)![1]);
+  const environment = { modules: [], setup: [], python: "python3" };
+  const b = fresh
+    ? new BatchBackend(transport, new LocalScheduler(transport), new SessionFiles(transport), {
+        environment,
+        workDir: dir,
+      })
+    : backend;
+  return b.follow({ jobId: job.jobId, sessionDir, seq: cellSeq }, from, listener);
 }
 
 const sizes = (p: CellPaths): CellOffsets => ({
   events: statSync(p.events).size,
   stdout: statSync(p.stdout).size,
   stderr: statSync(p.stderr).size,
-});
-
-test("cellPaths: the cell's files side by side, numbered", () => {
-  expect(cellPaths("/w/s1", 7)).toEqual({
-    code: "/w/s1/cells/0007.py",
-    script: "/w/s1/cells/0007.sh",
-    events: "/w/s1/cells/0007.events.jsonl",
-    stdout: "/w/s1/cells/0007.out",
-    stderr: "/w/s1/cells/0007.err",
-  });
 });
 
 describe("how a cell ends", () => {
@@ -190,7 +211,7 @@ test("events arrive in order, consecutive stream events of one name merged; the 
   expect([r.stdout, r.stderr]).toEqual(["setting up\n", "a warning\n"]);
   // Offsets: reported as they move, the last one at the end of every file.
   expect(r.offsets.at(-1)).toEqual(sizes(paths));
-  expect(job.offsets).toEqual(sizes(paths));
+  expect(r.endings).toBe(1); // the end marker was told before the last reads
   expect(r.statuses.map((s) => s.state)).toContain("RUNNING");
 });
 
@@ -250,24 +271,17 @@ test("a follower resumed from saved offsets (server restart) delivers only what 
   });
 
   const second = new Recorder();
-  const resumed = CellJob.resume(
-    transport,
-    new LocalScheduler(transport),
-    job.jobId,
-    paths,
-    snapshot!,
-    second,
-  );
+  const resumed = resume(job, paths, snapshot!, second, true);
   await expect(resumed.done).resolves.toMatchObject({ kind: "ended", status: "ok" });
   expect(second.events.map((e) => e.type)).toEqual(["stream"]);
   expect([second.streamed("stdout"), second.stdout, second.stderr]).toEqual(["p2\n", "o2\n", "e2\n"]);
-  expect(resumed.offsets).toEqual(sizes(paths));
+  expect(second.offsets.at(-1)).toEqual(sizes(paths));
 });
 
 test("a follower resumed after the start marker knows the runner started", async () => {
   const { job, paths } = await run([emit(START), "exit 1"], new Recorder());
   await job.done;
-  const resumed = CellJob.resume(transport, scheduler, job.jobId, paths, sizes(paths), new Recorder());
+  const resumed = resume(job, paths, sizes(paths), new Recorder());
   await expect(resumed.done).resolves.toMatchObject({ kind: "died", started: true });
 });
 
@@ -276,7 +290,7 @@ test("a follower resumed at the end delivers nothing", async () => {
   await job.done;
   await new Promise((r) => setTimeout(r, 50)); // "echo o" after the end marker
   const again = new Recorder();
-  const resumed = CellJob.resume(transport, scheduler, job.jobId, paths, sizes(paths), again);
+  const resumed = resume(job, paths, sizes(paths), again);
   // The end marker lies before the saved offsets: the cell ended (it is not "died").
   await expect(resumed.done).resolves.toMatchObject({ kind: "ended", status: "ok", maxRss: "20M" });
   expect([again.events, again.stdout, again.stderr]).toEqual([[], "", ""]);

@@ -4,13 +4,13 @@
  * SubmitError in sbatch's words plus what to do; `--parsable` output is read; `final()` batches
  * the jobs asked about into one sacct and asks again while accounting still says RUNNING.
  */
-import { ConnectionLostError } from "../../../src/cluster/ssh-transport";
+import { ConnectionLostError } from "../../../../src/cluster/ssh-transport";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { CommandError } from "../../../src/cluster/transport";
-import { SACCT_ARGS } from "../../../src/jobs/slurm/parse-sacct";
-import type { FinalJobStatus } from "../../../src/jobs/scheduler";
-import { SlurmScheduler, SubmitError, submitHint } from "../../../src/jobs/slurm/slurm-scheduler";
+import { CommandError } from "../../../../src/cluster/transport";
+import { SACCT_ARGS } from "../../../../src/jobs/slurm/parse-sacct";
+import type { FinalJobStatus } from "../../../../src/jobs/scheduler";
+import { SlurmScheduler, SubmitError, submitHint } from "../../../../src/jobs/slurm/slurm-scheduler";
 import { ScriptedTransport, deferred, fixture, ok, refused, type Reply } from "./scripted-transport";
 
 const HINT = {
@@ -88,7 +88,7 @@ describe("sbatch refusals (every sbatch-refused-*.txt fixture)", () => {
   ];
 
   test("the table covers every refusal fixture", () => {
-    const files = readdirSync(join(__dirname, "../../fixtures/slurm")).filter((f) =>
+    const files = readdirSync(join(__dirname, "../../../fixtures/slurm")).filter((f) =>
       f.startsWith("sbatch-refused-"),
     );
     expect(cases.map(([f]) => f).sort()).toEqual(files.sort());
@@ -387,5 +387,52 @@ describe("final(): one sacct for every job asked about, again while accounting l
     expect((await second).state).toBe("FAILED");
     expect(most).toBe(1);
     expect(t.calls.map((c) => idsOf(c.argv).join(","))).toEqual(["29", "30"]);
+  });
+});
+
+describe("accounting(): %sacct's question goes through the same batched sacct", () => {
+  const END_STATES = fixture("sacct-end-states.txt");
+  const rowsOf = (ids: string[]) =>
+    END_STATES.split("\n")
+      .filter((l) => ids.some((id) => l.startsWith(`${id}|`) || l.startsWith(`${id}.`)))
+      .map((l) => `${l}\n`)
+      .join("");
+  const idsOf = (argv: readonly string[]) => argv[argv.indexOf("--jobs") + 1]!.split(",");
+
+  beforeEach(() => jest.useFakeTimers({ now: 0 }));
+
+  test("shares one sacct with a final() asked at the same time; jobs accounting does not know are left out", async () => {
+    const t = start((argv) => ok(rowsOf(idsOf(argv))));
+    const final = scheduler!.final("19");
+    const now = scheduler!.accounting(["29", "30", "404"]);
+    await jest.advanceTimersByTimeAsync(150);
+    const got = await now;
+    expect(t.calls.map((c) => idsOf(c.argv).join(","))).toEqual(["19,29,30,404"]);
+    expect([...got.keys()]).toEqual(["29", "30"]);
+    expect(got.get("30")).toMatchObject({ state: "FAILED", exitCode: 3 });
+    expect((await final).state).toBe("TIMEOUT");
+  });
+
+  test("asks once, even about a job still running (no retry)", async () => {
+    const t = start(() => ok(fixture("sacct-running-pending.txt")));
+    const now = scheduler!.accounting(["20"]);
+    await jest.advanceTimersByTimeAsync(150);
+    expect((await now).get("20")?.state).toBe("RUNNING");
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(t.callsOf("sacct")).toHaveLength(1);
+  });
+
+  test("a failing sacct is the caller's error (a final() asked with it retries)", async () => {
+    const t = start((_argv, i) =>
+      i === 0 ? refused("sacct: error: Problem talking to the database") : ok(rowsOf(["19"])),
+    );
+    const final = scheduler!.final("19");
+    const now = scheduler!.accounting(["29"]);
+    const failed = expect(now).rejects.toThrow(/Problem talking to the database/);
+    await jest.advanceTimersByTimeAsync(150);
+    await failed;
+    await jest.advanceTimersByTimeAsync(500);
+    expect((await final).state).toBe("TIMEOUT");
+    expect(t.callsOf("sacct")).toHaveLength(2);
   });
 });

@@ -1,12 +1,17 @@
 /**
- * Why a cell's job ended without its end marker: each case gives an ename a program can test and a
- * sentence that says what to do. stderr tails come from real Slurm output (test/fixtures/slurm/).
+ * Why a cell's job ended without its end marker: each case gives a name a program can test and a
+ * sentence that says what to do, shown as an error whose first traceback line repeats them. stderr tails come from real Slurm output (test/fixtures/slurm/).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { diagnoseDeath } from "../../../src/jobs/diagnose";
+import { diagnoseDeath as diagnoseFailure } from "../../../src/jobs/diagnose";
 import { SETUP_FAILED_MARKER } from "../../../src/jobs/job-script";
 import type { FinalJobStatus } from "../../../src/jobs/scheduler";
+import { failureContent } from "../../../src/session/cell-output";
+
+/** The diagnosis as the notebook shows it (the session renders the neutral failure). */
+const diagnoseDeath = (...args: Parameters<typeof diagnoseFailure>) =>
+  failureContent(diagnoseFailure(...args));
 
 const fixture = (name: string) =>
   readFileSync(join(__dirname, "..", "..", "fixtures", "slurm", name), "utf8");

@@ -1,11 +1,11 @@
 /** sacct rows merged into final statuses, against every sacct fixture (test/fixtures/slurm/README.md). */
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { SACCT_ARGS, SACCT_FORMAT, parseSacct } from "../../../src/jobs/slurm/parse-sacct";
-import type { FinalJobStatus } from "../../../src/jobs/scheduler";
-import { SlurmOutputError } from "../../../src/jobs/slurm/slurm-time";
+import { SACCT_ARGS, SACCT_FORMAT, parseSacct } from "../../../../src/jobs/slurm/parse-sacct";
+import type { FinalJobStatus } from "../../../../src/jobs/scheduler";
+import { SlurmOutputError } from "../../../../src/jobs/slurm/slurm-time";
 
-const DIR = join(__dirname, "../../fixtures/slurm");
+const DIR = join(__dirname, "../../../fixtures/slurm");
 const fixture = (name: string): string => readFileSync(join(DIR, name), "utf8");
 const cpu = "c3cpu-a1-u1-1";
 

@@ -1,14 +1,14 @@
 /** Durations and sizes as Slurm prints them and as users write them. */
-import { MagicError } from "../../../src/magics/types";
 import {
   SlurmOutputError,
+  SlurmValueError,
   formatDuration,
   formatMemory,
   parseMemory,
   parseRss,
   parseSlurmDuration,
   parseTimeOption,
-} from "../../../src/jobs/slurm/slurm-time";
+} from "../../../../src/jobs/slurm/slurm-time";
 
 describe("parseSlurmDuration reads what squeue, sacct and scontrol print", () => {
   test.each<[string, number | null]>([
@@ -103,7 +103,7 @@ describe("parseTimeOption reads sbatch --time values", () => {
     "1-",
     "tomorrow",
   ])("%j is refused, naming the forms that work", (text) => {
-    expect(() => parseTimeOption(text)).toThrow(MagicError);
+    expect(() => parseTimeOption(text)).toThrow(SlurmValueError);
     expect(() => parseTimeOption(text)).toThrow(
       `--time '${text}' is not a Slurm time: use MM, HH:MM:SS or D-HH:MM:SS`,
     );
@@ -132,7 +132,7 @@ describe("parseMemory reads --mem/--mem-per-cpu values in MB", () => {
   });
 
   test.each(["1.5G", "8 G", "G", "", "8X", "-1G", "8GiB", "lots"])("%j is refused", (text) => {
-    expect(() => parseMemory(text)).toThrow(MagicError);
+    expect(() => parseMemory(text)).toThrow(SlurmValueError);
     expect(() => parseMemory(text)).toThrow(
       `--mem '${text}' is not a memory size: use a whole number with K, M, G or T, e.g. 8G or 1536M`,
     );

@@ -8,11 +8,12 @@ import {
   parseJobState,
   parseSqueue,
   parseTres,
-} from "../../../src/jobs/slurm/parse-squeue";
-import type { JobStatus } from "../../../src/jobs/scheduler";
-import { SlurmOutputError } from "../../../src/jobs/slurm/slurm-time";
+} from "../../../../src/jobs/slurm/parse-squeue";
+import type { JobStatus } from "../../../../src/jobs/scheduler";
+import { SlurmOutputError } from "../../../../src/jobs/slurm/slurm-time";
 
-const fixture = (name: string): string => readFileSync(join(__dirname, "../../fixtures/slurm", name), "utf8");
+const fixture = (name: string): string =>
+  readFileSync(join(__dirname, "../../../fixtures/slurm", name), "utf8");
 
 test("the format is the one the fixture was captured with", () => {
   expect(SQUEUE_FORMAT).toBe(

@@ -3,10 +3,10 @@
  * format) and fake timers: one squeue per tick for every watched job, backoff while nothing
  * changes, a job that leaves the queue reported gone once, failures reported and recovered from.
  */
-import { CommandError } from "../../../src/cluster/transport";
-import { SQUEUE_ARGS } from "../../../src/jobs/slurm/parse-squeue";
-import type { JobStatus } from "../../../src/jobs/scheduler";
-import { SlurmWatcher } from "../../../src/jobs/slurm/watcher";
+import { CommandError } from "../../../../src/cluster/transport";
+import { SQUEUE_ARGS } from "../../../../src/jobs/slurm/parse-squeue";
+import type { JobStatus } from "../../../../src/jobs/scheduler";
+import { SlurmWatcher } from "../../../../src/jobs/slurm/watcher";
 import {
   ScriptedTransport,
   deferred,

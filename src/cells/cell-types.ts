@@ -1,0 +1,88 @@
+/**
+ * The vocabulary of a cell's life: its identity, its phases, how it ended, and the events its
+ * subscribers (status line, outputs, the cell book, the jobs panel) receive.
+ */
+import type { CellOffsets } from "../jobs/backend";
+import type { JobFailure, RequestedResources } from "../jobs/diagnose";
+import type { RunnerError, RunnerEvent } from "../jobs/runner-events";
+import type { FinalJobStatus, JobState, JobStatus } from "../jobs/scheduler";
+import type { MessageHeader } from "../protocol/messages";
+
+/** Who asked for the cell, to answer them (also after a server restart). */
+export interface CellOrigin {
+  /** The execute_request's header: replies and outputs are its children. */
+  parent: MessageHeader;
+  clientId: string;
+  /** The frontend accepts input requests (and the cell is not detached). */
+  allowStdin: boolean;
+  /** The status line's display_id, when the cell shows one. */
+  displayId?: string;
+}
+
+/** What never changes about a cell. */
+export interface CellInfo {
+  sessionId: string;
+  /** This notebook across kernel restarts and reopenings: `<workDir>/<notebook>`. */
+  notebookKey: string;
+  /** Per session, from 1: names the cell's files. */
+  seq: number;
+  executionCount: number;
+  detached: boolean;
+  /** The partition it goes to (its own, or the cluster's default when known). */
+  partition?: string;
+  requested: RequestedResources;
+  origin: CellOrigin;
+}
+
+/** How a cell ended. */
+export type CellOutcome =
+  /** The cell ran to its end marker without an exception. */
+  | { kind: "completed"; maxRss?: string }
+  /** The cell's own code raised (shown to the user as it happened). */
+  | { kind: "raised"; error: RunnerError; maxRss?: string }
+  /** The job ended without an end marker: diagnosed from the scheduler and the job's stderr. */
+  | { kind: "died"; failure: JobFailure; final: FinalJobStatus }
+  /** Following the job failed inside the server. */
+  | { kind: "lost"; message: string }
+  /** Submission failed: no job exists. */
+  | { kind: "refused"; error: unknown };
+
+export interface CellEnd {
+  outcome: CellOutcome;
+  /** In Slurm's words: COMPLETED, FAILED for a cell that raised, or the job's own end state. */
+  state: JobState;
+  /** Seconds from the start of the cell's process to its end (0 when it never started). */
+  seconds: number;
+  maxRss?: string;
+  node?: string;
+  at: number;
+}
+
+export type CellPhase =
+  | { name: "planned" }
+  | { name: "submitting" }
+  | { name: "queued"; jobId: string; since: number; status?: JobStatus }
+  | { name: "running"; jobId: string; since: number; node?: string; status?: JobStatus }
+  | { name: "ending"; jobId: string }
+  | { name: "ended"; end: CellEnd };
+
+/** Runner events that are the cell's output (what a frontend shows). */
+export type CellOutput = Extract<
+  RunnerEvent,
+  { type: "stream" | "display_data" | "update_display_data" | "clear_output" | "execute_result" | "error" }
+>;
+
+export type CellEvent =
+  /** The phase changed, or the scheduler said something new about it. */
+  | { type: "phase"; phase: CellPhase }
+  | { type: "output"; output: CellOutput }
+  /** The job started a second time (Slurm requeued it); the output before is from the first run. */
+  | { type: "requeued"; host: string }
+  | { type: "input"; seq: number; prompt: string; password: boolean }
+  /** Names the cell left in the namespace, with their type names. */
+  | { type: "namespace"; names: Record<string, string> }
+  | { type: "offsets"; offsets: CellOffsets }
+  /** Reading the job's output failed for now; retrying. */
+  | { type: "trouble"; message: string };
+
+export type CellListener = (event: CellEvent) => void;

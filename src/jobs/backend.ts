@@ -1,0 +1,90 @@
+/**
+ * An execution backend runs one cell somewhere and tells what happened, through the file contract
+ * of docs/cell-runner.md. Today's backends: a per-cell job script submitted to Slurm, or run by
+ * bash on this machine (`BatchBackend` over a `Scheduler`). A process inside a held allocation or
+ * an array task is a new implementation of this interface, not a new branch in the session.
+ */
+import type { SbatchPair } from "./job-script";
+import type { RunnerEvent } from "./runner-events";
+import type { FinalJobStatus, JobStatus } from "./scheduler";
+
+/** Byte offsets already delivered, persisted so a restarted server resumes without repeats. */
+export interface CellOffsets {
+  events: number;
+  stdout: number;
+  stderr: number;
+}
+
+export const NO_OFFSETS: CellOffsets = Object.freeze({ events: 0, stdout: 0, stderr: 0 });
+
+/** What a backend needs to run one cell. */
+export interface CellJobSpec {
+  sessionId: string;
+  /** The session's directory as configured (`~`, `$USER` are the cluster's). */
+  sessionDir: string;
+  /** Notebook name, for the job's name in squeue. */
+  notebook: string;
+  /** Where the cell's process starts (a cluster path). */
+  workDir: string;
+  seq: number;
+  executionCount: number;
+  /** The cell's Python (kernel magic lines blanked). */
+  code: string;
+  silent: boolean;
+  storeHistory: boolean;
+  allowStdin: boolean;
+  /** Reads a snapshot of the namespace, never writes it back, no stdin. */
+  detached: boolean;
+  /** #SBATCH options for this cell (defaults merged with the cell's own). */
+  sbatch: readonly SbatchPair[];
+}
+
+/** A submitted cell, as persisted: enough to follow it again after a server restart. */
+export interface SubmittedJob {
+  jobId: string;
+  /** The session directory, absolute on the cluster. */
+  sessionDir: string;
+  seq: number;
+}
+
+/** How a job's follower saw it end. */
+export type JobOutcome =
+  | { kind: "ended"; status: "ok" | "error"; maxRss?: string }
+  | { kind: "died"; final: FinalJobStatus; started: boolean; stderrTail: string };
+
+/** What a followed job reports, in order. */
+export interface JobListener {
+  /** Runner events in order; consecutive stream events of one name arrive merged. */
+  onEvent(event: RunnerEvent): void;
+  /** Text the job wrote to its own stdout/stderr (setup, subprocesses, slurmstepd). */
+  onOutput(name: "stdout" | "stderr", text: string): void;
+  /** The scheduler's view of the job while it is in the queue. */
+  onStatus(status: JobStatus): void;
+  /** What is delivered so far (persist it to resume without repeats). */
+  onOffsets(offsets: CellOffsets): void;
+  /** The end marker was seen or the job left the queue: the rest of its output is being read. */
+  onEnding(): void;
+  /** Reading the job's files failed for now (will retry): e.g. the connection dropped. */
+  onTrouble(message: string): void;
+}
+
+export type InputAnswer = { value: string } | { error: string };
+
+/** A cell being followed. */
+export interface JobHandle {
+  readonly jobId: string;
+  readonly done: Promise<JobOutcome>;
+  /** Whether the cell's Python has started (an interrupt can reach it). */
+  readonly started: boolean;
+  answerInput(seq: number, answer: InputAnswer): Promise<void>;
+  /** KeyboardInterrupt in the cell once it runs; before that, the job is cancelled. */
+  interrupt(): Promise<void>;
+  cancel(): Promise<void>;
+}
+
+export interface ExecutionBackend {
+  /** Writes the cell's files and submits it; resolves once the job has an id. */
+  submit(spec: CellJobSpec): Promise<SubmittedJob>;
+  /** Follows a submitted job from the given offsets (zero for a new one). */
+  follow(job: SubmittedJob, from: CellOffsets, listener: JobListener): JobHandle;
+}

@@ -1,0 +1,173 @@
+/**
+ * The per-cell job: each cell becomes a job script (rendered by `renderJobScript`) that a
+ * `Scheduler` runs — sbatch on Slurm, bash on this machine — and is followed through its files.
+ */
+import type { Transport } from "../cluster/transport";
+import type {
+  CellJobSpec,
+  CellOffsets,
+  ExecutionBackend,
+  InputAnswer,
+  JobHandle,
+  JobListener,
+  SubmittedJob,
+} from "./backend";
+import { JobFollower, type DirWatcher } from "./job-follower";
+import { renderJobScript, type EnvironmentSetup } from "./job-script";
+import { installRunner } from "./runner-install";
+import type { Scheduler } from "./scheduler";
+import { cellPaths, namespacePath, snapshotPath, type CellPaths, type SessionFiles } from "./session-files";
+
+export interface BatchBackendOptions {
+  /** The cells' environment: modules, conda env, setup lines, python. */
+  environment: EnvironmentSetup;
+  /** The configured work directory (the runner is installed under it). */
+  workDir: string;
+  watchDir?: DirWatcher;
+}
+
+/** Job names show in squeue: keep them short and shell-safe. */
+export function jobName(notebook: string, executionCount: number, seq: number): string {
+  const base =
+    notebook
+      .replace(/\.ipynb$/, "")
+      .replace(/[^A-Za-z0-9_.-]+/g, "_")
+      .slice(0, 40) || "notebook";
+  return `ak-${base}-c${executionCount || `s${seq}`}`;
+}
+
+/** The mark a cell's job carries (#SBATCH --comment) so it can be found again: alpine-kernel:<kernel>/<cell>. */
+export function submitTag(sessionId: string, seq: number): string {
+  return `alpine-kernel:${sessionId}/${seq}`;
+}
+
+/** The runner's command line (docs/cell-runner.md). */
+function runnerArgs(spec: CellJobSpec, paths: CellPaths, namespaceIn: string): string[] {
+  const args = [
+    "--code",
+    paths.code,
+    "--events",
+    paths.events,
+    "--execution-count",
+    String(spec.executionCount),
+  ];
+  args.push("--namespace-in", namespaceIn);
+  if (!spec.detached) args.push("--namespace-out", namespaceIn);
+  if (spec.allowStdin && !spec.detached) args.push("--allow-stdin");
+  if (spec.silent) args.push("--silent");
+  if (!spec.storeHistory) args.push("--no-store-history");
+  return args;
+}
+
+class BatchJob implements JobHandle {
+  readonly done;
+  private readonly follower: JobFollower;
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    private readonly files: SessionFiles,
+    transport: Transport,
+    readonly jobId: string,
+    private readonly paths: CellPaths,
+    from: CellOffsets,
+    listener: JobListener,
+    watchDir?: DirWatcher,
+  ) {
+    this.follower = new JobFollower(transport, scheduler, jobId, paths, from, listener, watchDir);
+    this.done = this.follower.done;
+  }
+
+  get started(): boolean {
+    return this.follower.started;
+  }
+
+  answerInput(seq: number, answer: InputAnswer): Promise<void> {
+    return this.files.writeInputAnswer(this.paths, seq, answer);
+  }
+
+  /**
+   * Once the runner has started, SIGINT (KeyboardInterrupt in the cell); before that (queued, or
+   * still setting up its environment) there is no Python code to interrupt: the job is cancelled.
+   */
+  interrupt(): Promise<void> {
+    return this.started ? this.scheduler.interrupt(this.jobId) : this.scheduler.cancel(this.jobId);
+  }
+
+  cancel(): Promise<void> {
+    return this.scheduler.cancel(this.jobId);
+  }
+}
+
+export class BatchBackend implements ExecutionBackend {
+  private runner: Promise<string> | undefined;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly scheduler: Scheduler,
+    private readonly files: SessionFiles,
+    private readonly options: BatchBackendOptions,
+  ) {}
+
+  /** The runner's path on the cluster, installed on first use (again after a failed try). */
+  private runnerPath(): Promise<string> {
+    this.runner ??= this.transport
+      .resolvePath(this.options.workDir)
+      .then((dir) => installRunner(this.transport, dir))
+      .catch((err: unknown) => {
+        this.runner = undefined;
+        throw err;
+      });
+    return this.runner;
+  }
+
+  async submit(spec: CellJobSpec): Promise<SubmittedJob> {
+    const dir = await this.files.resolve(spec.sessionDir);
+    const paths = cellPaths(dir, spec.seq);
+    let namespaceIn = namespacePath(dir);
+    if (spec.detached) {
+      // The namespace as of submission: later cells may change namespace.pkl before this job starts.
+      const snapshot = snapshotPath(paths);
+      if (await this.transport.exists(namespaceIn)) await this.transport.copyFile(namespaceIn, snapshot);
+      namespaceIn = snapshot;
+    }
+    const environment = this.options.environment;
+    const tag = submitTag(spec.sessionId, spec.seq);
+    const script = renderJobScript({
+      jobName: jobName(spec.notebook, spec.executionCount, spec.seq),
+      sbatch: [...spec.sbatch, ["--comment", tag]],
+      stdoutPath: paths.stdout,
+      stderrPath: paths.stderr,
+      workDir: spec.workDir,
+      environment,
+      runnerPath: await this.runnerPath(),
+      runnerArgs: runnerArgs(spec, paths, namespaceIn),
+      description: `alpine-kernel cell ${spec.executionCount} of ${spec.notebook} (kernel ${spec.sessionId})`,
+    });
+    await this.transport.writeFile(paths.code, spec.code);
+    await this.transport.writeFile(paths.script, script, 0o755);
+    const jobId = await this.scheduler.submit({
+      scriptPath: paths.script,
+      stdoutPath: paths.stdout,
+      stderrPath: paths.stderr,
+      eventsPath: paths.events,
+      workDir: spec.workDir,
+      loginShell: environment.modules.length > 0,
+      tag,
+    });
+    return { jobId, sessionDir: dir, seq: spec.seq };
+  }
+
+  follow(job: SubmittedJob, from: CellOffsets, listener: JobListener): JobHandle {
+    const paths = cellPaths(job.sessionDir, job.seq);
+    return new BatchJob(
+      this.scheduler,
+      this.files,
+      this.transport,
+      job.jobId,
+      paths,
+      from,
+      listener,
+      this.options.watchDir,
+    );
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * The kernel's line magics: %slurm (defaults, help, output), %squeue, %scancel, %sacct. They run in
+ * the kernel, never as jobs, and speak only of this notebook's cell jobs.
+ */
+import type { CellRecord } from "../cells/cell-book";
+import { parseRunnerEvents } from "../jobs/runner-events";
+import type { FinalJobStatus } from "../jobs/scheduler";
+import type { SessionFiles } from "../jobs/session-files";
+import { parseSlurmDuration } from "../jobs/slurm/slurm-time";
+import { findMagic, MAGICS } from "../magics/registry";
+import { parseSlurmOptions } from "../magics/sbatch-args";
+import { MagicError, type LineMagic } from "../magics/types";
+import { requeuedNotice, showOutput, type OutputSink } from "./cell-output";
+import type { CellHost } from "./run-cell";
+import { shortDuration } from "./status-display";
+import { renderTable, type Table } from "./table";
+
+/** What a line magic works with: its session, and where its output goes. */
+interface MagicContext {
+  host: CellHost;
+  out: OutputSink;
+}
+
+const display = (ctx: MagicContext, data: Record<string, string>) =>
+  ctx.out.display("display_data", { data, metadata: {}, transient: {} });
+const stream = (ctx: MagicContext, text: string) => ctx.out.stream("stdout", text);
+
+/** Slurm durations as the status lines show them ("0:06", "1:00:00"); "UNLIMITED" stays. */
+function clock(v: string | undefined): string | undefined {
+  if (!v) return undefined;
+  const s = parseSlurmDuration(v);
+  return s === null ? v : shortDuration(s);
+}
+
+const dash = (v: string | undefined) => (v && v !== "N/A" && v !== "None" ? v : "—");
+
+function describePairs(pairs: readonly (readonly [string, string?])[]): string {
+  return pairs.map(([k, v]) => (v === undefined ? k : `${k} ${v}`)).join(" ") || "(none: Slurm's defaults)";
+}
+
+export async function runLineMagic(m: LineMagic, host: CellHost, out: OutputSink): Promise<void> {
+  const ctx: MagicContext = { host, out };
+  if (m.args[0] === "?" || m.args[0] === "--help" || m.args[0] === "-h") {
+    const doc = findMagic(m.name === "slurm" ? "%slurm" : `%${m.name}`) ?? MAGICS[0]!;
+    stream(ctx, `${doc.usage}\n\n${doc.help}\n`);
+    return;
+  }
+  switch (m.name) {
+    case "slurm":
+      return slurmMagic(m.args, ctx);
+    case "squeue":
+      return squeueMagic(m.args, ctx);
+    case "scancel":
+      return scancelMagic(m.args, ctx);
+    case "sacct":
+      return sacctMagic(m.args, ctx);
+  }
+}
+
+async function slurmMagic(args: string[], ctx: MagicContext): Promise<void> {
+  const { options } = ctx.host;
+  if (args.length === 1 && args[0] === "reset") {
+    options.notebookDefaults = [];
+    ctx.host.saveDefaults();
+    stream(
+      ctx,
+      `Slurm defaults of this notebook cleared; cells get: ${describePairs((await options.describe()).pairs)}\n`,
+    );
+    return;
+  }
+  if (args[0] === "output") {
+    if (args.length !== 2) throw new MagicError("usage: %slurm output JOBID");
+    await replayOutput(ctx.host.env.files, ownJob(ctx, args[1]!), ctx.out);
+    return;
+  }
+  if (args.length) {
+    await options.setNotebookDefaults(parseSlurmOptions(args, "%slurm"));
+    ctx.host.saveDefaults();
+  }
+  const { pairs, sources } = await options.describe();
+  const rows = pairs.map(([k, v]) => [k, v ?? "(set)", sources[k] ?? ""]);
+  const note =
+    ctx.host.env.config.backend === "local"
+      ? "\n(local backend: these options are recorded in each job script but Slurm does not run it)"
+      : "";
+  const table: Table = { headers: ["option", "value", "from"], rows };
+  display(ctx, renderTable(table, `defaults for the next cells: ${describePairs(pairs)}${note}`));
+}
+
+const cellLabel = (r: CellRecord) => String(r.executionCount || `s${r.seq}`);
+
+function notebookCells(ctx: MagicContext): CellRecord[] {
+  return ctx.host.env.cells.forNotebook(ctx.host.notebookKey);
+}
+
+function ownJob(ctx: MagicContext, jobId: string): CellRecord {
+  const rec = ctx.host.env.cells.byJob(jobId);
+  if (!rec || rec.notebookKey !== ctx.host.notebookKey) {
+    const mine = notebookCells(ctx).map((r) => r.jobId);
+    throw new MagicError(
+      `job ${jobId} is not a cell job of this notebook${mine.length ? ` (its jobs: ${mine.slice(-10).join(", ")})` : ""}`,
+    );
+  }
+  return rec;
+}
+
+async function squeueMagic(args: string[], ctx: MagicContext): Promise<void> {
+  if (args.length) throw new MagicError("%squeue takes no arguments: it lists this notebook's cell jobs");
+  const dayAgo = Date.now() - 24 * 3600 * 1000;
+  const recs = notebookCells(ctx).filter((r) => !r.ended || Date.parse(r.ended) > dayAgo);
+  const rows = recs.map((r) => {
+    const live = ctx.host.env.cells.liveCell(r.id)?.queueStatus;
+    const state = live?.state ?? r.state;
+    const elapsed = clock(live?.elapsed ?? r.elapsed) ?? "0:00";
+    const limit = clock(live?.timeLimit ?? r.requested.time) ?? "—";
+    const pending = state === "PENDING";
+    return [
+      cellLabel(r) + (r.detached ? " (detached)" : ""),
+      r.jobId,
+      state,
+      pending ? dash(live?.reason) : "—",
+      dash(live?.partition ?? r.partition),
+      `${elapsed}/${limit}`,
+      pending ? "—" : dash(live?.node ?? r.node),
+      pending ? dash(live?.startTime?.replace("T", " ")) : "—",
+    ];
+  });
+  const table: Table = {
+    headers: ["cell", "job", "state", "reason", "partition", "elapsed/limit", "node", "est. start"],
+    rows,
+  };
+  const caption = rows.length
+    ? `${rows.length} cell job(s) of this notebook (last 24 h)`
+    : "no cell jobs of this notebook in the last 24 h";
+  display(ctx, renderTable(table, caption));
+}
+
+async function scancelMagic(args: string[], ctx: MagicContext): Promise<void> {
+  if (!args.length) throw new MagicError("usage: %scancel JOBID... or %scancel --all");
+  const targets =
+    args.length === 1 && args[0] === "--all"
+      ? notebookCells(ctx).filter((r) => !r.ended)
+      : args.map((id) => ownJob(ctx, id));
+  if (!targets.length) {
+    stream(ctx, "no cell job of this notebook is queued or running\n");
+    return;
+  }
+  const { cells, scheduler } = ctx.host.env;
+  for (const r of targets) {
+    const cell = cells.liveCell(r.id);
+    await (cell ? cell.cancel() : scheduler.cancel(r.jobId));
+    stream(ctx, `cancelled job ${r.jobId} (cell ${cellLabel(r)})\n`);
+  }
+}
+
+async function sacctMagic(args: string[], ctx: MagicContext): Promise<void> {
+  if (args.length > 1) throw new MagicError("usage: %sacct [JOBID]");
+  const recs = args.length ? [ownJob(ctx, args[0]!)] : notebookCells(ctx).slice(-50);
+  if (!recs.length) {
+    stream(ctx, "no cell jobs of this notebook yet\n");
+    return;
+  }
+  const finals: Map<string, FinalJobStatus> = await ctx.host.env.scheduler.accounting(
+    recs.map((r) => r.jobId),
+  );
+  const rows = recs.map((r) => {
+    // Right after a job ends, accounting may still call it running: the cell book knows better then.
+    const fresh = finals.get(r.jobId);
+    const f =
+      fresh && (r.ended ? !["PENDING", "RUNNING", "COMPLETING"].includes(fresh.state) : true)
+        ? fresh
+        : undefined;
+    return [
+      cellLabel(r),
+      r.jobId,
+      f?.state ?? r.state,
+      f ? `${f.exitCode}:${f.signal}` : "—",
+      dash(f?.elapsed ?? r.elapsed),
+      dash(f?.maxRss ?? r.maxRss),
+      dash(f?.reqMem),
+    ];
+  });
+  const table = { headers: ["cell", "job", "state", "exit", "elapsed", "MaxRSS", "ReqMem"], rows };
+  display(ctx, renderTable(table, `accounting of ${rows.length} cell job(s)`));
+}
+
+/** `%slurm output JOBID`: the job's whole output, from its files, as this cell's output. */
+async function replayOutput(files: SessionFiles, rec: CellRecord, out: OutputSink): Promise<void> {
+  const { events, stdout, stderr } = await files.recorded(rec);
+  if (!events && !stdout && !stderr) {
+    out.stream("stderr", `job ${rec.jobId} left no output files in ${rec.sessionDir} (were they purged?)\n`);
+    return;
+  }
+  let starts = 0;
+  for (const ev of parseRunnerEvents((events ?? Buffer.alloc(0)).toString("utf8")).events) {
+    if (ev.type === "start") {
+      if (starts++ > 0) out.stream("stderr", requeuedNotice(rec.jobId, ev.host));
+    } else if (ev.type !== "input_request" && ev.type !== "namespace" && ev.type !== "end") {
+      showOutput(out, ev, rec.executionCount);
+    }
+  }
+  if (stdout?.length) out.stream("stdout", stdout.toString("utf8"));
+  if (stderr?.length) out.stream("stderr", stderr.toString("utf8"));
+  if (!rec.ended) {
+    out.stream(
+      "stderr",
+      `(job ${rec.jobId} is still ${rec.state.toLowerCase()}: this is its output so far)\n`,
+    );
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * One execute_request from code to reply, in three small steps: plan (parse the magics — nothing
+ * is submitted if they are wrong —, run the kernel's line magics, work out the cell's Slurm options
+ * and check them against the cluster), submit (a `Cell`, shown in the notebook, handed to the
+ * execution backend), follow (its end makes the reply; a detached cell is answered at once and
+ * shows its output under its status line when it ends).
+ */
+import { cellInfoOf, type CellRecord } from "../cells/cell-book";
+import { Cell } from "../cells/cell";
+import type { CellInfo } from "../cells/cell-types";
+import { NO_OFFSETS, type CellJobSpec } from "../jobs/backend";
+import { SubmitError } from "../jobs/slurm/slurm-scheduler";
+import { parseCell } from "../magics/parse-cell";
+import { MagicError } from "../magics/types";
+import type { ExecuteReplyContent, MessageHeader } from "../protocol/messages";
+import {
+  bindOutputs,
+  errorContent,
+  errorReply,
+  iopubSink,
+  okReply,
+  replyFor,
+  type IopubPublisher,
+  type OutputSink,
+} from "./cell-output";
+import type { CellOptions, EffectiveOptions } from "./cell-options";
+import type { SessionEnvironment } from "./environment";
+import { InputRelay } from "./input-relay";
+import { runLineMagic } from "./line-magics";
+import { OutputCollector } from "./output-collector";
+import { newDisplayId } from "./status-display";
+import { StatusLine } from "./status-line";
+
+/** What cells need from their session. */
+export interface CellHost {
+  readonly id: string;
+  readonly env: SessionEnvironment;
+  readonly options: CellOptions;
+  /** This notebook across kernel restarts and reopenings: where its cells are filed. */
+  readonly notebookKey: string;
+  /** The session's directory (as configured), where its cells run, and the notebook's name. */
+  readonly place: { dir: string; workDir: string; notebook: string };
+  readonly publish: IopubPublisher;
+  /** A new cell number (persisted). */
+  nextSeq(): number;
+  /** Persists what `%slurm` set. */
+  saveDefaults(): void;
+  /** The attached cell in flight (interrupts and input replies go to it), or none. */
+  setCurrent(cell: Cell | undefined, inputs?: InputRelay): void;
+  /** Sends an input_request to a frontend; returns its msg_id. */
+  askInput(clientId: string, prompt: string, password: boolean, parent: MessageHeader): string;
+  /** The names a cell left in the namespace. */
+  setNames(names: Record<string, string>): void;
+}
+
+export interface CellRequest {
+  header: MessageHeader;
+  code: string;
+  silent: boolean;
+  storeHistory: boolean;
+  allowStdin: boolean;
+  clientId: string;
+  executionCount: number;
+}
+
+type Plan =
+  { kind: "answered"; reply: ExecuteReplyContent } | { kind: "job"; body: string; options: EffectiveOptions };
+
+/** An error the kernel itself reports (nothing of the cell ran). */
+function refuse(sink: OutputSink, count: number, ename: string, evalue: string): ExecuteReplyContent {
+  const e = errorContent(ename, evalue);
+  sink.error(e);
+  return errorReply(count, e);
+}
+
+async function plan(host: CellHost, req: CellRequest, sink: OutputSink): Promise<Plan> {
+  const count = req.executionCount;
+  try {
+    const parsed = parseCell(req.code);
+    for (const m of parsed.lineMagics) await runLineMagic(m, host, sink);
+    // A %%slurm cell with no code, or only magics: nothing to run.
+    if (!parsed.body.trim()) return { kind: "answered", reply: okReply(count) };
+    return { kind: "job", body: parsed.body, options: await host.options.effective(parsed.cellOptions) };
+  } catch (err) {
+    if (!(err instanceof MagicError)) throw err;
+    return {
+      kind: "answered",
+      reply: refuse(sink, count, "MagicError", `${err.message} (nothing was submitted)`),
+    };
+  }
+}
+
+/** Shows a cell in its session: outputs, status line, input, namespace; and files it in the cell book. */
+function present(host: CellHost, cell: Cell, resumed: boolean): void {
+  const { detached, origin } = cell.info;
+  const collector = detached ? new OutputCollector() : undefined;
+  bindOutputs(cell, collector ?? iopubSink(host.publish, origin.parent));
+  if (origin.displayId) {
+    const publish = (
+      type: "display_data" | "update_display_data",
+      data: Record<string, string>,
+      id: string,
+    ) => host.publish(type, { data, metadata: {}, transient: { display_id: id } }, origin.parent);
+    new StatusLine(publish, cell, host.env.health, {
+      partition: cell.info.partition,
+      displayId: origin.displayId,
+      shown: resumed,
+      collected: collector && ((jobId) => collector.rendered(jobId)),
+    });
+  }
+  if (!detached) {
+    const ask = (prompt: string, password: boolean) =>
+      host.askInput(origin.clientId, prompt, password, origin.parent);
+    host.setCurrent(cell, origin.allowStdin ? new InputRelay(cell, ask) : undefined);
+    const off = cell.on((ev) => {
+      if (ev.type === "namespace") host.setNames(ev.names);
+      else if (ev.type === "phase" && ev.phase.name === "ended") {
+        off();
+        host.setCurrent(undefined);
+      }
+    });
+  }
+  host.env.cells.track(cell);
+}
+
+export async function runCell(host: CellHost, req: CellRequest): Promise<ExecuteReplyContent> {
+  const count = req.executionCount;
+  const sink = iopubSink(host.publish, req.header);
+  const planned = await plan(host, req, sink);
+  if (planned.kind === "answered") return planned.reply;
+  const { body, options } = planned;
+  const { env } = host;
+  const seq = host.nextSeq();
+  const detached = options.detach;
+  const info: CellInfo = {
+    sessionId: host.id,
+    notebookKey: host.notebookKey,
+    seq,
+    executionCount: count,
+    detached,
+    partition: options.partition,
+    requested: options.requested,
+    origin: {
+      parent: req.header,
+      clientId: req.clientId,
+      allowStdin: req.allowStdin && !detached,
+      // Slurm cells and detached ones show a status line; local attached cells are over too fast.
+      displayId: env.config.backend === "slurm" || detached ? newDisplayId() : undefined,
+    },
+  };
+  const cell = new Cell(info, (m) => env.log.warn(m));
+  present(host, cell, false);
+  const spec: CellJobSpec = {
+    sessionId: host.id,
+    sessionDir: host.place.dir,
+    notebook: host.place.notebook,
+    workDir: host.place.workDir,
+    seq,
+    executionCount: count,
+    code: body,
+    silent: req.silent,
+    storeHistory: req.storeHistory,
+    allowStdin: req.allowStdin,
+    detached,
+    sbatch: options.sbatch,
+  };
+  try {
+    await cell.submit(env.backend, spec);
+  } catch (err) {
+    if (!(err instanceof SubmitError)) throw err;
+    env.discovery?.invalidate();
+    return refuse(
+      sink,
+      count,
+      "SubmitError",
+      `${err.message}\n(nothing is queued; fix the options and run the cell again)`,
+    );
+  }
+  if (detached) return okReply(count);
+  return replyFor(await cell.finished, count);
+}
+
+/**
+ * Follows again a cell that was in flight when the server stopped, shown in `host` (its session,
+ * reopened) or nowhere (its kernel was shut down: its end is still recorded).
+ */
+export function resumeCell(env: SessionEnvironment, rec: CellRecord, host?: CellHost): Cell {
+  const cell = new Cell(cellInfoOf(rec), (m) => env.log.warn(m));
+  if (host) present(host, cell, true);
+  else env.cells.track(cell);
+  const job = { jobId: rec.jobId, sessionDir: rec.sessionDir, seq: rec.seq };
+  cell.resume(env.backend, job, Date.parse(rec.submitted), rec.offsets ?? NO_OFFSETS);
+  return cell;
+}

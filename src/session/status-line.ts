@@ -1,0 +1,114 @@
+/**
+ * A cell's status line in the notebook: a subscriber of the cell. Shown once the cell is queued,
+ * then updated in place as it moves, with its waiting/running clock ticking locally (no cluster
+ * command for that), the cluster's troubles ("scheduler not answering") shown while they last.
+ */
+import type { Cell } from "../cells/cell";
+import type { CellEnd, CellPhase } from "../cells/cell-types";
+import type { ClusterHealth } from "../jobs/cluster-health";
+import { endErrorName } from "./cell-output";
+import { statusBundle, type Phase, type StatusView } from "./status-display";
+
+export type DisplayPublisher = (
+  type: "display_data" | "update_display_data",
+  data: Record<string, string>,
+  displayId: string,
+) => void;
+
+export interface StatusLineOptions {
+  displayId: string;
+  /** Already on screen (a cell followed again after a server restart): only updated, never shown anew. */
+  shown: boolean;
+  partition?: string;
+  /** A detached cell's output, shown under its final line. */
+  collected?: (jobId: string) => { html: string; text: string };
+}
+
+const TICK_MS = 5000;
+const OUTPUT_TROUBLE = "cannot read the job's output right now, retrying";
+
+type LivePhase = Extract<CellPhase, { name: "queued" | "running" }>;
+
+function displayPhase(p: LivePhase): Phase {
+  if (p.name === "queued") return { kind: "queued", status: p.status, since: p.since };
+  const s = p.status;
+  return { kind: "running", node: p.node, cpus: s?.cpus, memory: s?.memory, gpus: s?.gpus, since: p.since };
+}
+
+function donePhase(end: CellEnd, detached: boolean): Phase {
+  const o = end.outcome;
+  const ok = o.kind === "completed";
+  const detail = ok ? undefined : `ended with ${endErrorName(end)}`;
+  if (detached) return { kind: "detached-done", ok, seconds: end.seconds, detail };
+  return { kind: "done", ok, seconds: end.seconds, maxRss: ok ? o.maxRss : undefined, detail };
+}
+
+export class StatusLine {
+  readonly displayId: string;
+  private readonly view: StatusView;
+  private shown: boolean;
+  private timer: NodeJS.Timeout | undefined;
+  private extra = { html: "", text: "" };
+  private readonly unsubscribe: (() => void)[];
+
+  constructor(
+    private readonly publish: DisplayPublisher,
+    private readonly cell: Cell,
+    health: ClusterHealth,
+    private readonly options: StatusLineOptions,
+  ) {
+    this.displayId = options.displayId;
+    this.shown = options.shown;
+    this.view = { partition: options.partition, detached: cell.info.detached, phase: { kind: "submitting" } };
+    this.unsubscribe = [
+      cell.on((ev) => {
+        if (ev.type === "phase") this.onPhase(ev.phase);
+        else if (ev.type === "trouble") this.trouble(OUTPUT_TROUBLE);
+      }),
+      health.onChange((message) => this.trouble(message)),
+    ];
+  }
+
+  private onPhase(p: CellPhase): void {
+    if (p.name === "ended") return this.finish(p.end);
+    if (p.name !== "queued" && p.name !== "running") return; // no line before a job exists
+    this.view.jobId = p.jobId;
+    if (!this.timer) {
+      this.timer = setInterval(() => this.render(), TICK_MS);
+      this.timer.unref();
+    }
+    this.set(displayPhase(p));
+  }
+
+  private trouble(message: string | undefined): void {
+    if (this.view.trouble === message) return;
+    this.view.trouble = message;
+    this.render();
+  }
+
+  private finish(end: CellEnd): void {
+    this.stop();
+    // A cell that never got a job never showed a line.
+    if (!this.view.jobId) return;
+    this.view.trouble = undefined;
+    if (this.options.collected) this.extra = this.options.collected(this.view.jobId);
+    this.set(donePhase(end, this.cell.info.detached));
+  }
+
+  private set(phase: Phase): void {
+    this.view.phase = phase;
+    this.render();
+  }
+
+  private render(): void {
+    const data = statusBundle(this.view, this.extra.html, this.extra.text);
+    this.publish(this.shown ? "update_display_data" : "display_data", data, this.displayId);
+    this.shown = true;
+  }
+
+  /** No more updates (the cell ended, or its kernel went away). */
+  stop(): void {
+    clearInterval(this.timer);
+    for (const off of this.unsubscribe.splice(0)) off();
+  }
+}
