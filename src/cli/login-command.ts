@@ -4,7 +4,7 @@
  */
 import { InputError } from "../errors";
 import { authHeaders, ensureServer } from "../kernel/server-connection";
-import type { RuntimeInfo } from "../server/runtime-file";
+import type { RuntimeInfo } from "../config/runtime-file";
 import { askOnTerminal } from "./terminal-prompt";
 
 interface ConnectionView {

@@ -1,6 +1,6 @@
 /** `alpine-kernel status` and `alpine-kernel stop` */
 import { findServer, authHeaders } from "../kernel/server-connection";
-import { processAlive, runtimeFilePath } from "../server/runtime-file";
+import { processAlive, runtimeFilePath } from "../config/runtime-file";
 
 export async function statusCommand(): Promise<number> {
   const info = await findServer();

@@ -16,7 +16,7 @@ import { createSessionEnvironment } from "./backend";
 import { PromptBroker } from "./prompt-broker";
 import { attachChannels } from "./channels";
 import { KernelManager } from "./kernel-manager";
-import { removeRuntimeFile, writeRuntimeFile } from "./runtime-file";
+import { removeRuntimeFile, writeRuntimeFile } from "../config/runtime-file";
 
 export interface ServeOptions {
   config: Config;
