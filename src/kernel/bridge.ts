@@ -9,7 +9,7 @@ import { basename } from "node:path";
 import WebSocket from "ws";
 import { errorMessage } from "../errors";
 import { readConnectionFile } from "../protocol/connection-file";
-import { makeRawMessage } from "../protocol/make-message";
+import { makeMessage } from "../protocol/make-message";
 import { hasParent, type Channel, type RawMessage } from "../protocol/messages";
 import { V1_PROTOCOL, decodeWsMessage, encodeWsMessage } from "../protocol/ws-framing";
 import type { RuntimeInfo } from "../config/runtime-file";
@@ -171,7 +171,7 @@ export class KernelBridge {
     void this.front.send(
       "iopub",
       [],
-      makeRawMessage("iopub", "stream", { name: "stderr", text }, {}, this.clientId),
+      makeMessage("iopub", "stream", { name: "stderr", text }, {}, this.clientId),
     );
   }
 
