@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../config/config";
 import { dataDir } from "../config/paths";
+import { errorMessage } from "../errors";
 import { Ledger } from "../ledger/ledger";
 import { VERSION } from "../version";
 import { createApp } from "./app";
@@ -88,8 +89,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      await env.scheduler.close();
-      await env.transport.close();
+      // Stopping goes on when these fail: `closed` must resolve, or the process would wait for ever.
+      await env.scheduler
+        .close()
+        .catch((err) => log.warn(`closing the scheduler failed: ${errorMessage(err)}`));
+      await env.transport
+        .close()
+        .catch((err) => log.warn(`closing the cluster connection failed: ${errorMessage(err)}`));
       log.info("server stopped");
       log.flush();
       resolveClosed();
@@ -106,7 +112,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           log.info(
             `idle for ${config.server.idle_timeout_seconds} s with no clients and no cells in flight: exiting`,
           );
-          void close();
+          void close(); // never rejects: it logs what failed
         }
       },
       Math.min(IDLE_CHECK_MS, limitMs),
