@@ -118,6 +118,7 @@ export class KernelBridge {
     await this.stop();
   }
 
+  /** Never rejects: it retries until connected or stopped, so callers may leave it floating. */
   private connect(): Promise<void> {
     this.connecting ??= this.connectLoop().finally(() => (this.connecting = undefined));
     return this.connecting;
