@@ -1,6 +1,12 @@
 /** @type {import('jest').Config} */
-// Two projects: `unit` (pure code, parallel) and `integration` (real peers: ZeroMQ, jupyter_client,
-// nbconvert, @jupyterlab/services, Chromium, Slurm, sshd — run one file at a time, see scripts/test-all.sh).
+// Two projects:
+// - `unit` (`npm run test:unit`): pure code, parallel, in well under a minute. Needs nothing but
+//   Node and the npm packages: no Python, bash, ssh/ssh-keygen or any other program. A test that
+//   needs one belongs in `integration` (e.g. the cell runner's tests run Python: test/integration/runner/).
+// - `integration`: real peers (Python and the cell runner, ZeroMQ, jupyter_client, nbconvert,
+//   @jupyterlab/services, Chromium, Slurm, sshd, OpenSSH's ssh -G / ssh-keygen), one file at a time
+//   (--runInBand, see scripts/test-all.sh); its globalSetup builds dist/ first, since kernel.json
+//   points there (ALPINE_KERNEL_SKIP_BUILD=1 skips that).
 const common = {
   testEnvironment: "node",
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.jest.json" }] },

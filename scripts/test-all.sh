@@ -28,13 +28,16 @@ step "npm ci"
 step "build, type-check, lint"
 npm run -s build
 npx tsc --noEmit -p tsconfig.json
-npx eslint src test bench
+# The house rules: type-aware eslint (eslint.config.mjs) and prettier --check, over src, test and
+# bench; package.json's "lint" is the one place that says how.
+npm run -s lint
+
+# The unit tier needs nothing but Node and npm packages (jest.config.js): before the cluster comes up.
+step "unit tests"
+npx jest --selectProjects unit --ci --json --outputFile=test-artifacts/jest-unit.json
 
 step "test cluster (Slurm, slurmdbd, munge, sshd, Lmod)"
 scripts/test-cluster/up.sh
-
-step "unit tests"
-npx jest --selectProjects unit --ci --json --outputFile=test-artifacts/jest-unit.json
 
 step "integration tests (real peers, one file at a time)"
 ALPINE_KERNEL_SKIP_BUILD=1 npx jest --selectProjects integration --ci --runInBand --json --outputFile=test-artifacts/jest-integration.json

@@ -4,27 +4,17 @@
  */
 import { InputError } from "../errors";
 import { authHeaders, ensureServer } from "../kernel/server-connection";
-import type { RuntimeInfo } from "../server/runtime-file";
+import type { RuntimeInfo } from "../config/runtime-file";
+import type { ConnectionView, PromptAnswerResult } from "../server/api-types";
 import { askOnTerminal } from "./terminal-prompt";
 
-interface ConnectionView {
-  /** Changes whenever the state or the prompts do: the long poll answers at once when it moved on. */
-  version: number;
-  transport: string;
-  user: string;
-  state: { status: string; target: string; lastError?: string; logins: number };
-  prompts: {
-    id: string;
-    request: { target: string; instructions: string; prompts: { prompt: string; echo: boolean }[] };
-  }[];
-}
-
-async function call(
+/** A request to the server's /api/connection routes; 409 (a prompt answered already) is an answer too. */
+async function call<T = ConnectionView>(
   info: RuntimeInfo,
   method: string,
   path: string,
   body?: unknown,
-): Promise<ConnectionView> {
+): Promise<T> {
   const res = await fetch(`${info.url}${path}`, {
     method,
     headers: { ...authHeaders(info), ...(body ? { "Content-Type": "application/json" } : {}) },
@@ -32,7 +22,7 @@ async function call(
   });
   if (!res.ok && res.status !== 409 && res.status !== 202)
     throw new Error(`the server answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as ConnectionView;
+  return (await res.json()) as T;
 }
 
 export async function loginCommand(opts: { timeoutSeconds: number }): Promise<number> {
@@ -57,7 +47,7 @@ export async function loginCommand(opts: { timeoutSeconds: number }): Promise<nu
       if (prompt.request.instructions.trim()) process.stderr.write(`${prompt.request.instructions.trim()}\n`);
       const answers: string[] = [];
       for (const p of prompt.request.prompts) answers.push(await askOnTerminal(p.prompt, !p.echo));
-      await call(info, "POST", `/api/connection/prompts/${prompt.id}`, { answers });
+      await call<PromptAnswerResult>(info, "POST", `/api/connection/prompts/${prompt.id}`, { answers });
     } else if (view.state.status === "connected" && view.prompts.length === 0) {
       console.log(
         `✓ connected to ${view.state.target} in ${((Date.now() - t0) / 1000).toFixed(1)} s (logins since the server started: ${view.state.logins})`,

@@ -1,6 +1,8 @@
 /** `alpine-kernel status` and `alpine-kernel stop` */
 import { findServer, authHeaders } from "../kernel/server-connection";
-import { processAlive, runtimeFilePath } from "../server/runtime-file";
+import { runtimeFilePath } from "../config/runtime-file";
+import { processAlive } from "../process-alive";
+import type { ConnectionView, KernelModel, ServerMetrics } from "../server/api-types";
 
 export async function statusCommand(): Promise<number> {
   const info = await findServer();
@@ -10,21 +12,14 @@ export async function statusCommand(): Promise<number> {
     );
     return 3;
   }
-  const get = async (path: string) =>
-    (await fetch(`${info.url}${path}`, { headers: authHeaders(info) })).json() as Promise<unknown>;
-  const kernels = (await get("/api/kernels")) as {
-    id: string;
-    execution_state: string;
-    connections: number;
-    last_activity: string;
-  }[];
-  const metrics = (await get("/api/metrics")) as { commands: Record<string, number>; cellsInFlight: number };
-  const conn = (await get("/api/connection")) as {
-    transport: string;
-    user: string;
-    state: { status: string; target: string; since: string; lastError?: string; logins: number };
-    prompts: unknown[];
+  const get = async <T>(path: string): Promise<T> => {
+    const res = await fetch(`${info.url}${path}`, { headers: authHeaders(info) });
+    if (!res.ok) throw new Error(`the server answered ${res.status} to ${path}: ${await res.text()}`);
+    return (await res.json()) as T;
   };
+  const kernels = await get<KernelModel[]>("/api/kernels");
+  const metrics = await get<ServerMetrics>("/api/metrics");
+  const conn = await get<ConnectionView>("/api/connection");
   console.log(
     `server     ${info.url}  pid ${info.pid}  version ${info.version}  backend ${info.backend}  since ${info.started}`,
   );

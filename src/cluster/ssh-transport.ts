@@ -265,12 +265,17 @@ export class SshTransport implements Transport {
     if (this.handles.size > MAX_OPEN_HANDLES) {
       const [oldest, h] = this.handles.entries().next().value as [string, Promise<Buffer | null>];
       this.handles.delete(oldest);
-      void h.then((b) => {
-        if (b) {
-          this.op("close");
-          sftp.close(b, () => {});
-        }
-      });
+      // An open that failed has nothing to close (its caller got the error): without the second
+      // handler that failure would come back here as an unhandled rejection and end the server.
+      void h.then(
+        (b) => {
+          if (b) {
+            this.op("close");
+            sftp.close(b, () => {});
+          }
+        },
+        () => {},
+      );
     }
     return opened;
   }

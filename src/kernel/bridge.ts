@@ -12,7 +12,7 @@ import { readConnectionFile } from "../protocol/connection-file";
 import { makeMessage } from "../protocol/make-message";
 import { hasParent, type Channel, type RawMessage } from "../protocol/messages";
 import { V1_PROTOCOL, decodeWsMessage, encodeWsMessage } from "../protocol/ws-framing";
-import type { RuntimeInfo } from "../server/runtime-file";
+import type { RuntimeInfo } from "../config/runtime-file";
 import { authHeaders, ensureServer } from "./server-connection";
 import { ZmqFront, type Incoming } from "./zmq-front";
 import { DEFAULT_KERNEL_NAME } from "./kernelspec";
@@ -118,6 +118,7 @@ export class KernelBridge {
     await this.stop();
   }
 
+  /** Never rejects: it retries until connected or stopped, so callers may leave it floating. */
   private connect(): Promise<void> {
     this.connecting ??= this.connectLoop().finally(() => (this.connecting = undefined));
     return this.connecting;

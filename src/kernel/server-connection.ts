@@ -7,7 +7,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFi
 import { join } from "node:path";
 import { dataDir, runtimeDir } from "../config/paths";
 import { AlpineKernelError } from "../errors";
-import { processAlive, readRuntimeFile, type RuntimeInfo } from "../server/runtime-file";
+import { readRuntimeFile, type RuntimeInfo } from "../config/runtime-file";
+import { processAlive } from "../process-alive";
 import { cliEntry } from "./kernelspec";
 
 export class ServerUnavailableError extends AlpineKernelError {

@@ -57,6 +57,7 @@ export class ZmqFront {
       this.iopub.bind(endpoint(i, i.iopub_port)),
       this.hb.bind(endpoint(i, i.hb_port)),
     ]);
+    // These run until the sockets close; they log their own failures and never reject.
     for (const ch of ["shell", "control", "stdin"] as const) void this.pump(ch);
     void this.heartbeat();
   }
@@ -84,6 +85,7 @@ export class ZmqFront {
     }
   }
 
+  /** Resolves once sent; never rejects (a failed send is logged), so callers may leave it floating. */
   send(channel: Channel, ids: Buffer[], msg: OutgoingMessage): Promise<void> {
     if (this.closed) return Promise.resolve();
     if (channel === "iopub") {

@@ -8,6 +8,15 @@ import { AlpineKernelError, errorMessage } from "../errors";
 import { DEFAULT_KERNEL_NAME, kernelSpec, logoDir } from "../kernel/kernelspec";
 import type { Transport } from "../cluster/transport";
 import { VERSION } from "../version";
+import type {
+  ApiInfo,
+  ErrorBody,
+  KernelModel,
+  KernelSpecList,
+  KernelSpecModel,
+  ServerMetrics,
+  ServerStatus,
+} from "./api-types";
 import { isAuthorized } from "./auth";
 import { connectionRoutes } from "./connection-routes";
 import type { PromptBroker } from "./prompt-broker";
@@ -21,7 +30,9 @@ const startBody = z
   })
   .passthrough();
 
-function specModel(baseUrl = "") {
+const noKernel = (id: string): ErrorBody => ({ message: `Kernel does not exist: ${id}` });
+
+function specModel(baseUrl = ""): KernelSpecModel {
   return {
     name: DEFAULT_KERNEL_NAME,
     spec: kernelSpec(),
@@ -46,11 +57,15 @@ export function createApp(deps: {
   app.use((req, res, next) => {
     if (isAuthorized(req, token)) return next();
     log.warn({ method: req.method, path: req.path }, "request without a valid token refused");
-    res.status(403).json({ message: "Forbidden: this server needs its token (see `alpine-kernel status`)" });
+    res.status(403).json({
+      message: "Forbidden: this server needs its token (see `alpine-kernel status`)",
+    } satisfies ErrorBody);
   });
   app.use(express.json({ limit: "1mb" }));
 
-  app.get("/api", (_req, res) => res.json({ version: VERSION, implementation: "alpine-kernel" }));
+  app.get("/api", (_req, res) =>
+    res.json({ version: VERSION, implementation: "alpine-kernel" } satisfies ApiInfo),
+  );
   app.get("/api/status", (_req, res) => {
     const a = kernels.activity();
     res.json({
@@ -58,7 +73,7 @@ export function createApp(deps: {
       last_activity: new Date(a.lastActivity || Date.now()).toISOString(),
       connections: a.connections,
       kernels: kernels.list().length,
-    });
+    } satisfies ServerStatus);
   });
   app.get("/api/metrics", (_req, res) => {
     res.json({
@@ -67,17 +82,22 @@ export function createApp(deps: {
       commands: Object.fromEntries(deps.transport.commandCounts),
       fileOps: Object.fromEntries(deps.transport.fileOpCounts),
       ...kernels.activity(),
-    });
+    } satisfies ServerMetrics);
   });
 
   app.use(connectionRoutes(deps.transport, deps.prompts, log));
 
   app.get("/api/kernelspecs", (_req, res) =>
-    res.json({ default: DEFAULT_KERNEL_NAME, kernelspecs: { [DEFAULT_KERNEL_NAME]: specModel() } }),
+    res.json({
+      default: DEFAULT_KERNEL_NAME,
+      kernelspecs: { [DEFAULT_KERNEL_NAME]: specModel() },
+    } satisfies KernelSpecList),
   );
   app.get("/api/kernelspecs/:name", (req, res) => {
     if (req.params.name !== DEFAULT_KERNEL_NAME)
-      return res.status(404).json({ message: `Kernel spec ${req.params.name} not found` });
+      return res
+        .status(404)
+        .json({ message: `Kernel spec ${req.params.name} not found` } satisfies ErrorBody);
     res.json(specModel());
   });
   app.get("/kernelspecs/:name/:file", (req, res) => {
@@ -92,15 +112,15 @@ export function createApp(deps: {
     res.sendFile(file);
   });
 
-  app.get("/api/kernels", (_req, res) => res.json(kernels.list().map((s) => kernels.model(s))));
+  app.get("/api/kernels", (_req, res) =>
+    res.json(kernels.list().map((s) => kernels.model(s)) satisfies KernelModel[]),
+  );
   app.post("/api/kernels", (req, res) => {
     const parsed = startBody.safeParse(req.body ?? {});
     if (!parsed.success) {
-      return res
-        .status(400)
-        .json({
-          message: `bad request body: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")}`,
-        });
+      return res.status(400).json({
+        message: `bad request body: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")}`,
+      } satisfies ErrorBody);
     }
     const env = parsed.data.env ?? {};
     const session = kernels.start({
@@ -113,36 +133,35 @@ export function createApp(deps: {
   });
   app.get("/api/kernels/:id", (req, res) => {
     const s = kernels.get(req.params.id);
-    if (!s) return res.status(404).json({ message: `Kernel does not exist: ${req.params.id}` });
+    if (!s) return res.status(404).json(noKernel(req.params.id));
     res.json(kernels.model(s));
   });
   app.delete("/api/kernels/:id", async (req, res) => {
-    if (!(await kernels.shutdown(req.params.id)))
-      return res.status(404).json({ message: `Kernel does not exist: ${req.params.id}` });
+    if (!(await kernels.shutdown(req.params.id))) return res.status(404).json(noKernel(req.params.id));
     log.info({ kernel: req.params.id }, "kernel shut down");
     res.status(204).end();
   });
   app.post("/api/kernels/:id/interrupt", async (req, res) => {
     const s = kernels.get(req.params.id);
-    if (!s) return res.status(404).json({ message: `Kernel does not exist: ${req.params.id}` });
+    if (!s) return res.status(404).json(noKernel(req.params.id));
     await s.interrupt();
     res.status(204).end();
   });
   app.post("/api/kernels/:id/restart", async (req, res) => {
     const s = kernels.get(req.params.id);
-    if (!s) return res.status(404).json({ message: `Kernel does not exist: ${req.params.id}` });
+    if (!s) return res.status(404).json(noKernel(req.params.id));
     await s.restart();
     res.json(kernels.model(s));
   });
 
-  app.use((_req, res) => res.status(404).json({ message: "Not found" }));
+  app.use((_req, res) => res.status(404).json({ message: "Not found" } satisfies ErrorBody));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = err instanceof AlpineKernelError ? 400 : ((err as { status?: number }).status ?? 500);
     if (status >= 500) log.error(`request failed: ${errorMessage(err)}`);
     // body-parser's own wording ("Expected property name ... at position 1") does not say what it is about.
     const prefix =
       (err as { type?: string }).type === "entity.parse.failed" ? "request body is not valid JSON: " : "";
-    res.status(status).json({ message: prefix + errorMessage(err) });
+    res.status(status).json({ message: prefix + errorMessage(err) } satisfies ErrorBody);
   });
   return app;
 }

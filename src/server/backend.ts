@@ -1,6 +1,7 @@
 /** Builds what every session of this server shares, from the configuration. */
 import { watch } from "node:fs";
 import type { Logger } from "pino";
+import { errorMessage } from "../errors";
 import { LocalTransport } from "../cluster/local-transport";
 import type { Transport } from "../cluster/transport";
 import type { Config } from "../config/config";
@@ -142,9 +143,12 @@ export function createBackend(
   return {
     env,
     transport,
+    // Stopping goes on when these fail: the server must get to its end.
     close: async () => {
-      await scheduler.close();
-      await transport.close();
+      await scheduler.close().catch((err) => log.warn(`closing the scheduler failed: ${errorMessage(err)}`));
+      await transport
+        .close()
+        .catch((err) => log.warn(`closing the cluster connection failed: ${errorMessage(err)}`));
     },
   };
 }

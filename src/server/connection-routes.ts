@@ -14,6 +14,7 @@ import { z } from "zod";
 import { SshTransport } from "../cluster/ssh-transport";
 import type { Transport } from "../cluster/transport";
 import { errorMessage } from "../errors";
+import type { ConnectionView, ErrorBody, PromptAnswerResult } from "./api-types";
 import type { PromptBroker } from "./prompt-broker";
 
 const answerBody = z.object({ answers: z.array(z.string().max(4096)).max(10) }).strict();
@@ -26,7 +27,7 @@ export function connectionRoutes(transport: Transport, prompts: PromptBroker, lo
   let version = 0;
   prompts.onChange(() => version++);
   ssh?.onStateChange(() => version++);
-  const view = () => ({
+  const view = (): ConnectionView => ({
     version,
     transport: transport.kind,
     user: transport.user,
@@ -60,7 +61,7 @@ export function connectionRoutes(transport: Transport, prompts: PromptBroker, lo
       return res.json({
         ...view(),
         message: "this server runs cluster commands on this machine: there is nothing to log in to",
-      });
+      } satisfies ConnectionView);
     ssh.connect().then(
       () => log.info(`logged in to ${ssh.state.target}`),
       (err) => log.warn(`login to ${ssh.state.target} failed: ${errorMessage(err)}`),
@@ -70,17 +71,16 @@ export function connectionRoutes(transport: Transport, prompts: PromptBroker, lo
 
   router.post("/api/connection/prompts/:id", express.json(), (req, res) => {
     const parsed = answerBody.safeParse(req.body);
-    if (!parsed.success) return res.status(400).json({ message: 'the body must be {"answers": ["..."]}' });
+    if (!parsed.success)
+      return res.status(400).json({ message: 'the body must be {"answers": ["..."]}' } satisfies ErrorBody);
     try {
       const taken = prompts.answer(req.params.id, parsed.data.answers);
-      res
-        .status(taken ? 200 : 409)
-        .json({
-          accepted: taken,
-          ...(taken ? {} : { message: "that prompt was answered already or timed out" }),
-        });
+      res.status(taken ? 200 : 409).json({
+        accepted: taken,
+        ...(taken ? {} : { message: "that prompt was answered already or timed out" }),
+      } satisfies PromptAnswerResult);
     } catch (err) {
-      res.status(400).json({ message: errorMessage(err) });
+      res.status(400).json({ message: errorMessage(err) } satisfies ErrorBody);
     }
   });
 

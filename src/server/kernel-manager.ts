@@ -2,18 +2,11 @@
 import { randomUUID } from "node:crypto";
 import { basename } from "node:path";
 import { InputError } from "../errors";
+import type { KernelModel } from "./api-types";
 import { DEFAULT_KERNEL_NAME } from "../kernel/kernelspec";
 import type { SessionEnvironment } from "../session/environment";
 import { resumeCell } from "../session/run-cell";
 import { Session, type SessionRecord } from "../session/session";
-
-export interface KernelModel {
-  id: string;
-  name: string;
-  last_activity: string;
-  execution_state: string;
-  connections: number;
-}
 
 export interface StartOptions {
   name?: string;

@@ -16,7 +16,7 @@ import { createBackend } from "./backend";
 import { PromptBroker } from "./prompt-broker";
 import { attachChannels } from "./channels";
 import { KernelManager } from "./kernel-manager";
-import { removeRuntimeFile, writeRuntimeFile } from "./runtime-file";
+import { removeRuntimeFile, writeRuntimeFile } from "../config/runtime-file";
 
 export interface ServeOptions {
   config: Config;
@@ -95,7 +95,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      await backend.close();
+      await backend.close(); // never rejects: `closed` must resolve, or the process would wait for ever
       log.info("server stopped");
       log.flush();
       resolveClosed();
@@ -112,7 +112,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           log.info(
             `idle for ${config.server.idle_timeout_seconds} s with no clients and no cells in flight: exiting`,
           );
-          void close();
+          void close(); // never rejects: it logs what failed
         }
       },
       Math.min(IDLE_CHECK_MS, limitMs),

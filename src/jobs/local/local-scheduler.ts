@@ -6,6 +6,7 @@
 import { hostname } from "node:os";
 import type { LocalTransport } from "../../cluster/local-transport";
 import { ClusterError } from "../../errors";
+import { processAlive } from "../../process-alive";
 import type { FinalJobStatus, JobStatus, Scheduler, StatusListener, SubmitSpec } from "../scheduler";
 
 interface LocalJob {
@@ -33,15 +34,6 @@ function pidOf(jobId: string): number {
   const m = /^local-(\d+)$/.exec(jobId);
   if (!m) throw new ClusterError("BAD_JOB_ID", `not a local job id: ${jobId}`);
   return Number(m[1]);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function elapsedSince(start: number): string {
@@ -98,7 +90,7 @@ export class LocalScheduler implements Scheduler {
       started,
       gone: new Promise<void>((resolve) => {
         const timer = setInterval(() => {
-          if (alive(pid)) return;
+          if (processAlive(pid)) return;
           clearInterval(timer);
           job!.final = {
             jobId,

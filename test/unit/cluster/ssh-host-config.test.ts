@@ -1,89 +1,24 @@
 /**
- * resolveSshHost against fixture configs (test/fixtures/ssh/README.md), with OpenSSH's own
- * `ssh -G` (which prints the configuration ssh would use) as the oracle where it prints a field.
+ * resolveSshHost against fixture configs (test/fixtures/ssh/README.md). OpenSSH's own `ssh -G`
+ * (which prints the configuration ssh would use) is the oracle for the same cases in
+ * test/integration/cluster/ssh-host-config-openssh.test.ts.
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { homedir, hostname, tmpdir, userInfo } from "node:os";
+import { homedir, hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  resolveSshHost,
-  type ResolvedHost,
-  type ResolveSshHostOptions,
-} from "../../../src/cluster/ssh-host-config";
+import { resolveSshHost } from "../../../src/cluster/ssh-host-config";
 import { InputError } from "../../../src/errors";
+import {
+  CLUSTER_CONFIG,
+  CONFIG,
+  DEFAULT_IDENTITIES,
+  FIXTURES,
+  ME,
+  SSH_CONFIG_CASES as cases,
+  host,
+} from "../../helpers/ssh-fixtures";
 
-const FIXTURES = join(__dirname, "..", "..", "fixtures", "ssh");
-const CONFIG = join(FIXTURES, "config");
-const CLUSTER_CONFIG = join(FIXTURES, "test-cluster", "config");
 const HOME = homedir();
-const ME = userInfo().username;
-const DEFAULT_IDENTITIES = ["id_ed25519", "id_ecdsa", "id_rsa"].map((f) => join(HOME, ".ssh", f));
-const DEFAULT_KNOWN_HOSTS = [join(HOME, ".ssh", "known_hosts"), join(HOME, ".ssh", "known_hosts2")];
-
-/** What the fixture gives a host no block names (its `Host *` lines apply). */
-function host(alias: string, patch: Partial<ResolvedHost> = {}): ResolvedHost {
-  return {
-    alias,
-    hostName: alias,
-    port: 22,
-    user: ME,
-    identityFiles: DEFAULT_IDENTITIES,
-    explicitIdentity: false,
-    userKnownHostsFiles: DEFAULT_KNOWN_HOSTS,
-    strictHostKeyChecking: "no",
-    identitiesOnly: false,
-    serverAliveIntervalSeconds: 30,
-    serverAliveCountMax: 4,
-    ...patch,
-  };
-}
-const ciIdentity = (user: string, port: number) =>
-  join(HOME, ".ssh", `id_${ME}_${user}@login-ci.rc.colorado.edu:${port}_alpine-ci_100%`);
-const ci = (user: string, port: number): Partial<ResolvedHost> => ({
-  hostName: "login-ci.rc.colorado.edu",
-  port,
-  user,
-  identityFiles: [ciIdentity(user, port), join(HOME, ".ssh", "curc key"), join(HOME, ".ssh", "curc_ed25519")],
-  explicitIdentity: true,
-  identitiesOnly: true,
-  userKnownHostsFiles: [join(HOME, ".ssh", "known_hosts.d", "curc-ci"), "/etc/ssh/curc_known_hosts"],
-  strictHostKeyChecking: "accept-new",
-  hostKeyAlias: "curc-ci",
-});
-
-const cases: [string, ResolveSshHostOptions, ResolvedHost][] = [
-  [
-    "alpine",
-    {},
-    host("alpine", { hostName: "login.rc.colorado.edu", user: "ralphie", serverAliveIntervalSeconds: 90 }),
-  ],
-  ["alpine-ci", {}, host("alpine-ci", ci(ME, 2222))],
-  ["alpine-ci", { user: "other", port: 2022 }, host("alpine-ci", ci("other", 2022))],
-  ["somewhere", {}, host("somewhere")],
-  ["login.rc.colorado.edu", {}, host("login.rc.colorado.edu", { strictHostKeyChecking: "yes" })],
-  ["login-ci.rc.colorado.edu", {}, host("login-ci.rc.colorado.edu")],
-  ["outer.example.org", {}, host("outer.example.org", { serverAliveCountMax: undefined })],
-  [
-    "anschutz",
-    {},
-    host("anschutz", {
-      hostName: "login.rc.colorado.edu",
-      user: "ralphie@ucdenver.edu",
-      proxyJump: [
-        host("bastion.ucdenver.edu", {
-          user: "jump",
-          port: 2200,
-          identityFiles: [join(HOME, ".ssh", "bastion_ed25519")],
-          explicitIdentity: true,
-          proxyJump: [host("outer", { hostName: "outer.example.net" })],
-        }),
-        host("gateway", { hostName: "gw.rc.colorado.edu" }), // its own ProxyJump is not used after the first hop
-      ],
-    }),
-  ],
-  ["v6", {}, host("v6", { proxyJump: [host("2001:db8::1", { user: "ops", port: 2022 })] })],
-];
 
 describe("resolveSshHost on a CU user's config", () => {
   test.each(cases)("%s %j", (alias, opts, expected) => {
@@ -257,89 +192,5 @@ describe("Include and the default ~/.ssh/config", () => {
     expect(() => resolveSshHost("bad")).toThrow(
       `${join(home, ".ssh", "config")} (or a file it includes), Host bad: Port`,
     );
-  });
-});
-
-describe("agrees with ssh -G", () => {
-  /** The fields `ssh -G` prints that ResolvedHost has, in our vocabulary. */
-  function sshG(config: string, alias: string, user?: string, port?: number): Record<string, unknown> {
-    const args = [
-      "-G",
-      "-F",
-      config,
-      ...(user ? ["-l", user] : []),
-      ...(port ? ["-p", String(port)] : []),
-      alias,
-    ];
-    const out = execFileSync("ssh", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-    const g = new Map(
-      out.split("\n").map((line) => [line.split(" ")[0] ?? "", line.slice(line.indexOf(" ") + 1)]),
-    );
-    const strict: Record<string, string> = { true: "yes", false: "no" };
-    return {
-      hostName: g.get("hostname"),
-      port: Number(g.get("port")),
-      user: g.get("user"),
-      identitiesOnly: g.get("identitiesonly") === "yes",
-      strictHostKeyChecking: strict[g.get("stricthostkeychecking") ?? ""] ?? g.get("stricthostkeychecking"),
-      serverAliveIntervalSeconds: Number(g.get("serveraliveinterval")),
-      serverAliveCountMax: Number(g.get("serveralivecountmax")),
-      hostKeyAlias: g.get("hostkeyalias"),
-      userKnownHostsFiles: g.get("userknownhostsfile"),
-      jumps: g.has("proxyjump"),
-    };
-  }
-  function ours(resolved: ResolvedHost): Record<string, unknown> {
-    return {
-      hostName: resolved.hostName,
-      port: resolved.port,
-      user: resolved.user,
-      identitiesOnly: resolved.identitiesOnly,
-      strictHostKeyChecking: resolved.strictHostKeyChecking,
-      serverAliveIntervalSeconds: resolved.serverAliveIntervalSeconds ?? 0,
-      serverAliveCountMax: resolved.serverAliveCountMax ?? 3,
-      hostKeyAlias: resolved.hostKeyAlias,
-      userKnownHostsFiles: resolved.userKnownHostsFiles.join(" "),
-      jumps: resolved.proxyJump !== undefined,
-    };
-  }
-  /** Each hop as `ssh -l user -p port hop` would see it (only the first hop keeps its own ProxyJump). */
-  function compare(
-    config: string,
-    resolved: ResolvedHost,
-    user?: string,
-    port?: number,
-    firstHop = true,
-  ): void {
-    const expected = sshG(config, resolved.alias, user, port);
-    expect(ours(resolved)).toEqual(firstHop ? expected : { ...expected, jumps: false });
-    resolved.proxyJump?.forEach((hop, i) => compare(config, hop, hop.user, hop.port, i === 0));
-  }
-
-  test.each(cases)("%s %j", (alias, opts) => {
-    compare(CONFIG, resolveSshHost(alias, { configPath: CONFIG, ...opts }), opts.user, opts.port);
-  });
-
-  test.each(["alpine-test-key", "alpine-test-2fa", "alpine-test-key2fa", "elsewhere"])(
-    "test cluster: %s",
-    (alias) => {
-      compare(CLUSTER_CONFIG, resolveSshHost(alias, { configPath: CLUSTER_CONFIG }));
-    },
-  );
-
-  test("Include with absolute paths", () => {
-    const dir = mkdtempSync(join(tmpdir(), "ak-ssh-include-"));
-    try {
-      writeFileSync(join(dir, "a.conf"), "Host alpine\n  HostName login.rc.colorado.edu\n  Port 2201\n");
-      writeFileSync(join(dir, "b.conf"), "Host *\n  User from-b\n");
-      const config = join(dir, "config");
-      writeFileSync(
-        config,
-        `Include ${dir}/*.conf\nServerAliveInterval 11\nHost alpine\n  Include ${dir}/a.conf\n`,
-      );
-      for (const alias of ["alpine", "else"]) compare(config, resolveSshHost(alias, { configPath: config }));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

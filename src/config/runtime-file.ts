@@ -1,12 +1,13 @@
 /**
  * How the kernel bridge and the CLI find the user's server: a JSON file (mode 0600) in the runtime
  * directory with its URL, token and pid. A file left by a server that died is stale, not an error.
+ * Here, under config/ (where the server's files live), so that the server (which writes it) and
+ * the kernel bridge and the CLI (which read it) all reach it without importing each other.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runtimeDir } from "../config/paths";
-import { isObject } from "../protocol/validate";
+import { runtimeDir } from "./paths";
 
 export interface RuntimeInfo {
   url: string;
@@ -36,8 +37,8 @@ export function readRuntimeFile(path = runtimeFilePath()): RuntimeInfo | undefin
   } catch {
     return undefined;
   }
-  if (!isObject(parsed)) return undefined;
-  const { url, port, token, pid } = parsed;
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+  const { url, port, token, pid } = parsed as Record<string, unknown>;
   if (
     typeof url !== "string" ||
     typeof port !== "number" ||
@@ -51,13 +52,4 @@ export function readRuntimeFile(path = runtimeFilePath()): RuntimeInfo | undefin
 /** Removes the runtime file if it still describes the server with this pid. */
 export function removeRuntimeFile(pid: number, path = runtimeFilePath()): void {
   if (readRuntimeFile(path)?.pid === pid) rmSync(path, { force: true });
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
