@@ -44,28 +44,32 @@ export const KERNEL_OPTIONS: readonly SbatchOption[] = [
   { long: "--profile", takesValue: true, help: "named resource profile from your configuration" },
 ];
 
-/** sbatch options the kernel sets itself: refused with a message naming them. */
-export const KERNEL_OWNED_SBATCH = [
-  "--output",
-  "-o",
-  "--error",
-  "-e",
-  "--wrap",
-  "--chdir",
-  "-D",
-  "--parsable",
-  "--wait",
-  "-W",
-  "--export",
-  "--input",
-  "-i",
-  "--open-mode",
-  "--array",
-  "-a",
-  "--dependency",
-  "-d",
-  "--test-only",
-  "--kill-on-invalid-dep",
+/** An sbatch option the kernel sets itself, and why (said when a cell tries to set it). */
+export interface OwnedOption {
+  long: string;
+  short?: string;
+  why: string;
+}
+
+/** sbatch options the kernel sets itself: refused with a message naming them and why. */
+export const KERNEL_OWNED_SBATCH: readonly OwnedOption[] = [
+  { long: "--output", short: "-o", why: "each cell's output streams into the notebook" },
+  { long: "--error", short: "-e", why: "each cell's output streams into the notebook" },
+  { long: "--input", short: "-i", why: "a cell reads its input from the notebook (input())" },
+  { long: "--open-mode", why: "the kernel owns the cell's output files" },
+  { long: "--wrap", why: "the cell's code is the job" },
+  { long: "--chdir", short: "-D", why: "every cell runs in the notebook's working directory" },
+  { long: "--parsable", why: "the kernel submits the job and reads its id itself" },
+  {
+    long: "--wait",
+    short: "-W",
+    why: "the kernel follows the job while its output streams in (use --detach to return at once)",
+  },
+  { long: "--export", why: "the kernel passes the job the environment its cell runner needs" },
+  { long: "--array", short: "-a", why: "a cell runs as one job" },
+  { long: "--dependency", short: "-d", why: "the kernel orders the cells' jobs itself" },
+  { long: "--kill-on-invalid-dep", why: "the kernel orders the cells' jobs itself" },
+  { long: "--test-only", why: "the kernel checks the options against the cluster before it submits" },
 ];
 
 export interface MagicDoc {

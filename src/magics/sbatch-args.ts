@@ -5,38 +5,22 @@
  */
 import { distance } from "fastest-levenshtein";
 import { parseMemory, parseTimeOption, SlurmValueError } from "../jobs/slurm/slurm-time";
-import { KERNEL_OPTIONS, KERNEL_OWNED_SBATCH, SBATCH_OPTIONS, type SbatchOption } from "./registry";
+import {
+  KERNEL_OPTIONS,
+  KERNEL_OWNED_SBATCH,
+  SBATCH_OPTIONS,
+  type OwnedOption,
+  type SbatchOption,
+} from "./registry";
 import { MagicError, type ParsedOptions, type SbatchPair } from "./types";
 
 const ALL_OPTIONS: readonly SbatchOption[] = [...SBATCH_OPTIONS, ...KERNEL_OPTIONS];
 const KERNEL_LONGS = new Set(KERNEL_OPTIONS.map((o) => o.long));
 
-/** Why the kernel sets these itself (said when a cell tries to). */
-const OWNED_REASONS: Readonly<Record<string, string>> = {
-  "--output": "each cell's output streams into the notebook",
-  "--error": "each cell's output streams into the notebook",
-  "--input": "a cell reads its input from the notebook (input())",
-  "--open-mode": "the kernel owns the cell's output files",
-  "--wrap": "the cell's code is the job",
-  "--chdir": "every cell runs in the notebook's working directory",
-  "--parsable": "the kernel submits the job and reads its id itself",
-  "--wait": "the kernel follows the job while its output streams in (use --detach to return at once)",
-  "--export": "the kernel passes the job the environment its cell runner needs",
-  "--array": "a cell runs as one job",
-  "--dependency": "the kernel orders the cells' jobs itself",
-  "--kill-on-invalid-dep": "the kernel orders the cells' jobs itself",
-  "--test-only": "the kernel checks the options against the cluster before it submits",
-};
-/** Short spellings of kernel-owned options (KERNEL_OWNED_SBATCH lists both). */
-const OWNED_SHORT = new Map<string, string>([
-  ["-o", "--output"],
-  ["-e", "--error"],
-  ["-i", "--input"],
-  ["-D", "--chdir"],
-  ["-W", "--wait"],
-  ["-a", "--array"],
-  ["-d", "--dependency"],
-]);
+/** Kernel-owned options by every spelling, long and short. */
+const OWNED = new Map<string, OwnedOption>(
+  KERNEL_OWNED_SBATCH.flatMap((o) => [[o.long, o] as const, ...(o.short ? [[o.short, o] as const] : [])]),
+);
 
 /** Real sbatch options a cell cannot set: told apart from typos. */
 const OTHER_SBATCH = new Set(
@@ -104,11 +88,9 @@ function unknownOption(spelling: string, source: string): MagicError {
   return new MagicError(`unknown option ${name} in ${source}${hint} (%%slurm? lists the options)`);
 }
 
-function ownedOption(spelling: string): MagicError {
-  const long = OWNED_SHORT.get(spelling) ?? spelling;
-  const said = long === spelling ? spelling : `${spelling} (${long})`;
-  const why = OWNED_REASONS[long] ?? "it is the same for every cell";
-  return new MagicError(`${said} is set by the kernel: ${why}`);
+function ownedOption(spelling: string, owned: OwnedOption): MagicError {
+  const said = owned.long === spelling ? spelling : `${spelling} (${owned.long})`;
+  return new MagicError(`${said} is set by the kernel: ${owned.why}`);
 }
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
@@ -235,7 +217,8 @@ export function parseSlurmOptions(tokens: readonly string[], source = "%%slurm")
       throw new MagicError(`unexpected '${token}' in ${source}: options only`);
     }
     if (!opt) {
-      if (KERNEL_OWNED_SBATCH.includes(spelled)) throw ownedOption(spelled);
+      const owned = OWNED.get(spelled);
+      if (owned) throw ownedOption(spelled, owned);
       throw unknownOption(spelled, source);
     }
     if (KERNEL_LONGS.has(opt.long) && source === "#SBATCH") {

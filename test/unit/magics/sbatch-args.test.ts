@@ -239,9 +239,10 @@ describe("parseSlurmOptions refuses, naming what is wrong", () => {
     }
   });
 
-  test("every kernel-owned option of the registry is refused", () => {
+  test("every kernel-owned option of the registry is refused, by each spelling, saying why", () => {
     for (const o of KERNEL_OWNED_SBATCH)
-      expect(() => parseSlurmOptions([o, "x"])).toThrow(/is set by the kernel: /);
+      for (const spelling of [o.long, ...(o.short ? [o.short] : [])])
+        expect(() => parseSlurmOptions([spelling, "x"])).toThrow(`is set by the kernel: ${o.why}`);
   });
 
   test("messages name the line they came from", () => {
