@@ -2,9 +2,54 @@
  * Typed errors with stable codes. Every error a user can see says what happened and what to do;
  * programs branch on `code`, never on the message text.
  */
+/** Every error code alpine-kernel uses; the cell-facing name is derived from it (errorName). */
+export type ErrorCode =
+  // bad input: configuration, magics, frames, files the user gave
+  | "CONFIG"
+  | "BAD_MAGIC"
+  | "BAD_SLURM_VALUE"
+  | "BAD_SBATCH_OPTION"
+  | "PROTOCOL"
+  | "BAD_NOTEBOOK"
+  | "NO_SUCH_KERNEL"
+  | "BAD_RUNNER_EVENT"
+  | "BAD_SSH_CONFIG"
+  | "BAD_SSH_OPTION"
+  | "SSH_CONFIG_UNREADABLE"
+  | "BAD_KNOWN_HOSTS_LINE"
+  | "KNOWN_HOSTS_UNREADABLE"
+  | "BAD_HOST"
+  | "BAD_USER"
+  | "BAD_KEY"
+  | "BAD_JOB_ID"
+  | "BAD_KERNEL_NAME"
+  | "BAD_ANSWER"
+  | "DEMO_PYTHON"
+  | "LOGIN_FAILED"
+  | "LOGIN_TIMEOUT"
+  | "NO_JUPYTER"
+  | "NOT_INSTALLED"
+  // the cluster: commands, Slurm, the SSH connection and its login prompts
+  | "COMMAND_FAILED"
+  | "SUBMIT_REFUSED"
+  | "DISCOVERY_FAILED"
+  | "BAD_SLURM_OUTPUT"
+  | "CONNECT_FAILED"
+  | "CONNECTION_LOST"
+  | "AUTH_FAILED"
+  | "UNKNOWN_HOST_KEY"
+  | "CHANGED_HOST_KEY"
+  | "BAD_HOST_KEY"
+  | "KNOWN_HOSTS_WRITE_FAILED"
+  | "PROMPT_TIMEOUT"
+  | "PROMPT_CANCELLED"
+  // the local server
+  | "SERVER_UNAVAILABLE"
+  | "ALREADY_RUNNING";
+
 export class AlpineKernelError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -24,7 +69,7 @@ export function errorMessage(err: unknown): string {
 }
 
 /** A stable error name for a cell's error from an error code: AUTH_FAILED → AuthFailed. */
-export function errorName(code: string): string {
+export function errorName(code: ErrorCode): string {
   return code
     .toLowerCase()
     .split("_")

@@ -210,14 +210,9 @@ function connectOnce(host: ResolvedHost, opts: ConnectOptions, sock?: Duplex): P
       if (!rec) return resolve(client);
       appendKnownHost(rec.file, rec.line).then(
         () => resolve(client),
-        (err) => {
+        (err: unknown) => {
           client.end();
-          reject(
-            new SshError(
-              "KNOWN_HOSTS_WRITE",
-              `cannot record the new host key in ${rec.file}: ${errorMessage(err)}`,
-            ),
-          );
+          reject(err); // appendKnownHost's KNOWN_HOSTS_WRITE_FAILED names the file and why
         },
       );
     });
