@@ -74,7 +74,7 @@ export class KernelManager {
       name: session.name,
       last_activity: session.lastActivity.toISOString(),
       execution_state: session.executionState,
-      connections: session.clients.size,
+      connections: session.frontends.count,
     };
   }
 
@@ -84,7 +84,7 @@ export class KernelManager {
     let cellsInFlight = 0;
     let lastActivity = 0;
     for (const s of this.sessions.values()) {
-      connections += s.clients.size;
+      connections += s.frontends.count;
       cellsInFlight += s.cellsInFlight;
       lastActivity = Math.max(lastActivity, s.lastActivity.getTime());
     }

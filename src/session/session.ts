@@ -19,7 +19,8 @@ import {
 import { asRequest, isRequestType } from "../protocol/validate";
 import { errorContent, errorReply, replyFor } from "./cell-output";
 import { CellOptions } from "./cell-options";
-import type { OutgoingMessage, SessionClient } from "./client";
+import type { SessionClient } from "./client";
+import { Frontends } from "./frontends";
 import type { SessionEnvironment } from "./environment";
 import { ExecuteQueue, type QueuedExecute } from "./execute-queue";
 import { handleRequest } from "./handlers";
@@ -30,12 +31,9 @@ import type { SessionRecord } from "./session-record";
 export type { SessionRecord } from "./session-record";
 
 const HISTORY_LIMIT = 1000;
-/** Messages kept for the next frontend while none is attached (a bridge reconnecting after a server restart). */
-const UNSENT_LIMIT = 5000;
 
 export class Session implements CellHost {
-  readonly clients = new Map<string, SessionClient>();
-  private readonly unsent: OutgoingMessage[] = [];
+  readonly frontends = new Frontends();
   lastActivity = new Date();
   private readonly queue: ExecuteQueue;
   /** The attached cell in flight: interrupts and input replies go to it. */
@@ -56,7 +54,9 @@ export class Session implements CellHost {
       (item) => this.abortExecute(item),
     );
     state.slurmDefaults ??= [];
-    this.logins = new LoginPrompts(env.prompts, state.id, (clientId, msg) => this.send(clientId, msg));
+    this.logins = new LoginPrompts(env.prompts, state.id, (clientId, msg) =>
+      this.frontends.send(clientId, msg),
+    );
     this.options = new CellOptions(env.config, env.discovery, state.slurmDefaults);
   }
 
@@ -93,7 +93,7 @@ export class Session implements CellHost {
       session.queue.runFirst(async () => {
         const end = await cell.finished;
         const { parent, clientId } = cell.info.origin;
-        session.send(
+        session.frontends.send(
           clientId,
           makeMessage("shell", "execute_reply", replyFor(end, rec.executionCount), parent, session.id),
         );
@@ -154,7 +154,7 @@ export class Session implements CellHost {
 
   askInput(clientId: string, prompt: string, password: boolean, parent: MessageHeader): string {
     const msg = makeMessage("stdin", "input_request", { prompt, password }, parent, this.id);
-    this.send(clientId, msg);
+    this.frontends.send(clientId, msg);
     return msg.header.msg_id;
   }
 
@@ -166,12 +166,11 @@ export class Session implements CellHost {
   // ------------------------------------------------------------ frontends
 
   attach(client: SessionClient): void {
-    this.clients.set(client.id, client);
-    for (const msg of this.unsent.splice(0)) client.send(msg);
+    this.frontends.attach(client);
   }
 
   detach(client: SessionClient): void {
-    if (this.clients.get(client.id) === client) this.clients.delete(client.id);
+    this.frontends.detach(client);
   }
 
   /** Entry point for every message a frontend sends. Never throws. */
@@ -227,7 +226,7 @@ export class Session implements CellHost {
     this.publish("status", { execution_state: "busy" }, req.header);
     try {
       const { type, content } = await handleRequest(this, req);
-      this.send(clientId, makeMessage(req.channel, type, content, req.header, this.id));
+      this.frontends.send(clientId, makeMessage(req.channel, type, content, req.header, this.id));
     } catch (err) {
       this.replyError(req, clientId, err);
     } finally {
@@ -244,7 +243,7 @@ export class Session implements CellHost {
       evalue: errorMessage(err),
       traceback: [],
     };
-    this.send(
+    this.frontends.send(
       clientId,
       makeErrorReply({ channel: req.channel, header: { ...req.header, msg_type: type } }, content, this.id),
     );
@@ -265,7 +264,7 @@ export class Session implements CellHost {
     type: T,
     content: ContentByType[T],
   ): void {
-    this.send(clientId, makeMessage(req.channel, type, content, req.header, this.id));
+    this.frontends.send(clientId, makeMessage(req.channel, type, content, req.header, this.id));
   }
 
   /** Every iopub message goes out here, typed. */
@@ -274,29 +273,8 @@ export class Session implements CellHost {
     content: ContentByType[T],
     parent: MessageHeader | Record<string, never>,
   ): void => {
-    this.broadcast(makeMessage("iopub", type, content, parent, this.id));
+    this.frontends.broadcast(makeMessage("iopub", type, content, parent, this.id));
   };
-
-  /**
-   * To every frontend attached; with none (the bridge is reconnecting, e.g. to this server that
-   * just resumed a cell after a restart), kept for the next one, as Jupyter Server buffers a
-   * disconnected session's messages. Without this, output read before the bridge was back was lost.
-   */
-  private broadcast(msg: OutgoingMessage): void {
-    if (this.clients.size > 0) {
-      for (const c of this.clients.values()) c.send(msg);
-    } else if (!this.closed) {
-      if (this.unsent.length >= UNSENT_LIMIT) this.unsent.shift();
-      this.unsent.push(msg);
-    }
-  }
-
-  /** To the client that asked; if it went away (reconnecting bridge), to everyone attached. */
-  private send(clientId: string, msg: OutgoingMessage): void {
-    const client = this.clients.get(clientId);
-    if (client) return client.send(msg);
-    this.broadcast(msg);
-  }
 
   // ------------------------------------------------------------ execution
 
@@ -339,7 +317,7 @@ export class Session implements CellHost {
       } finally {
         stopAnswering?.();
       }
-      this.send(item.clientId, makeMessage("shell", "execute_reply", reply, req.header, this.id));
+      this.frontends.send(item.clientId, makeMessage("shell", "execute_reply", reply, req.header, this.id));
       return { failed: reply.status === "error" };
     } finally {
       this.publish("status", { execution_state: "idle" }, req.header);
@@ -396,7 +374,6 @@ export class Session implements CellHost {
     await this.stopCells();
     this.closed = true;
     this.env.ledger.remove("session", this.id);
-    for (const c of this.clients.values()) c.close?.("kernel shut down");
-    this.clients.clear();
+    this.frontends.closeAll("kernel shut down");
   }
 }
