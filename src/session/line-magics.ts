@@ -11,7 +11,7 @@ import { findMagic, MAGICS } from "../magics/registry";
 import { parseSlurmOptions } from "../magics/sbatch-args";
 import { MagicError, type LineMagic } from "../magics/types";
 import { requeuedNotice, showOutput, type OutputSink } from "./cell-output";
-import type { CellHost } from "./run-cell";
+import type { CellHost } from "./cell-host";
 import { shortDuration } from "./status-display";
 import { renderTable, type Table } from "./table";
 

@@ -12,7 +12,7 @@ import { NO_OFFSETS, type CellJobSpec } from "../jobs/backend";
 import { SubmitError } from "../jobs/slurm/slurm-scheduler";
 import { parseCell } from "../magics/parse-cell";
 import { MagicError } from "../magics/types";
-import type { ExecuteReplyContent, MessageHeader } from "../protocol/messages";
+import type { ExecuteReplyContent } from "../protocol/messages";
 import {
   bindOutputs,
   errorContent,
@@ -20,48 +20,16 @@ import {
   iopubSink,
   okReply,
   replyFor,
-  type IopubPublisher,
   type OutputSink,
 } from "./cell-output";
-import type { CellOptions, EffectiveOptions } from "./cell-options";
+import type { EffectiveOptions } from "./cell-options";
+import type { CellHost, CellRequest } from "./cell-host";
 import type { SessionEnvironment } from "./environment";
 import { InputRelay } from "./input-relay";
 import { runLineMagic } from "./line-magics";
 import { OutputCollector } from "./output-collector";
 import { newDisplayId } from "./status-display";
 import { StatusLine } from "./status-line";
-
-/** What cells need from their session. */
-export interface CellHost {
-  readonly id: string;
-  readonly env: SessionEnvironment;
-  readonly options: CellOptions;
-  /** This notebook across kernel restarts and reopenings: where its cells are filed. */
-  readonly notebookKey: string;
-  /** The session's directory (as configured), where its cells run, and the notebook's name. */
-  readonly place: { dir: string; workDir: string; notebook: string };
-  readonly publish: IopubPublisher;
-  /** A new cell number (persisted). */
-  nextSeq(): number;
-  /** Persists what `%slurm` set. */
-  saveDefaults(): void;
-  /** The attached cell in flight (interrupts and input replies go to it), or none. */
-  setCurrent(cell: Cell | undefined, inputs?: InputRelay): void;
-  /** Sends an input_request to a frontend; returns its msg_id. */
-  askInput(clientId: string, prompt: string, password: boolean, parent: MessageHeader): string;
-  /** The names a cell left in the namespace. */
-  setNames(names: Record<string, string>): void;
-}
-
-export interface CellRequest {
-  header: MessageHeader;
-  code: string;
-  silent: boolean;
-  storeHistory: boolean;
-  allowStdin: boolean;
-  clientId: string;
-  executionCount: number;
-}
 
 type Plan =
   { kind: "answered"; reply: ExecuteReplyContent } | { kind: "job"; body: string; options: EffectiveOptions };

@@ -26,7 +26,8 @@ import { ExecuteQueue, type QueuedExecute } from "./execute-queue";
 import { handleRequest } from "./handlers";
 import type { InputRelay } from "./input-relay";
 import { LoginPrompts } from "./login-prompts";
-import { resumeCell, runCell, type CellHost } from "./run-cell";
+import type { CellHost } from "./cell-host";
+import { resumeCell, runCell } from "./run-cell";
 import type { SessionRecord } from "./session-record";
 export type { SessionRecord } from "./session-record";
 
