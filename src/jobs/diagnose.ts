@@ -43,7 +43,7 @@ export function diagnoseDeath(
     const what = setup.slice(setup.indexOf(SETUP_FAILED_MARKER) + SETUP_FAILED_MARKER.length).trim();
     return err(
       "EnvironmentSetupFailed",
-      `the cell's environment could not be set up: '${what}' failed. Check the 'environment' section of your configuration (alpine-kernel doctor).`,
+      `the cell's environment could not be set up: '${what}' failed. Check the 'environment' section of your configuration (modules, conda_env, setup) and the job's stderr below.`,
       withTail,
     );
   }

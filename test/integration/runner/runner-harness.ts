@@ -1,6 +1,6 @@
 /**
  * Runs the real cell runner (src/runner/alpine_kernel_runner.py) with real interpreters on temp
- * files, and reads its events file with the server's own parser (src/protocol/runner-events.ts).
+ * files, and reads its events file with the server's own parser (src/jobs/runner-events.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
