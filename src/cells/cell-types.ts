@@ -4,7 +4,7 @@
  */
 import type { CellOffsets } from "../jobs/backend";
 import type { JobFailure, RequestedResources } from "../jobs/diagnose";
-import type { RunnerError, RunnerEvent } from "../jobs/runner-events";
+import type { MimeBundle, RunnerError, RunnerEvent } from "../jobs/runner-events";
 import type { FinalJobStatus, JobState, JobStatus } from "../jobs/scheduler";
 import type { MessageHeader } from "../protocol/messages";
 
@@ -56,6 +56,13 @@ export interface CellEnd {
   maxRss?: string;
   node?: string;
   at: number;
+  /** What the cell asked to show in a pager (IPython's `obj?`), for the reply's payload. */
+  pages: PageRequest[];
+}
+
+export interface PageRequest {
+  data: MimeBundle;
+  start: number;
 }
 
 export type CellPhase =
@@ -79,6 +86,7 @@ export type CellEvent =
   /** The job started a second time (Slurm requeued it); the output before is from the first run. */
   | { type: "requeued"; host: string }
   | { type: "input"; seq: number; prompt: string; password: boolean }
+  | { type: "page"; page: PageRequest }
   /** Names the cell left in the namespace, with their type names. */
   | { type: "namespace"; names: Record<string, string> }
   | { type: "offsets"; offsets: CellOffsets }

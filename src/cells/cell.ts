@@ -19,7 +19,15 @@ import { diagnoseDeath } from "../jobs/diagnose";
 import type { RunnerError, RunnerEvent } from "../jobs/runner-events";
 import type { JobStatus } from "../jobs/scheduler";
 import { startFromElapsed } from "../jobs/slurm/slurm-time";
-import type { CellEnd, CellEvent, CellInfo, CellListener, CellOutcome, CellPhase } from "./cell-types";
+import type {
+  CellEnd,
+  CellEvent,
+  CellInfo,
+  CellListener,
+  CellOutcome,
+  CellPhase,
+  PageRequest,
+} from "./cell-types";
 
 const QUEUED_STATES = new Set(["PENDING", "CONFIGURING", "REQUEUED"]);
 const RUNNING_STATES = new Set(["RUNNING", "COMPLETING"]);
@@ -36,6 +44,7 @@ export class Cell {
   private runningSince: number | undefined;
   private host: string | undefined;
   private lastError: RunnerError | undefined;
+  private readonly pages: PageRequest[] = [];
   private lastStatus: JobStatus | undefined;
   private offsetsNow: CellOffsets = NO_OFFSETS;
   private interrupts = 0;
@@ -193,6 +202,11 @@ export class Cell {
       case "namespace":
         if (ev.names) this.emit({ type: "namespace", names: ev.names });
         return;
+      case "page": {
+        const page = { data: ev.data, start: ev.start };
+        this.pages.push(page);
+        return this.emit({ type: "page", page });
+      }
       case "end":
         return;
       default:
@@ -254,6 +268,7 @@ export class Cell {
       maxRss: outcome.kind === "completed" || outcome.kind === "raised" ? outcome.maxRss : final?.maxRss,
       node: this.host,
       at: Date.now(),
+      pages: this.pages,
     };
     this.setPhase({ name: "ended", end });
     this.settle(end);

@@ -44,6 +44,8 @@ export type RunnerEvent =
       transient: { display_id?: string };
     }
   | { type: "clear_output"; wait: boolean }
+  /** IPython's pager (`obj?`): what to show, from line `start`. */
+  | { type: "page"; data: MimeBundle; start: number }
   | { type: "execute_result"; execution_count: number; data: MimeBundle; metadata: JsonObject }
   | ({ type: "error" } & RunnerError)
   | { type: "input_request"; seq: number; prompt: string; password: boolean }
@@ -83,6 +85,10 @@ export function assertRunnerEvent(e: unknown): asserts e is RunnerEvent {
       return;
     case "clear_output":
       ev.wait = ev.wait === true;
+      return;
+    case "page":
+      need(isObject(ev.data), "page needs a data bundle");
+      if (!isNum(ev.start)) ev.start = 0;
       return;
     case "error":
       need(

@@ -13,6 +13,7 @@ import type {
   ErrorContent,
   ExecuteReplyContent,
   ExecuteResult,
+  JsonObject,
   MessageHeader,
   MsgType,
 } from "../protocol/messages";
@@ -24,6 +25,8 @@ export interface OutputSink {
   result(content: ExecuteResult): void;
   error(content: ErrorContent): void;
   clear(content: ClearOutput): void;
+  /** A pager's content (`obj?`): the reply's payload carries it to a live notebook. */
+  page(data: Record<string, unknown>): void;
 }
 
 export type IopubPublisher = <T extends MsgType>(
@@ -40,6 +43,7 @@ export function iopubSink(publish: IopubPublisher, parent: MessageHeader): Outpu
     result: (content) => publish("execute_result", content, parent),
     error: (content) => publish("error", content, parent),
     clear: (content) => publish("clear_output", content, parent),
+    page: () => {}, // sent in the execute_reply's payload, as ipykernel does
   };
 }
 
@@ -78,6 +82,7 @@ export function bindOutputs(cell: Cell, sink: OutputSink): void {
   const off = cell.on((ev) => {
     if (ev.type === "output") showOutput(sink, ev.output, cell.info.executionCount);
     else if (ev.type === "requeued") sink.stream("stderr", requeuedNotice(cell.jobId ?? "", ev.host));
+    else if (ev.type === "page") sink.page(ev.page.data);
     else if (ev.type === "phase" && ev.phase.name === "ended") {
       off();
       // The cell's own exception was shown as it happened, a refused submission is the session's to
@@ -109,8 +114,8 @@ export function endErrorName(end: CellEnd): string {
   return endError(end)?.ename ?? "";
 }
 
-export function okReply(executionCount: number): ExecuteReplyContent {
-  return { status: "ok", execution_count: executionCount, user_expressions: {}, payload: [] };
+export function okReply(executionCount: number, payload: JsonObject[] = []): ExecuteReplyContent {
+  return { status: "ok", execution_count: executionCount, user_expressions: {}, payload };
 }
 
 export function errorReply(executionCount: number, e: ErrorContent): ExecuteReplyContent {
@@ -123,8 +128,12 @@ export function errorReply(executionCount: number, e: ErrorContent): ExecuteRepl
   };
 }
 
-/** The execute_reply for a cell that ended. */
+/** The execute_reply for a cell that ended; what it asked to page is its payload. */
 export function replyFor(end: CellEnd, executionCount: number): ExecuteReplyContent {
   const e = endError(end);
-  return e ? errorReply(executionCount, e) : okReply(executionCount);
+  if (e) return errorReply(executionCount, e);
+  return okReply(
+    executionCount,
+    end.pages.map((p) => ({ source: "page", data: p.data, start: p.start })),
+  );
 }

@@ -46,5 +46,9 @@ export function inspect(code: string, cursor: number, names: KnownNames): Inspec
     const text = `${word}: ${type}\n(a name in this notebook's namespace; its value lives in the cells' job environment)`;
     return { status: "ok", found: true, data: { "text/plain": text }, metadata: {} };
   }
+  if (PYTHON_BUILTINS.includes(word)) {
+    const text = `${word}: a Python builtin\n(run \`${word}?\` in a cell for its documentation, shown in the pager)`;
+    return { status: "ok", found: true, data: { "text/plain": text }, metadata: {} };
+  }
   return { status: "ok", found: false, data: {}, metadata: {} };
 }

@@ -195,6 +195,8 @@ async function replayOutput(files: SessionFiles, rec: CellRecord, out: OutputSin
   for (const ev of parseRunnerEvents((events ?? Buffer.alloc(0)).toString("utf8")).events) {
     if (ev.type === "start") {
       if (starts++ > 0) out.stream("stderr", requeuedNotice(rec.jobId, ev.host));
+    } else if (ev.type === "page") {
+      out.page(ev.data);
     } else if (ev.type !== "input_request" && ev.type !== "namespace" && ev.type !== "end") {
       showOutput(out, ev, rec.executionCount);
     }

@@ -58,6 +58,10 @@ export class OutputCollector implements OutputSink {
 
   clear(_content: ClearOutput): void {}
 
+  page(data: Record<string, unknown>): void {
+    this.bundle(data);
+  }
+
   rendered(jobId: string): { html: string; text: string } {
     const note = this.truncated ? [`(output truncated: %slurm output ${jobId} shows all of it)`] : [];
     return {

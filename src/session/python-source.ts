@@ -3,6 +3,7 @@
  * terminal frontends), and the word under the cursor (for completion and inspection).
  */
 import type { IsCompleteReply } from "../protocol/messages";
+import { parser as pythonParser } from "@lezer/python";
 
 const BLOCK_OPENERS =
   /^(if|elif|else|for|while|try|except|finally|with|def|class|async\s+(def|for|with)|match|case)\b.*:\s*(#.*)?$/;
@@ -53,6 +54,32 @@ function scan(code: string): {
   return { depth: stack.length, inString, bad, endsInComment };
 }
 
+/** IPython's own syntax (magics, `!cmd`, `x?`) is not Python: a plain statement stands in for it. */
+function withoutIPythonSyntax(code: string): string {
+  return code
+    .split("\n")
+    .map((l) => {
+      const indent = /^\s*/.exec(l)![0];
+      const body = l.slice(indent.length);
+      const ipython =
+        /^[%!]/.test(body) || /^[\w.]*\?{1,2}\s*$/.test(body) || /^[\w.,\s]+=\s*[%!]/.test(body);
+      return ipython ? `${indent}pass` : l;
+    })
+    .join("\n");
+}
+
+/** A syntax error Python would raise, found with a real Python grammar (lezer's, CodeMirror's). */
+function hasSyntaxError(code: string): boolean {
+  let error = false;
+  pythonParser.parse(withoutIPythonSyntax(code)).iterate({
+    enter: (n) => {
+      if (n.type.isError) error = true;
+      return !error;
+    },
+  });
+  return error;
+}
+
 export function isComplete(code: string): IsCompleteReply {
   if (!code.trim()) return { status: "complete" };
   // A cell magic takes every line below it: the cell ends with a blank line, as in IPython.
@@ -72,7 +99,7 @@ export function isComplete(code: string): IsCompleteReply {
     return { status: "incomplete", indent: indentOf(lastCode) + "    " };
   // Inside a block the user finishes it with an empty line, as in IPython.
   if (lines.length > 1 && /^\s+\S/.test(last)) return { status: "incomplete", indent: indentOf(last) };
-  return { status: "complete" };
+  return hasSyntaxError(code) ? { status: "invalid" } : { status: "complete" };
 }
 
 /** The identifier-ish token ending at `cursor` (letters, digits, _, ., % for magics). */

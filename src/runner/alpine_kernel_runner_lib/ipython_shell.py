@@ -81,6 +81,13 @@ def _safe_str(value):
         return "<unprintable %s>" % type(value).__name__
 
 
+def _page_event(_shell, data, start=0, screen_lines=0, pager_cmd=None):
+    """IPython's pager (`obj?`, `%pinfo`, `help` in a notebook): a page event, which the server
+    returns in the execute_reply's payload as ipykernel does."""
+    bundle = data if isinstance(data, dict) else {"text/plain": data}
+    events.emit({"type": "page", "data": bundle, "start": int(start or 0)})
+
+
 def create_shell(module):
     """The shell instance (so get_ipython() finds it), executing in module (registered as
     sys.modules['__main__'] by IPython itself)."""
@@ -92,6 +99,7 @@ def create_shell(module):
     config.HistoryManager.enabled = False
     shell = EventShell.instance(config=config, user_module=module)
     assert sys.modules["__main__"] is module
+    shell.set_hook("show_in_pager", _page_event, 99)
     return shell
 
 

@@ -43,6 +43,20 @@ const cases: [string, Verdict][] = [
   ["x = (1]", ["invalid"]],
   [")", ["invalid"]],
   ["s = 'abc", ["invalid"]],
+  // Balanced, but not Python (jupyter_kernel_test's ipykernel sample; a keyword as a target).
+  ["import = 7q", ["invalid"]],
+  ["def = 3", ["invalid"]],
+  ["a := 1", ["invalid"]],
+  // IPython's own syntax is not a syntax error.
+  ["!ls -l", ["complete"]],
+  ["files = !ls", ["complete"]],
+  ["zip?", ["complete"]],
+  ["df.head??", ["complete"]],
+  ["%timeit -n 3 sum(range(10))", ["complete"]],
+  ["if x:\n    %time y = 1\n", ["complete"]],
+  ["match p:\n    case [x, y]:\n        pass\n", ["complete"]],
+  ["y = (x := 2)", ["complete"]],
+  ["def f[T](x: T) -> T:\n    return x\n", ["complete"]],
 ];
 
 test.each(cases)("is_complete %j → %j", (code, [status, indent]) => {
