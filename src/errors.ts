@@ -24,6 +24,7 @@ export type ErrorCode =
   | "BAD_JOB_ID"
   | "BAD_KERNEL_NAME"
   | "BAD_ANSWER"
+  | "BAD_TRANSFER"
   | "DEMO_PYTHON"
   | "LOGIN_FAILED"
   | "LOGIN_TIMEOUT"

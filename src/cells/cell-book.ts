@@ -3,7 +3,7 @@
  * the cell moves (submitted, output delivered, ended). What `%squeue`, `%scancel`, `%sacct`,
  * `%slurm output` and a restarted server work from — also in a notebook reopened the next day.
  */
-import type { CellOffsets } from "../jobs/backend";
+import type { CellOffsets, SubmittedJob } from "../jobs/backend";
 import type { RequestedResources } from "../jobs/diagnose";
 import type { JobState } from "../jobs/scheduler";
 import type { Ledger, LedgerEntry } from "../ledger/ledger";
@@ -23,6 +23,8 @@ export interface CellRecord extends LedgerEntry {
   jobId: string;
   /** Session directory holding the cell's files, absolute on the cluster. */
   sessionDir: string;
+  /** Where the cell's process started, absolute on the cluster. */
+  workDir?: string;
   submitted: string;
   partition?: string;
   requested: RequestedResources;
@@ -38,6 +40,11 @@ export interface CellRecord extends LedgerEntry {
 }
 
 const KEEP_ENDED_MS = 7 * 24 * 3600 * 1000;
+
+/** The job a record names, to follow it again. */
+export function jobOf(rec: CellRecord): SubmittedJob {
+  return { jobId: rec.jobId, sessionDir: rec.sessionDir, seq: rec.seq, workDir: rec.workDir };
+}
 
 export function cellInfoOf(rec: CellRecord): CellInfo {
   const { sessionId, notebookKey, seq, executionCount, detached, partition, requested, origin } = rec;
@@ -161,6 +168,7 @@ export class CellBook {
       detached: i.detached,
       jobId: job.jobId,
       sessionDir: job.sessionDir,
+      workDir: job.workDir,
       submitted: new Date(cell.submitted ?? Date.now()).toISOString(),
       partition: i.partition,
       requested: i.requested,

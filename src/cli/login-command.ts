@@ -27,16 +27,24 @@ async function call<T = ConnectionView>(
 
 export async function loginCommand(opts: { timeoutSeconds: number }): Promise<number> {
   const info = await ensureServer();
+  const said = await connect(info, opts.timeoutSeconds);
+  console.log(said);
+  return 0;
+}
+
+/**
+ * Makes the server connect to the cluster, answering its login prompts (password, Duo) on this
+ * terminal; resolves with a sentence saying how it went. Used by every command that needs the cluster.
+ */
+export async function connect(info: RuntimeInfo, timeoutSeconds: number): Promise<string> {
   let view = await call(info, "POST", "/api/connection/login");
-  if (view.transport !== "ssh") {
-    console.log(
-      "This server runs cluster commands on this machine (cluster.transport: local): no login needed.",
-    );
-    return 0;
-  }
+  if (view.transport !== "ssh")
+    return "This server runs cluster commands on this machine (cluster.transport: local): no login needed.";
+  if (view.state.status === "connected" && view.prompts.length === 0)
+    return `✓ connected to ${view.state.target} (logins since the server started: ${view.state.logins})`;
   process.stderr.write(`Connecting to ${view.state.target} …\n`);
   const answered = new Set<string>();
-  const deadline = Date.now() + opts.timeoutSeconds * 1000;
+  const deadline = Date.now() + timeoutSeconds * 1000;
   const t0 = Date.now();
   let sawConnecting = false;
   while (Date.now() < deadline) {
@@ -49,10 +57,7 @@ export async function loginCommand(opts: { timeoutSeconds: number }): Promise<nu
       for (const p of prompt.request.prompts) answers.push(await askOnTerminal(p.prompt, !p.echo));
       await call<PromptAnswerResult>(info, "POST", `/api/connection/prompts/${prompt.id}`, { answers });
     } else if (view.state.status === "connected" && view.prompts.length === 0) {
-      console.log(
-        `✓ connected to ${view.state.target} in ${((Date.now() - t0) / 1000).toFixed(1)} s (logins since the server started: ${view.state.logins})`,
-      );
-      return 0;
+      return `✓ connected to ${view.state.target} in ${((Date.now() - t0) / 1000).toFixed(1)} s (logins since the server started: ${view.state.logins})`;
     } else if (view.state.status === "failed" && (sawConnecting || answered.size > 0)) {
       throw new InputError("LOGIN_FAILED", `login failed: ${view.state.lastError ?? "unknown error"}`);
     }
@@ -60,7 +65,7 @@ export async function loginCommand(opts: { timeoutSeconds: number }): Promise<nu
   }
   throw new InputError(
     "LOGIN_TIMEOUT",
-    `no connection within ${opts.timeoutSeconds} s (state: ${view.state.status})`,
+    `no connection within ${timeoutSeconds} s (state: ${view.state.status})`,
   );
 }
 

@@ -175,6 +175,25 @@ void yargs(hideBin(process.argv))
     },
   )
   .command(
+    "files [notebook]",
+    "what a notebook's directory on the cluster holds (where its cells run; %upload/%download move files)",
+    (y) =>
+      y
+        .positional("notebook", {
+          type: "string",
+          describe: "the notebook's name (without it: every notebook's directory)",
+        })
+        .option("timeout", {
+          type: "number",
+          default: 300,
+          describe: "give up logging in after this many seconds",
+        }),
+    async (argv) => {
+      const { filesCommand } = await import("./files-command");
+      process.exit(await filesCommand({ notebook: argv.notebook, timeoutSeconds: argv.timeout }).catch(fail));
+    },
+  )
+  .command(
     "status",
     "your server, its connection to the cluster, kernels and cell jobs",
     () => {},

@@ -5,10 +5,14 @@ import { promises as fs, openSync, closeSync } from "node:fs";
 import { userInfo } from "node:os";
 import { dirname } from "node:path";
 import { expandPath } from "../config/paths";
+import { copyLocalFile, listLocal, sha256OfLocalFile, statLocal } from "./local-files";
 import {
   CommandError,
   commandOutcome,
   countCommand,
+  type DirEntry,
+  type FileStat,
+  type ProgressListener,
   type RunOptions,
   type RunResult,
   type Transport,
@@ -136,6 +140,34 @@ export class LocalTransport implements Transport {
   async copyFile(from: string, to: string): Promise<void> {
     await fs.mkdir(dirname(to), { recursive: true });
     await fs.copyFile(from, to);
+  }
+
+  stat(path: string): Promise<FileStat | null> {
+    this.count("stat");
+    return statLocal(path);
+  }
+
+  list(dir: string): Promise<DirEntry[]> {
+    this.count("list");
+    return listLocal(dir);
+  }
+
+  upload(localPath: string, path: string, onProgress?: ProgressListener): Promise<void> {
+    this.count("upload");
+    return copyLocalFile(localPath, path, onProgress);
+  }
+
+  download(path: string, localPath: string, onProgress?: ProgressListener): Promise<void> {
+    this.count("download");
+    return copyLocalFile(path, localPath, onProgress);
+  }
+
+  sha256(path: string): Promise<string> {
+    return sha256OfLocalFile(path);
+  }
+
+  private count(kind: string): void {
+    this.fileOpCounts.set(kind, (this.fileOpCounts.get(kind) ?? 0) + 1);
   }
 
   async close(): Promise<void> {}

@@ -6,7 +6,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
-import type { Client, SFTPWrapper } from "ssh2";
+import { promises as fs } from "node:fs";
+import { dirname } from "node:path";
+import type { Client, FileEntryWithStats, SFTPWrapper } from "ssh2";
+import { asideOf } from "./local-files";
 import { errorMessage } from "../errors";
 import { connectSsh, SshError, type ConnectOptions } from "./ssh-connect";
 import type { ResolvedHost } from "./ssh-host-config";
@@ -15,6 +18,9 @@ import {
   commandOutcome,
   countCommand,
   shellJoin,
+  type DirEntry,
+  type FileStat,
+  type ProgressListener,
   type RunOptions,
   type RunResult,
   type Transport,
@@ -49,6 +55,21 @@ class Slots {
       else this.free++;
     };
   }
+}
+
+/** ssh2's fastPut/fastGet step callback, telling at most every 100 ms (and at the end). */
+function throttled(
+  onProgress?: ProgressListener,
+): ((done: number, chunk: number, total: number) => void) | undefined {
+  if (!onProgress) return undefined;
+  let told = 0;
+  return (done, _chunk, total) => {
+    const now = Date.now();
+    if (now - told >= 100 || done === total) {
+      told = now;
+      onProgress(done, total);
+    }
+  };
 }
 
 export class ConnectionLostError extends SshError {
@@ -345,6 +366,85 @@ export class SshTransport implements Transport {
   async copyFile(from: string, to: string): Promise<void> {
     await this.mkdir(posix.dirname(to));
     await this.run(["cp", "--", from, to]);
+  }
+
+  async stat(path: string): Promise<FileStat | null> {
+    this.op("stat");
+    const sftp = await this.sftp();
+    return new Promise((resolve, reject) =>
+      sftp.stat(path, (err, attrs) => {
+        if (err) return (err as { code?: number }).code === 2 ? resolve(null) : reject(err); // 2 = no such file
+        resolve({ size: attrs.size, isDirectory: attrs.isDirectory(), mtimeMs: attrs.mtime * 1000 });
+      }),
+    );
+  }
+
+  async list(dir: string): Promise<DirEntry[]> {
+    this.op("readdir");
+    const sftp = await this.sftp();
+    const entries = await new Promise<FileEntryWithStats[]>((resolve, reject) =>
+      sftp.readdir(dir, (err, list) => (err ? reject(err) : resolve(list))),
+    );
+    return entries
+      .filter((e) => e.filename !== "." && e.filename !== "..")
+      .map((e) => ({
+        name: e.filename,
+        size: e.attrs.size,
+        isDirectory: e.attrs.isDirectory(),
+        mtimeMs: e.attrs.mtime * 1000,
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** SFTP with several requests in flight (ssh2's fastPut), to a name aside, renamed when whole. */
+  async upload(localPath: string, path: string, onProgress?: ProgressListener): Promise<void> {
+    this.op("upload");
+    await this.mkdir(posix.dirname(path));
+    const sftp = await this.sftp();
+    const tmp = posix.join(
+      posix.dirname(path),
+      `.${posix.basename(path)}.${randomBytes(4).toString("hex")}.part`,
+    );
+    try {
+      await new Promise<void>((resolve, reject) =>
+        sftp.fastPut(localPath, tmp, { mode: 0o600, step: throttled(onProgress) }, (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      );
+      await new Promise<void>((resolve, reject) =>
+        sftp.ext_openssh_rename(tmp, path, (err) => (err ? reject(err) : resolve())),
+      );
+    } catch (err) {
+      sftp.unlink(tmp, () => {}); // what a cut-off copy left, if anything
+      throw err;
+    }
+  }
+
+  async download(path: string, localPath: string, onProgress?: ProgressListener): Promise<void> {
+    this.op("download");
+    const sftp = await this.sftp();
+    await fs.mkdir(dirname(localPath), { recursive: true });
+    const tmp = asideOf(localPath);
+    try {
+      await new Promise<void>((resolve, reject) =>
+        sftp.fastGet(path, tmp, { mode: 0o600, step: throttled(onProgress) }, (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      );
+      await fs.rename(tmp, localPath);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** Hashed where the file lies: only 64 characters cross the connection. */
+  async sha256(path: string): Promise<string> {
+    const { stdout } = await this.run(["sha256sum", "--", path], { timeoutMs: 600_000 });
+    const hex = stdout.trim().split(/\s+/)[0] ?? "";
+    if (!/^[0-9a-f]{64}$/.test(hex))
+      throw new Error(`sha256sum printed no hash for ${path}: ${stdout.slice(0, 200)}`);
+    return hex;
   }
 
   /** `alpine-kernel logout`: closes the connection; the next use needs a new login. */

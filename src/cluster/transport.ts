@@ -20,6 +20,20 @@ export interface RunResult {
   code: number;
 }
 
+/** What a path holds. */
+export interface FileStat {
+  size: number;
+  isDirectory: boolean;
+  mtimeMs: number;
+}
+
+export interface DirEntry extends FileStat {
+  name: string;
+}
+
+/** Bytes copied so far, of how many. */
+export type ProgressListener = (done: number, total: number) => void;
+
 export interface Transport {
   readonly kind: "local" | "ssh";
   /** The user commands run as on the cluster (for sacctmgr/squeue --user). */
@@ -40,6 +54,16 @@ export interface Transport {
   exists(path: string): Promise<boolean>;
   remove(path: string): Promise<void>;
   copyFile(from: string, to: string): Promise<void>;
+  /** What is at `path`; null when nothing is. */
+  stat(path: string): Promise<FileStat | null>;
+  /** A directory's entries, sorted by name. */
+  list(dir: string): Promise<DirEntry[]>;
+  /** Copies a file of this machine to `path` on the cluster, written aside then renamed (0600). */
+  upload(localPath: string, path: string, onProgress?: ProgressListener): Promise<void>;
+  /** Copies `path` on the cluster to a file of this machine, written aside then renamed (0600). */
+  download(path: string, localPath: string, onProgress?: ProgressListener): Promise<void>;
+  /** SHA-256 (hex) of a file on the cluster, computed there. */
+  sha256(path: string): Promise<string>;
   close(): Promise<void>;
 }
 

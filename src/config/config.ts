@@ -56,6 +56,12 @@ const slurmSchema = z
     poll_max_seconds: z.number().positive().default(30),
     /** How long discovered partitions/accounts are trusted before asking Slurm again. */
     discovery_ttl_seconds: z.number().int().positive().default(600),
+    /**
+     * Each cell shows a status line (queued → running → completed) as a display output. Off, a cell
+     * sends exactly the outputs ipykernel would (what strict protocol tests such as
+     * jupyter_kernel_test count); detached cells keep theirs, it is where their output appears.
+     */
+    status_line: z.boolean().default(true),
   })
   .strict();
 
@@ -79,6 +85,22 @@ const clusterSchema = z
     prompt_timeout_seconds: z.number().int().positive().default(300),
     /** Exec channels at once over the one connection (OpenSSH allows 10 sessions). */
     max_channels: z.number().int().min(1).max(64).default(8),
+    /**
+     * Where a notebook's cells run on the cluster when it is reached over SSH (the laptop's folders
+     * do not exist there): {work_dir} and {notebook} (the notebook's name without .ipynb) are
+     * filled in; ~, $HOME and $USER are the cluster's. Over the local transport cells run in the
+     * notebook's own folder.
+     */
+    notebook_dir: z
+      .string()
+      .min(1)
+      .refine(
+        (v) => [...v.matchAll(/\{([^}]*)\}/g)].every((m) => m[1] === "work_dir" || m[1] === "notebook"),
+        {
+          message: "may use only the placeholders {work_dir} and {notebook}",
+        },
+      )
+      .default("{work_dir}/notebooks/{notebook}"),
   })
   .strict()
   .refine((c) => c.transport !== "ssh" || c.host, {

@@ -24,7 +24,7 @@ export interface CellJobSpec {
   sessionDir: string;
   /** Notebook name, for the job's name in squeue. */
   notebook: string;
-  /** Where the cell's process starts (a cluster path). */
+  /** Where the cell's process starts (a cluster path, ~ and $USER the cluster's; created if missing). */
   workDir: string;
   seq: number;
   executionCount: number;
@@ -45,6 +45,8 @@ export interface SubmittedJob {
   /** The session directory, absolute on the cluster. */
   sessionDir: string;
   seq: number;
+  /** Where the cell's process started, absolute on the cluster (absent in records of older versions). */
+  workDir?: string;
 }
 
 /** How a job's follower saw it end. */
@@ -83,6 +85,8 @@ export interface JobHandle {
 }
 
 export interface ExecutionBackend {
+  /** The options of `sbatch` that this backend would not apply (said to the user, once). */
+  ignoredOptions(sbatch: readonly SbatchPair[]): SbatchPair[];
   /** Writes the cell's files and submits it; resolves once the job has an id. */
   submit(spec: CellJobSpec): Promise<SubmittedJob>;
   /** Follows a submitted job from the given offsets (zero for a new one). */

@@ -13,7 +13,8 @@ import type {
   SubmittedJob,
 } from "./backend";
 import { JobFollower, type DirWatcher } from "./job-follower";
-import { renderJobScript, type EnvironmentSetup } from "./job-script";
+import { renderJobScript, type EnvironmentSetup, type SbatchPair } from "./job-script";
+import { parseTimeOption } from "./slurm/slurm-time";
 import { installRunner } from "./runner-install";
 import type { Scheduler } from "./scheduler";
 import { cellPaths, namespacePath, snapshotPath, type CellPaths, type SessionFiles } from "./session-files";
@@ -39,6 +40,12 @@ export function jobName(notebook: string, executionCount: number, seq: number): 
 /** The mark a cell's job carries (#SBATCH --comment) so it can be found again: alpine-kernel:<kernel>/<cell>. */
 export function submitTag(sessionId: string, seq: number): string {
   return `alpine-kernel:${sessionId}/${seq}`;
+}
+
+/** The cell's --time in seconds (undefined: none, or unlimited). Values were checked when the cell was planned. */
+function timeLimitOf(sbatch: readonly SbatchPair[]): number | undefined {
+  const time = sbatch.find(([k]) => k === "--time")?.[1];
+  return time === undefined ? undefined : (parseTimeOption(time) ?? undefined);
 }
 
 /** The runner's command line (docs/cell-runner.md). */
@@ -120,8 +127,18 @@ export class BatchBackend implements ExecutionBackend {
     return this.runner;
   }
 
+  /** What the scheduler would not apply; the kernel's own --job-name and --comment are not the user's. */
+  ignoredOptions(sbatch: readonly SbatchPair[]): SbatchPair[] {
+    const applies = this.scheduler.applies;
+    if (applies === "all") return [];
+    return sbatch.filter(([k]) => !applies.has(k) && k !== "--job-name" && k !== "--comment");
+  }
+
   async submit(spec: CellJobSpec): Promise<SubmittedJob> {
-    const dir = await this.files.resolve(spec.sessionDir);
+    const [dir, workDir] = await Promise.all([
+      this.files.resolve(spec.sessionDir),
+      this.files.prepareDir(spec.workDir),
+    ]);
     const paths = cellPaths(dir, spec.seq);
     let namespaceIn = namespacePath(dir);
     if (spec.detached) {
@@ -137,7 +154,7 @@ export class BatchBackend implements ExecutionBackend {
       sbatch: [...spec.sbatch, ["--comment", tag]],
       stdoutPath: paths.stdout,
       stderrPath: paths.stderr,
-      workDir: spec.workDir,
+      workDir,
       environment,
       runnerPath: await this.runnerPath(),
       runnerArgs: runnerArgs(spec, paths, namespaceIn),
@@ -150,11 +167,12 @@ export class BatchBackend implements ExecutionBackend {
       stdoutPath: paths.stdout,
       stderrPath: paths.stderr,
       eventsPath: paths.events,
-      workDir: spec.workDir,
+      workDir,
       loginShell: environment.modules.length > 0,
       tag,
+      timeLimitSeconds: timeLimitOf(spec.sbatch),
     });
-    return { jobId, sessionDir: dir, seq: spec.seq };
+    return { jobId, sessionDir: dir, seq: spec.seq, workDir };
   }
 
   follow(job: SubmittedJob, from: CellOffsets, listener: JobListener): JobHandle {

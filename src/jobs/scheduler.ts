@@ -69,12 +69,16 @@ export interface SubmitSpec {
   tag: string;
   /** The runner's events file: its start event names the job. */
   eventsPath: string;
+  /** `--time`, in seconds (a scheduler without Slurm applies it itself). */
+  timeLimitSeconds?: number;
 }
 
 export type StatusListener = (status: JobStatus) => void;
 
 export interface Scheduler {
   readonly kind: "local" | "slurm";
+  /** The sbatch options it applies: all of them (Slurm), or those it can (the local backend: --time). */
+  readonly applies: "all" | ReadonlySet<string>;
   submit(spec: SubmitSpec): Promise<string>;
   /** Live statuses of a job; `onGone` is called once when the job has left the queue. */
   watch(jobId: string, onStatus: StatusListener, onGone: () => void): () => void;

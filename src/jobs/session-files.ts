@@ -54,9 +54,68 @@ export interface RecordedOutput {
 
 const REPLAY_MAX_BYTES = 64 << 20;
 
+/** A notebook's name as a directory name: no separators, no leading dots, nothing a shell would read. */
+export function notebookDirName(notebook: string): string {
+  const name = notebook
+    .replace(/\.ipynb$/i, "")
+    .replace(/[^A-Za-z0-9._-]+/g, "_")
+    .replace(/^[._]+|_+$/g, "")
+    .slice(0, 100);
+  return name || "notebook";
+}
+
+export interface SessionFilesOptions {
+  /** `cluster.notebook_dir`: where a notebook's cells run over SSH ({work_dir}, {notebook}). */
+  notebookDir: string;
+  /** The configured work directory (unresolved). */
+  workDir: string;
+}
+
 /** Session directories through the transport: the session layer never touches the cluster itself. */
 export class SessionFiles {
-  constructor(private readonly transport: Transport) {}
+  private readonly prepared = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: SessionFilesOptions,
+  ) {}
+
+  /**
+   * Where a notebook's cells run (unresolved: ~ and $USER are the cluster's). On this machine, the
+   * notebook's own folder; over SSH, the laptop's folders do not exist on the cluster: a directory of
+   * its own there, from `cluster.notebook_dir`.
+   */
+  cellsDir(notebookFolder: string, notebook: string): string {
+    if (this.transport.kind === "local") return notebookFolder;
+    return this.options.notebookDir
+      .replace(/\{work_dir\}/g, this.options.workDir.replace(/\/+$/, ""))
+      .replace(/\{notebook\}/g, notebookDirName(notebook));
+  }
+
+  /**
+   * The folder holding every notebook's cells directory over SSH (`notebook_dir` up to
+   * `/{notebook}`), or undefined when notebooks do not share one (the local transport, or a
+   * `notebook_dir` that does not end in `/{notebook}`).
+   */
+  notebooksRoot(): string | undefined {
+    if (this.transport.kind === "local" || !this.options.notebookDir.endsWith("/{notebook}"))
+      return undefined;
+    return this.cellsDir("", "{notebook}").replace(/\/[^/]*$/, "");
+  }
+
+  /** The directory made absolute on the cluster and created (once per server), ready to `cd` into. */
+  prepareDir(dir: string): Promise<string> {
+    let ready = this.prepared.get(dir);
+    if (!ready) {
+      ready = this.resolve(dir).then(async (abs) => {
+        await this.transport.mkdir(abs);
+        return abs;
+      });
+      ready.catch(() => this.prepared.delete(dir)); // try again next time
+      this.prepared.set(dir, ready);
+    }
+    return ready;
+  }
 
   /** The configured session directory made absolute on the cluster. */
   resolve(sessionDir: string): Promise<string> {

@@ -3,19 +3,24 @@
  *
  * A cell may start with, in this order: a `%%slurm` line; then, mixed with blank and comment
  * lines, `#SBATCH` lines (as in a batch script) and the kernel's line magics (`%slurm`,
- * `%squeue`, `%scancel`, `%sacct`). Python code (or an IPython magic, or `!cmd`) ends that
+ * `%squeue`, `%scancel`, `%sacct`, `%upload`, `%download`). Python code (or an IPython magic, or `!cmd`) ends that
  * header. The body keeps every line where it was — magic lines become empty — so tracebacks
  * name the cell's own line numbers.
  */
 import { mergeOptions, parseSlurmOptions } from "./sbatch-args";
 import { tokenize } from "./tokenize";
-import { MagicError, type CellPlan, type LineMagic, type LineMagicName, type ParsedOptions } from "./types";
+import {
+  LINE_MAGIC_NAMES,
+  MagicError,
+  type CellPlan,
+  type LineMagic,
+  type LineMagicName,
+  type ParsedOptions,
+} from "./types";
 
 const CELL_MAGIC = /^%%slurm(?=$|[\s?])(.*)$/;
-const LINE_MAGIC = /^%(slurm|squeue|scancel|sacct)(?=$|[\s?])(.*)$/;
+const LINE_MAGIC = new RegExp(`^%(${LINE_MAGIC_NAMES.join("|")})(?=$|[\\s?])(.*)$`);
 const SBATCH = /^#SBATCH(?=$|\s)(.*)$/;
-
-const LINE_MAGIC_NAMES: readonly LineMagicName[] = ["slurm", "squeue", "scancel", "sacct"];
 
 function lineMagicName(word: string): LineMagicName {
   const name = LINE_MAGIC_NAMES.find((n) => n === word);

@@ -120,6 +120,23 @@ export const MAGICS: readonly MagicDoc[] = [
     usage: "%sacct [JOBID]",
     help: "Accounting of finished cell jobs: state, exit code, elapsed, MaxRSS.",
   },
+  {
+    name: "%upload",
+    kind: "line",
+    usage: "%upload [--force] PATH [DEST]",
+    help:
+      "Copy a file from the notebook's folder on this machine to the cluster, into the folder the\n" +
+      "cells run in (or DEST: a file name, or a folder ending in /). Shows progress, the size and the\n" +
+      "SHA-256 checked on both sides; an existing file is replaced only with --force.",
+  },
+  {
+    name: "%download",
+    kind: "line",
+    usage: "%download [--force] PATH [DEST]",
+    help:
+      "Copy a file from the folder the cells run in on the cluster (or any cluster PATH) to the\n" +
+      "notebook's folder on this machine (or DEST). Same checks as %upload.",
+  },
 ];
 
 export function findMagic(name: string): MagicDoc | undefined {

@@ -13,7 +13,9 @@ export interface ParsedOptions {
   profile?: string;
 }
 
-export type LineMagicName = "slurm" | "squeue" | "scancel" | "sacct";
+/** The kernel's line magics (the cells' own IPython magics run in the job). */
+export const LINE_MAGIC_NAMES = ["slurm", "squeue", "scancel", "sacct", "upload", "download"] as const;
+export type LineMagicName = (typeof LINE_MAGIC_NAMES)[number];
 
 export interface LineMagic {
   name: LineMagicName;

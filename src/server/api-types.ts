@@ -91,3 +91,13 @@ export interface PromptAnswerResult {
   accepted: boolean;
   message?: string;
 }
+
+/** GET /api/files?notebook=NAME: a notebook's cells directory on the cluster (or, without NAME, the folder of all of them). */
+export interface FilesView {
+  transport: "local" | "ssh";
+  /** The directory listed, absolute on the cluster; absent when there is nothing to list (local transport). */
+  dir?: string;
+  entries: { name: string; size: number; directory: boolean; modified: string }[];
+  /** Said instead of a listing. */
+  message?: string;
+}

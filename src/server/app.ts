@@ -19,6 +19,9 @@ import type {
 } from "./api-types";
 import { isAuthorized } from "./auth";
 import { connectionRoutes } from "./connection-routes";
+import { filesRoutes } from "./files-routes";
+import type { SessionFiles } from "../jobs/session-files";
+import type { Transfers } from "../jobs/transfers";
 import type { PromptBroker } from "./prompt-broker";
 import type { KernelManager } from "./kernel-manager";
 
@@ -50,6 +53,8 @@ export function createApp(deps: {
   transport: Transport;
   backend: string;
   prompts: PromptBroker;
+  files: SessionFiles;
+  transfers: Transfers;
 }) {
   const { kernels, token, log } = deps;
   const app = express();
@@ -86,6 +91,7 @@ export function createApp(deps: {
   });
 
   app.use(connectionRoutes(deps.transport, deps.prompts, log));
+  app.use(filesRoutes(deps.transport, deps.files, deps.transfers));
 
   app.get("/api/kernelspecs", (_req, res) =>
     res.json({

@@ -10,6 +10,7 @@ import { CellBook } from "../cells/cell-book";
 import { BatchBackend } from "../jobs/batch-backend";
 import { ClusterHealth } from "../jobs/cluster-health";
 import { SessionFiles } from "../jobs/session-files";
+import { Transfers } from "../jobs/transfers";
 import type { SessionEnvironment } from "../session/environment";
 import { ClusterDiscovery } from "../jobs/slurm/discovery";
 import { probePythonVersion } from "../jobs/runner-install";
@@ -122,7 +123,10 @@ export function createBackend(
     scheduler = new LocalScheduler(transport);
   }
   const loginShell = config.environment.modules.length > 0;
-  const files = new SessionFiles(transport);
+  const files = new SessionFiles(transport, {
+    notebookDir: config.cluster.notebook_dir,
+    workDir: config.work_dir,
+  });
   const env: SessionEnvironment = {
     scheduler,
     config,
@@ -131,6 +135,7 @@ export function createBackend(
     discovery,
     health,
     files,
+    transfers: new Transfers(transport, files),
     cells: new CellBook(ledger),
     backend: new BatchBackend(transport, scheduler, files, {
       environment: config.environment,

@@ -57,6 +57,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     transport: backend.transport,
     backend: config.backend,
     prompts,
+    files: backend.env.files,
+    transfers: backend.env.transfers,
   });
   const server = createServer(app);
   const wss = attachChannels(server, kernels, token, log);

@@ -6,6 +6,17 @@ import type { CellOptions } from "./cell-options";
 import type { SessionEnvironment } from "./environment";
 import type { InputRelay } from "./input-relay";
 
+/** Where a session's things are. */
+export interface SessionPlace {
+  /** The session's own directory on the cluster (as configured): cell files, namespace. */
+  dir: string;
+  /** Where its cells run on the cluster (unresolved). */
+  cellsDir: string;
+  /** The notebook's folder where the frontend runs (the laptop's, over SSH). */
+  localDir: string;
+  notebook: string;
+}
+
 /** What cells need from their session. */
 export interface CellHost {
   readonly id: string;
@@ -13,8 +24,7 @@ export interface CellHost {
   readonly options: CellOptions;
   /** This notebook across kernel restarts and reopenings: where its cells are filed. */
   readonly notebookKey: string;
-  /** The session's directory (as configured), where its cells run, and the notebook's name. */
-  readonly place: { dir: string; workDir: string; notebook: string };
+  readonly place: SessionPlace;
   readonly publish: IopubPublisher;
   /** A new cell number (persisted). */
   nextSeq(): number;
@@ -26,6 +36,8 @@ export interface CellHost {
   askInput(clientId: string, prompt: string, password: boolean, parent: MessageHeader): string;
   /** The names a cell left in the namespace. */
   setNames(names: Record<string, string>): void;
+  /** True the first time `what` is asked in this session (things said once: where cells run, ignored options). */
+  once(what: string): boolean;
 }
 
 export interface CellRequest {

@@ -7,6 +7,7 @@ import type { ExecutionBackend } from "../jobs/backend";
 import type { ClusterHealth } from "../jobs/cluster-health";
 import type { Scheduler } from "../jobs/scheduler";
 import type { SessionFiles } from "../jobs/session-files";
+import type { Transfers } from "../jobs/transfers";
 import type { ClusterDiscovery } from "../jobs/slurm/discovery";
 import type { Ledger } from "../ledger/ledger";
 
@@ -21,6 +22,8 @@ export interface SessionEnvironment {
   backend: ExecutionBackend;
   /** Sessions' directories on the cluster. */
   files: SessionFiles;
+  /** Files between this machine and the cluster (%upload, %download). */
+  transfers: Transfers;
   /** The scheduler behind the backend: its kind, accounting and cancelling by job id. */
   scheduler: Scheduler;
   /** The cluster's partitions and the user's accounts (slurm backend only). */

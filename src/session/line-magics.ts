@@ -2,7 +2,7 @@
  * The kernel's line magics: %slurm (defaults, help, output), %squeue, %scancel, %sacct. They run in
  * the kernel, never as jobs, and speak only of this notebook's cell jobs.
  */
-import type { CellRecord } from "../cells/cell-book";
+import { jobOf, type CellRecord } from "../cells/cell-book";
 import { parseRunnerEvents } from "../jobs/runner-events";
 import type { FinalJobStatus } from "../jobs/scheduler";
 import type { SessionFiles } from "../jobs/session-files";
@@ -13,6 +13,7 @@ import { MagicError, type LineMagic } from "../magics/types";
 import { requeuedNotice, showOutput, type OutputSink } from "./cell-output";
 import type { CellHost } from "./cell-host";
 import { shortDuration } from "./status-display";
+import { transferMagic } from "./transfer-magics";
 import { renderTable, type Table } from "./table";
 
 /** What a line magic works with: its session, and where its output goes. */
@@ -54,6 +55,9 @@ export async function runLineMagic(m: LineMagic, host: CellHost, out: OutputSink
       return scancelMagic(m.args, ctx);
     case "sacct":
       return sacctMagic(m.args, ctx);
+    case "upload":
+    case "download":
+      return transferMagic(m.name, m.args, host, out);
   }
 }
 
@@ -81,7 +85,7 @@ async function slurmMagic(args: string[], ctx: MagicContext): Promise<void> {
   const rows = pairs.map(([k, v]) => [k, v ?? "(set)", sources[k] ?? ""]);
   const note =
     ctx.host.env.config.backend === "local"
-      ? "\n(local backend: these options are recorded in each job script but Slurm does not run it)"
+      ? "\n(local backend: cells run on this machine, not as Slurm jobs; of these options only --time is applied, as a time limit)"
       : "";
   const table: Table = { headers: ["option", "value", "from"], rows };
   display(ctx, renderTable(table, `defaults for the next cells: ${describePairs(pairs)}${note}`));
@@ -186,7 +190,7 @@ async function sacctMagic(args: string[], ctx: MagicContext): Promise<void> {
 
 /** `%slurm output JOBID`: the job's whole output, from its files, as this cell's output. */
 async function replayOutput(files: SessionFiles, rec: CellRecord, out: OutputSink): Promise<void> {
-  const { events, stdout, stderr } = await files.recorded(rec);
+  const { events, stdout, stderr } = await files.recorded(jobOf(rec));
   if (!events && !stdout && !stderr) {
     out.stream("stderr", `job ${rec.jobId} left no output files in ${rec.sessionDir} (were they purged?)\n`);
     return;

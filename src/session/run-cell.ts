@@ -5,13 +5,13 @@
  * execution backend), follow (its end makes the reply; a detached cell is answered at once and
  * shows its output under its status line when it ends).
  */
-import { cellInfoOf, type CellRecord } from "../cells/cell-book";
+import { cellInfoOf, jobOf, type CellRecord } from "../cells/cell-book";
 import { Cell } from "../cells/cell";
 import type { CellInfo } from "../cells/cell-types";
 import { NO_OFFSETS, type CellJobSpec } from "../jobs/backend";
 import { SubmitError } from "../jobs/slurm/slurm-scheduler";
 import { parseCell } from "../magics/parse-cell";
-import { MagicError } from "../magics/types";
+import { MagicError, type SbatchPair } from "../magics/types";
 import type { ExecuteReplyContent } from "../protocol/messages";
 import {
   bindOutputs,
@@ -23,7 +23,7 @@ import {
   type OutputSink,
 } from "./cell-output";
 import type { EffectiveOptions } from "./cell-options";
-import type { CellHost, CellRequest } from "./cell-host";
+import type { CellHost, CellRequest, SessionPlace } from "./cell-host";
 import type { SessionEnvironment } from "./environment";
 import { InputRelay } from "./input-relay";
 import { runLineMagic } from "./line-magics";
@@ -58,6 +58,32 @@ async function plan(host: CellHost, req: CellRequest, sink: OutputSink): Promise
   }
 }
 
+/**
+ * The session's first status line says where its cells run, when that is not the notebook's own
+ * folder (a laptop reaching the cluster over SSH): files the notebook opens are found there.
+ */
+function whereCellsRun(place: SessionPlace): ((cell: Cell) => string | undefined) | undefined {
+  if (place.cellsDir === place.localDir) return undefined;
+  return (cell) => {
+    const dir = cell.submittedJob?.workDir;
+    return (
+      dir &&
+      `this notebook's cells run in ${dir} on the cluster (%upload and %download move files there and back)`
+    );
+  };
+}
+
+/** Options the backend will not apply (the local backend: all but --time), each said once per session. */
+function sayIgnoredOptions(host: CellHost, sbatch: readonly SbatchPair[], sink: OutputSink): void {
+  const unsaid = host.env.backend.ignoredOptions(sbatch).filter(([k]) => host.once(`ignored ${k}`));
+  if (!unsaid.length) return;
+  const list = unsaid.map(([k, v]) => (v === undefined ? k : `${k} ${v}`)).join(", ");
+  sink.stream(
+    "stderr",
+    `alpine-kernel: cells run on this machine (backend: local), not as Slurm jobs: ${list} ${unsaid.length > 1 ? "are" : "is"} not applied (--time is, as a time limit). Set backend: slurm in the configuration to run cells on the cluster.\n`,
+  );
+}
+
 /** Shows a cell in its session: outputs, status line, input, namespace; and files it in the cell book. */
 function present(host: CellHost, cell: Cell, resumed: boolean): void {
   const { detached, origin } = cell.info;
@@ -74,6 +100,7 @@ function present(host: CellHost, cell: Cell, resumed: boolean): void {
       displayId: origin.displayId,
       shown: resumed,
       collected: collector && ((jobId) => collector.rendered(jobId)),
+      note: !resumed && host.once("status line") ? whereCellsRun(host.place) : undefined,
     });
   }
   if (!detached) {
@@ -113,16 +140,20 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
       clientId: req.clientId,
       allowStdin: req.allowStdin && !detached,
       // Slurm cells and detached ones show a status line; local attached cells are over too fast.
-      displayId: env.config.backend === "slurm" || detached ? newDisplayId() : undefined,
+      displayId:
+        (env.config.backend === "slurm" && env.config.slurm.status_line) || detached
+          ? newDisplayId()
+          : undefined,
     },
   };
+  sayIgnoredOptions(host, options.sbatch, sink);
   const cell = new Cell(info, (m) => env.log.warn(m));
   present(host, cell, false);
   const spec: CellJobSpec = {
     sessionId: host.id,
     sessionDir: host.place.dir,
     notebook: host.place.notebook,
-    workDir: host.place.workDir,
+    workDir: host.place.cellsDir,
     seq,
     executionCount: count,
     code: body,
@@ -156,7 +187,6 @@ export function resumeCell(env: SessionEnvironment, rec: CellRecord, host?: Cell
   const cell = new Cell(cellInfoOf(rec), (m) => env.log.warn(m));
   if (host) present(host, cell, true);
   else env.cells.track(cell);
-  const job = { jobId: rec.jobId, sessionDir: rec.sessionDir, seq: rec.seq };
-  cell.resume(env.backend, job, Date.parse(rec.submitted), rec.offsets ?? NO_OFFSETS);
+  cell.resume(env.backend, jobOf(rec), Date.parse(rec.submitted), rec.offsets ?? NO_OFFSETS);
   return cell;
 }

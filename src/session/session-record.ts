@@ -6,7 +6,10 @@ export interface SessionRecord extends LedgerEntry {
   kind: "session";
   name: string;
   dir: string;
+  /** The notebook's folder where the frontend runs (the laptop's, over SSH): names the notebook. */
   workDir: string;
+  /** Where its cells run on the cluster (unresolved); absent in records of older versions. */
+  cellsDir?: string;
   notebook: string;
   created: string;
   executionCount: number;

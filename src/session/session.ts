@@ -26,7 +26,7 @@ import { ExecuteQueue, type QueuedExecute } from "./execute-queue";
 import { handleRequest } from "./handlers";
 import type { InputRelay } from "./input-relay";
 import { LoginPrompts } from "./login-prompts";
-import type { CellHost } from "./cell-host";
+import type { CellHost, SessionPlace } from "./cell-host";
 import { resumeCell, runCell } from "./run-cell";
 import type { SessionRecord } from "./session-record";
 export type { SessionRecord } from "./session-record";
@@ -42,6 +42,7 @@ export class Session implements CellHost {
   readonly options: CellOptions;
   private readonly logins: LoginPrompts;
   private closed = false;
+  private readonly said = new Set<string>();
   /** Called when a frontend asked, on the control channel, to shut the kernel down. */
   onShutdownRequest: (restart: boolean) => Promise<void> = async () => {};
 
@@ -71,6 +72,7 @@ export class Session implements CellHost {
       name: init.name,
       dir: join(env.config.work_dir, init.id),
       workDir: init.workDir,
+      cellsDir: env.files.cellsDir(init.workDir, init.notebook),
       notebook: init.notebook,
       created: new Date().toISOString(),
       executionCount: 0,
@@ -134,8 +136,16 @@ export class Session implements CellHost {
     return `${this.state.workDir}/${this.state.notebook}`;
   }
 
-  get place(): { dir: string; workDir: string; notebook: string } {
-    return { dir: this.state.dir, workDir: this.state.workDir, notebook: this.state.notebook };
+  get place(): SessionPlace {
+    const { dir, workDir, notebook } = this.state;
+    const cellsDir = (this.state.cellsDir ??= this.env.files.cellsDir(workDir, notebook));
+    return { dir, cellsDir, localDir: workDir, notebook };
+  }
+
+  once(what: string): boolean {
+    if (this.said.has(what)) return false;
+    this.said.add(what);
+    return true;
   }
 
   nextSeq(): number {

@@ -21,6 +21,8 @@ export interface StatusView {
   /** "scheduler not answering, retrying", "connection lost, reconnecting", ... */
   trouble?: string;
   detached?: boolean;
+  /** A line of its own under the status (the session's first cell: where its cells run). */
+  note?: string;
 }
 
 function clock(iso: string | undefined): string | undefined {
@@ -91,9 +93,13 @@ export function statusBundle(v: StatusView, extraHtml = "", extraText = ""): Rec
         ? "#1b5e20"
         : "#b71c1c"
       : "#37474f";
+  const plain = [text, v.note, extraText].filter(Boolean).join("\n");
+  const note = v.note
+    ? `<div class="alpine-kernel-note" style="font-family:monospace;color:#546e7a">${escapeHtml(v.note)}</div>`
+    : "";
   return {
-    "text/plain": extraText ? `${text}\n${extraText}` : text,
-    "text/html": `<div class="alpine-kernel-status" style="font-family:monospace;color:${color}">${escapeHtml(text)}</div>${extraHtml}`,
+    "text/plain": plain,
+    "text/html": `<div class="alpine-kernel-status" style="font-family:monospace;color:${color}">${escapeHtml(text)}</div>${note}${extraHtml}`,
   };
 }
 

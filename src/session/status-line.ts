@@ -22,6 +22,8 @@ export interface StatusLineOptions {
   partition?: string;
   /** A detached cell's output, shown under its final line. */
   collected?: (jobId: string) => { html: string; text: string };
+  /** A note under the line, from the moment the cell has a job (where the session's cells run). */
+  note?: (cell: Cell) => string | undefined;
 }
 
 const TICK_MS = 5000;
@@ -73,6 +75,7 @@ export class StatusLine {
     if (p.name === "ended") return this.finish(p.end);
     if (p.name !== "queued" && p.name !== "running") return; // no line before a job exists
     this.view.jobId = p.jobId;
+    this.view.note ??= this.options.note?.(this.cell);
     if (!this.timer) {
       this.timer = setInterval(() => this.render(), TICK_MS);
       this.timer.unref();

@@ -448,3 +448,35 @@ describe("through jupyter_client (installed kernelspec, ZMQ bridge)", () => {
     expect(result.restart.again.reply).toMatchObject({ status: "ok", execution_count: 2 });
   });
 });
+
+describe("what the local backend does with %%slurm options", () => {
+  test("--time is applied as a time limit; the options it cannot apply are named once per session", async () => {
+    const { ws } = await kernel();
+    try {
+      const t0 = Date.now();
+      const slow = await ws.execute(
+        "%%slurm --time 0:02 --mem 8G --gres gpu:1\nimport time\ntime.sleep(60)",
+        {
+          timeoutMs: 30_000,
+        },
+      );
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      expect(slow.reply.content).toMatchObject({ status: "error", ename: "SlurmTimeout" });
+      expect(String(slow.reply.content.evalue)).toMatch(/hit its time limit --time=0:02/);
+      const notes = text(slow.iopub, "stderr");
+      expect(notes).toContain(
+        "alpine-kernel: cells run on this machine (backend: local), not as Slurm jobs: --mem 8G, --gres gpu:1 are not applied (--time is, as a time limit).",
+      );
+      const again = await ws.execute("%%slurm --mem 8G --gres gpu:1\nprint('fine')");
+      expect(again.reply.content.status).toBe("ok");
+      expect(text(again.iopub, "stderr")).toBe(""); // said once
+      const other = await ws.execute("%%slurm --exclusive\nprint('fine')");
+      expect(text(other.iopub, "stderr")).toMatch(/--exclusive is not applied/);
+      const quick = await ws.execute("%%slurm --time 1:00\nprint('in time')");
+      expect(quick.reply.content.status).toBe("ok");
+      expect(text(quick.iopub)).toBe("in time\n");
+    } finally {
+      ws.close();
+    }
+  });
+});

@@ -7,10 +7,13 @@ import { hostname } from "node:os";
 import type { LocalTransport } from "../../cluster/local-transport";
 import { ClusterError } from "../../errors";
 import { processAlive } from "../../process-alive";
+import { formatDuration } from "../slurm/slurm-time";
 import type { FinalJobStatus, JobStatus, Scheduler, StatusListener, SubmitSpec } from "../scheduler";
 
 interface LocalJob {
   pid: number;
+  /** Ended by its --time limit. */
+  timedOut?: boolean;
   started: number;
   final?: FinalJobStatus;
   gone: Promise<void>;
@@ -44,6 +47,8 @@ function elapsedSince(start: number): string {
 
 export class LocalScheduler implements Scheduler {
   readonly kind = "local" as const;
+  /** No Slurm here: of a cell's sbatch options only --time is applied, as a time limit. */
+  readonly applies: ReadonlySet<string> = new Set(["--time"]);
   private readonly jobs = new Map<string, LocalJob>();
   private readonly hostname = hostname();
 
@@ -58,10 +63,12 @@ export class LocalScheduler implements Scheduler {
     });
     const jobId = localJobId(proc.pid);
     const job: LocalJob = { pid: proc.pid, started: Date.now(), gone: Promise.resolve() };
+    const limit = spec.timeLimitSeconds;
     job.gone = proc.exited.then(({ code, signal }) => {
       const sig = signal ? (SIGNALS[signal] ?? 0) : 0;
-      const state =
-        sig === SIGNALS.SIGTERM || sig === SIGNALS.SIGKILL
+      const state = job.timedOut
+        ? "TIMEOUT"
+        : sig === SIGNALS.SIGTERM || sig === SIGNALS.SIGKILL
           ? "CANCELLED"
           : code === 0 && !sig
             ? "COMPLETED"
@@ -73,10 +80,22 @@ export class LocalScheduler implements Scheduler {
         signal: sig,
         elapsed: elapsedSince(job.started),
         node: this.hostname,
+        ...(limit ? { timeLimit: formatDuration(limit) } : {}),
       };
     });
     this.jobs.set(jobId, job);
+    if (limit) this.limitTime(jobId, job, limit);
     return jobId;
+  }
+
+  /** --time as Slurm applies it: the job is ended (TERM, then KILL) when its time is up. */
+  private limitTime(jobId: string, job: LocalJob, seconds: number): void {
+    const timer = setTimeout(() => {
+      job.timedOut = true;
+      this.cancel(jobId).catch(() => {}); // a job that ended meanwhile has nothing left to end
+    }, seconds * 1000);
+    timer.unref();
+    void job.gone.then(() => clearTimeout(timer)); // gone never rejects
   }
 
   /** A job this process did not start (server restarted): followed by polling its pid. */

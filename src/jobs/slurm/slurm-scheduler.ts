@@ -56,6 +56,7 @@ function sbatchMessage(stderr: string): string {
 
 export class SlurmScheduler implements Scheduler {
   readonly kind = "slurm" as const;
+  readonly applies = "all" as const;
   readonly watcher: SlurmWatcher;
   private readonly sacct: SacctBatch;
 

@@ -34,10 +34,15 @@ beforeEach(() => {
   transport = new LocalTransport();
   scheduler = new LocalScheduler(transport);
   const environment = { modules: [], setup: [], python: "python3" };
-  backend = new BatchBackend(transport, scheduler, new SessionFiles(transport), {
-    environment,
-    workDir: dir,
-  });
+  backend = new BatchBackend(
+    transport,
+    scheduler,
+    new SessionFiles(transport, { notebookDir: "{work_dir}/notebooks/{notebook}", workDir: dir }),
+    {
+      environment,
+      workDir: dir,
+    },
+  );
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -130,10 +135,15 @@ function resume(
   const cellSeq = Number(/(\d+)\.py$/.exec(paths.code)![1]);
   const environment = { modules: [], setup: [], python: "python3" };
   const b = fresh
-    ? new BatchBackend(transport, new LocalScheduler(transport), new SessionFiles(transport), {
-        environment,
-        workDir: dir,
-      })
+    ? new BatchBackend(
+        transport,
+        new LocalScheduler(transport),
+        new SessionFiles(transport, { notebookDir: "{work_dir}/notebooks/{notebook}", workDir: dir }),
+        {
+          environment,
+          workDir: dir,
+        },
+      )
     : backend;
   return b.follow({ jobId: job.jobId, sessionDir, seq: cellSeq }, from, listener);
 }

@@ -86,6 +86,10 @@ export class FakeBackend implements ExecutionBackend {
   refuse: unknown;
   private nextId = 28;
 
+  ignoredOptions(): [] {
+    return [];
+  }
+
   async submit(spec: CellJobSpec): Promise<SubmittedJob> {
     this.specs.push(spec);
     if (this.refuse) throw this.refuse;

@@ -64,6 +64,15 @@ describe("YAML errors name the line", () => {
   });
 });
 
+test("where a notebook's cells run over SSH, and the status line, have defaults", () => {
+  const cfg = parseConfig("backend: slurm\n", "c.yaml");
+  expect(cfg.cluster.notebook_dir).toBe("{work_dir}/notebooks/{notebook}");
+  expect(cfg.slurm.status_line).toBe(true);
+  expect(parseConfig('cluster:\n  notebook_dir: "~/nb/{notebook}"\n', "c.yaml").cluster.notebook_dir).toBe(
+    "~/nb/{notebook}",
+  );
+});
+
 describe("schema errors name the key", () => {
   const cases: [string, string, RegExp][] = [
     ["unknown backend", "backend: pbs\n", /- backend: .*"local"|- backend: .*local/],
@@ -88,6 +97,12 @@ describe("schema errors name the key", () => {
     ["empty python", "environment:\n  python: ''\n", /- environment\.python: /],
     ["log level", "server:\n  log_level: verbose\n", /- server\.log_level: /],
     ["a list at the top", "- a\n- b\n", /\(top level\): /],
+    [
+      "an unknown placeholder in notebook_dir",
+      'cluster:\n  notebook_dir: "{work_dir}/{name}"\n',
+      /- cluster\.notebook_dir: may use only the placeholders \{work_dir\} and \{notebook\}/,
+    ],
+    ["status_line as text", "slurm:\n  status_line: sometimes\n", /- slurm\.status_line: /],
   ];
   test.each(cases)("%s", (_name, text, message) => {
     let caught: unknown;

@@ -65,6 +65,21 @@ export class ScriptedTransport implements Transport {
   copyFile(): Promise<void> {
     return notScripted();
   }
+  stat(): Promise<null> {
+    return notScripted();
+  }
+  list(): Promise<never[]> {
+    return notScripted();
+  }
+  upload(): Promise<void> {
+    return notScripted();
+  }
+  download(): Promise<void> {
+    return notScripted();
+  }
+  sha256(): Promise<string> {
+    return notScripted();
+  }
   async close(): Promise<void> {}
 }
 
