@@ -45,6 +45,8 @@ export interface SubmittedJob {
   /** The session directory, absolute on the cluster. */
   sessionDir: string;
   seq: number;
+  /** Runs from a snapshot of the namespace (removed when the cell ends). */
+  detached?: boolean;
 }
 
 /** How a job's follower saw it end. */
