@@ -19,9 +19,31 @@ import { diagnoseDeath } from "../jobs/diagnose";
 import type { RunnerError, RunnerEvent } from "../jobs/runner-events";
 import type { JobStatus } from "../jobs/scheduler";
 import { startFromElapsed } from "../jobs/slurm/slurm-time";
-import type { CellEnd, CellEvent, CellInfo, CellListener, CellOutcome, CellPhase } from "./cell-types";
+import type {
+  CellEnd,
+  CellEvent,
+  CellInfo,
+  CellListener,
+  CellOutcome,
+  CellPhase,
+  NamespaceUse,
+} from "./cell-types";
 
 const QUEUED_STATES = new Set(["PENDING", "CONFIGURING", "REQUEUED"]);
+
+function namespaceUse(ev: RunnerEvent & { type: "namespace" }): NamespaceUse {
+  return {
+    total: ev.total ?? 0,
+    loaded: ev.loaded ?? 0,
+    loadedBytes: ev.loaded_bytes ?? 0,
+    mappedBytes: ev.mapped_bytes ?? 0,
+    loadSeconds: ev.load_seconds ?? 0,
+    written: ev.written ?? 0,
+    writtenBytes: ev.written_bytes ?? 0,
+    saveSeconds: ev.read_only ? 0 : (ev.seconds ?? 0),
+    ...(ev.read_only || ev.bytes === undefined ? {} : { storeBytes: ev.bytes }),
+  };
+}
 const RUNNING_STATES = new Set(["RUNNING", "COMPLETING"]);
 
 export class Cell {
@@ -191,8 +213,11 @@ export class Cell {
         }
         return this.emit({ type: "input", seq: ev.seq, prompt: ev.prompt, password: ev.password });
       case "namespace":
-        if (ev.names) this.emit({ type: "namespace", names: ev.names });
-        return;
+        return this.emit({
+          type: "namespace",
+          ...(ev.names ? { names: ev.names } : {}),
+          use: namespaceUse(ev),
+        });
       case "end":
         return;
       default:

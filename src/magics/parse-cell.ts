@@ -3,7 +3,7 @@
  *
  * A cell may start with, in this order: a `%%slurm` line; then, mixed with blank and comment
  * lines, `#SBATCH` lines (as in a batch script) and the kernel's line magics (`%slurm`,
- * `%squeue`, `%scancel`, `%sacct`). Python code (or an IPython magic, or `!cmd`) ends that
+ * `%squeue`, `%scancel`, `%sacct`, `%who`, `%whos`). Python code (or an IPython magic, or `!cmd`) ends that
  * header. The body keeps every line where it was — magic lines become empty — so tracebacks
  * name the cell's own line numbers.
  */
@@ -13,9 +13,11 @@ import { MagicError, type CellPlan, type LineMagic, type LineMagicName, type Par
 
 const CELL_MAGIC = /^%%slurm(?=$|[\s?])(.*)$/;
 const LINE_MAGIC = /^%(slurm|squeue|scancel|sacct)(?=$|[\s?])(.*)$/;
+/** The kernel's own only at the top of a cell; after Python code they are IPython's, run in the job. */
+const HEADER_MAGIC = /^%(who|whos)(?=$|[\s?])(.*)$/;
 const SBATCH = /^#SBATCH(?=$|\s)(.*)$/;
 
-const LINE_MAGIC_NAMES: readonly LineMagicName[] = ["slurm", "squeue", "scancel", "sacct"];
+const LINE_MAGIC_NAMES: readonly LineMagicName[] = ["slurm", "squeue", "scancel", "sacct", "who", "whos"];
 
 function lineMagicName(word: string): LineMagicName {
   const name = LINE_MAGIC_NAMES.find((n) => n === word);
@@ -94,7 +96,7 @@ export function parseCell(code: string): CellPlan {
   for (; n < lines.length; n++) {
     const line = text(n);
     const sbatch = SBATCH.exec(line);
-    const magic = LINE_MAGIC.exec(line);
+    const magic = LINE_MAGIC.exec(line) ?? HEADER_MAGIC.exec(line);
     if (sbatch) {
       const parsed = onLine(n, () =>
         parseSlurmOptions(tokenize(sbatch[1]!, { comments: "anywhere", source: "#SBATCH" }), "#SBATCH"),

@@ -120,6 +120,21 @@ export const MAGICS: readonly MagicDoc[] = [
     usage: "%sacct [JOBID]",
     help: "Accounting of finished cell jobs: state, exit code, elapsed, MaxRSS.",
   },
+  {
+    name: "%who",
+    kind: "line",
+    usage: "%who [TYPE...]",
+    help: "The names in this notebook's namespace (only those of these types, e.g. %who DataFrame), without running a job.",
+  },
+  {
+    name: "%whos",
+    kind: "line",
+    usage: "%whos [TYPE...]",
+    help:
+      "The namespace as a table: each name's type, size, data and where it is stored, read from the\n" +
+      "namespace store's index: nothing is loaded and no job runs. At the top of a cell only; below\n" +
+      "Python code, %who and %whos are IPython's, run in the cell's job.",
+  },
 ];
 
 export function findMagic(name: string): MagicDoc | undefined {

@@ -13,7 +13,7 @@ export interface ParsedOptions {
   profile?: string;
 }
 
-export type LineMagicName = "slurm" | "squeue" | "scancel" | "sacct";
+export type LineMagicName = "slurm" | "squeue" | "scancel" | "sacct" | "who" | "whos";
 
 export interface LineMagic {
   name: LineMagicName;

@@ -81,7 +81,7 @@ function present(host: CellHost, cell: Cell, resumed: boolean): void {
       host.askInput(origin.clientId, prompt, password, origin.parent);
     host.setCurrent(cell, origin.allowStdin ? new InputRelay(cell, ask) : undefined);
     const off = cell.on((ev) => {
-      if (ev.type === "namespace") host.setNames(ev.names);
+      if (ev.type === "namespace" && ev.names) host.setNamespace(ev.names, ev.use.storeBytes);
       else if (ev.type === "phase" && ev.phase.name === "ended") {
         off();
         host.setCurrent(undefined);
@@ -156,7 +156,7 @@ export function resumeCell(env: SessionEnvironment, rec: CellRecord, host?: Cell
   const cell = new Cell(cellInfoOf(rec), (m) => env.log.warn(m));
   if (host) present(host, cell, true);
   else env.cells.track(cell);
-  const job = { jobId: rec.jobId, sessionDir: rec.sessionDir, seq: rec.seq };
+  const job = { jobId: rec.jobId, sessionDir: rec.sessionDir, seq: rec.seq, detached: rec.detached };
   cell.resume(env.backend, job, Date.parse(rec.submitted), rec.offsets ?? NO_OFFSETS);
   return cell;
 }
