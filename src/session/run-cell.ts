@@ -74,6 +74,7 @@ function present(host: CellHost, cell: Cell, resumed: boolean): void {
       displayId: origin.displayId,
       shown: resumed,
       collected: collector && ((jobId) => collector.rendered(jobId)),
+      quiet: host.env.config.backend !== "slurm" && !detached,
     });
   }
   if (!detached) {
@@ -112,8 +113,9 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
       parent: req.header,
       clientId: req.clientId,
       allowStdin: req.allowStdin && !detached,
-      // Slurm cells and detached ones show a status line; local attached cells are over too fast.
-      displayId: env.config.backend === "slurm" || detached ? newDisplayId() : undefined,
+      // Slurm cells and detached ones show a status line; local attached cells are over too fast,
+      // theirs shows only at the end of one that moved a lot of namespace data.
+      displayId: newDisplayId(),
     },
   };
   const cell = new Cell(info, (m) => env.log.warn(m));

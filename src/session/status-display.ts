@@ -113,7 +113,8 @@ export function namespaceNote(use: NamespaceUse): string | undefined {
   const secs = (s: number) => (s < 0.1 ? "<0.1 s" : `${s < 10 ? s.toFixed(1) : Math.round(s)} s`);
   const parts: string[] = [];
   if (use.loaded > 0) {
-    const sizes = [`${formatBytes(use.loadedBytes)} read`];
+    const sizes: string[] = [];
+    if (use.loadedBytes > 0 || use.mappedBytes === 0) sizes.push(`${formatBytes(use.loadedBytes)} read`);
     if (use.mappedBytes > 0) sizes.push(`${formatBytes(use.mappedBytes)} mapped`);
     parts.push(
       `loaded ${use.loaded} of ${use.total} name${use.total === 1 ? "" : "s"} (${sizes.join(", ")}) in ${secs(use.loadSeconds)}`,

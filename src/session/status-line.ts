@@ -22,6 +22,9 @@ export interface StatusLineOptions {
   partition?: string;
   /** A detached cell's output, shown under its final line. */
   collected?: (jobId: string) => { html: string; text: string };
+  /** Nothing while the cell runs; at its end, a line only if its use of the namespace is worth a
+   *  word (local attached cells: over too fast for a line of their own). */
+  quiet?: boolean;
 }
 
 const TICK_MS = 5000;
@@ -95,6 +98,7 @@ export class StatusLine {
     if (!this.view.jobId) return;
     this.view.trouble = undefined;
     if (this.options.collected) this.extra = this.options.collected(this.view.jobId);
+    if (this.options.quiet && !this.namespace) return;
     this.set(donePhase(end, this.cell.info.detached, this.namespace));
   }
 
@@ -104,6 +108,8 @@ export class StatusLine {
   }
 
   private render(): void {
+    if (this.options.quiet && this.view.phase.kind !== "done" && this.view.phase.kind !== "detached-done")
+      return;
     const data = statusBundle(this.view, this.extra.html, this.extra.text);
     this.publish(this.shown ? "update_display_data" : "display_data", data, this.displayId);
     this.shown = true;

@@ -118,6 +118,22 @@ test("a detached cell runs from hard links of the store, removed when it ends; i
   }
 });
 
+test("a local cell shows no status line, unless it moved a lot of namespace data", async () => {
+  const { ws } = await kernel();
+  try {
+    await ws.execute("import numpy as np\nbig = np.arange(20_000_000)");
+    const trivial = await ws.execute("z = 3");
+    expect(displayed(trivial.iopub)).toBe("");
+    const reads = await ws.execute("print(big[:3])");
+    expect(text(reads.iopub)).toBe("[0 1 2]\n");
+    expect(displayed(reads.iopub)).toMatch(
+      /^✔ job local-\d+ completed in \S+ · MaxRSS \d+M · namespace: loaded 1 of 3 names \(\d+ B read, 153 MB mapped\) in \S+ s$/,
+    );
+  } finally {
+    ws.close();
+  }
+});
+
 test("restart removes the store; so does shutdown", async () => {
   const { id, ws, store } = await kernel();
   await ws.execute("a = 1");

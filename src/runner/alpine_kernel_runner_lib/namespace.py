@@ -2,6 +2,7 @@
 are carried, and one cell's use of the namespace store (store.py): open it, load what the cell
 needs (loader.py), save what it changed (saver.py), and the `namespace` event that says so.
 """
+import os
 import re
 import time
 
@@ -66,7 +67,8 @@ class Namespace(object):
     a detached cell's snapshot that is only read."""
 
     def __init__(self, namespace_in, namespace_out, have_dill):
-        self.store_dir = namespace_in or namespace_out
+        # Absolute: the cell may change the working directory before the namespace is saved.
+        self.store_dir = os.path.abspath(namespace_in or namespace_out)
         self.writable = bool(namespace_out)
         self.readable = bool(namespace_in)
         self.have_dill = have_dill

@@ -69,7 +69,10 @@ def save(ctx, ns, excluded, is_carried_name, describe):
         for group in groups:
             writer.put(group, passes, ns, names, describe, skipped)
         if not writer.created and names == old["names"]:
-            return old, writer.stats, skipped  # nothing changed: nothing to commit
+            # Nothing changed: nothing to commit; files a killed save left are still collected.
+            if ctx.start_generation is not None:
+                store.collect_garbage(ctx.store_dir, old)
+            return old, writer.stats, skipped
         new_index = _index(old, generation, names, writer)
         if store.current_generation(ctx.store_dir) != ctx.start_generation:
             raise _Reset()

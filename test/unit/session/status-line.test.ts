@@ -292,3 +292,38 @@ describe("what the cell did with the namespace", () => {
     expect(texts().at(-1)).toBe("✔ job 28 completed in 0:02");
   });
 });
+
+describe("a quiet line (local attached cells)", () => {
+  test("shows nothing while the cell runs, nor at its end when the namespace moved little", async () => {
+    const { cell, backend } = await live({ quiet: true });
+    backend.job.listener.onStatus(running);
+    backend.job.start("n1", Date.now() - 1000);
+    backend.job.emit({ type: "namespace", saved: 1, skipped: {}, bytes: 10, seconds: 0.01, written: 1 });
+    backend.job.end({ kind: "ended", status: "ok" });
+    await cell.finished;
+    expect(published).toEqual([]);
+  });
+
+  test("shows one line at the end of a cell that moved a lot of data", async () => {
+    const { cell, backend } = await live({ quiet: true });
+    backend.job.start("n1", Date.now() - 1000);
+    backend.job.emit({
+      type: "namespace",
+      saved: 1,
+      skipped: {},
+      seconds: 0.3,
+      loaded: 1,
+      total: 1,
+      mapped_bytes: 2 * 1024 ** 3,
+      load_seconds: 0.01,
+    });
+    backend.job.end({ kind: "ended", status: "ok" });
+    await cell.finished;
+    expect(published.map((p) => [p.type, p.text])).toEqual([
+      [
+        "display_data",
+        "✔ job 28 completed in 0:01 · namespace: loaded 1 of 1 name (2.0 GB mapped) in <0.1 s",
+      ],
+    ]);
+  });
+});
