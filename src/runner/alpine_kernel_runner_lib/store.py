@@ -48,7 +48,29 @@ def read_index(store_dir):
     for key, kind in (("names", dict), ("records", dict), ("files", dict), ("sources", dict), ("generation", int)):
         if not isinstance(index.get(key), kind):
             raise StoreError("%s is damaged: %s is missing" % (path, key))
+    problem = _inconsistency(index)
+    if problem:
+        raise StoreError("%s is damaged: %s" % (path, problem))
     return index
+
+
+def _inconsistency(index):
+    """What makes an index unusable (a name without its record, a record without its files), or None."""
+    records, files = index["records"], index["files"]
+    for name, entry in index["names"].items():
+        if not isinstance(entry, dict):
+            return "the entry of %s is not an object" % name
+        if not isinstance(entry.get("module"), str) and entry.get("record") not in records:
+            return "%s names no module and no known record" % name
+    for record_id, record in records.items():
+        try:
+            parts = [record["file"]] + [ref[0] for ref in record["buffers"]]
+            consistent = len(record["starts"]) == len(record["names"]) and all(p in files for p in parts)
+        except (KeyError, TypeError, IndexError):
+            consistent = False
+        if not consistent:
+            return "record %s is incomplete" % record_id
+    return None
 
 
 def _format_of(index):
