@@ -87,10 +87,28 @@ export type CellEvent =
   | { type: "requeued"; host: string }
   | { type: "input"; seq: number; prompt: string; password: boolean }
   | { type: "page"; page: PageRequest }
-  /** Names the cell left in the namespace, with their type names. */
-  | { type: "namespace"; names: Record<string, string> }
+  /** What the cell did with the namespace; `names`: every name it left there, with type names
+   *  (absent for a detached cell, which saves nothing). */
+  | { type: "namespace"; names?: Record<string, string>; use: NamespaceUse }
   | { type: "offsets"; offsets: CellOffsets }
   /** Reading the job's output failed for now; retrying. */
   | { type: "trouble"; message: string };
 
 export type CellListener = (event: CellEvent) => void;
+
+/** What a cell's job did with the namespace store (from the runner's `namespace` event). */
+export interface NamespaceUse {
+  /** Names in the namespace when the cell started, and how many of them it loaded. */
+  total: number;
+  loaded: number;
+  /** Bytes read from the store, and bytes memory-mapped (read only where the cell touched them). */
+  loadedBytes: number;
+  mappedBytes: number;
+  loadSeconds: number;
+  /** Names written (new or changed) and their bytes: 0 for a detached cell. */
+  written: number;
+  writtenBytes: number;
+  saveSeconds: number;
+  /** The store's size after the cell; absent for a detached cell. */
+  storeBytes?: number;
+}

@@ -27,9 +27,24 @@ import type {
   CellOutcome,
   CellPhase,
   PageRequest,
+  NamespaceUse,
 } from "./cell-types";
 
 const QUEUED_STATES = new Set(["PENDING", "CONFIGURING", "REQUEUED"]);
+
+function namespaceUse(ev: RunnerEvent & { type: "namespace" }): NamespaceUse {
+  return {
+    total: ev.total ?? 0,
+    loaded: ev.loaded ?? 0,
+    loadedBytes: ev.loaded_bytes ?? 0,
+    mappedBytes: ev.mapped_bytes ?? 0,
+    loadSeconds: ev.load_seconds ?? 0,
+    written: ev.written ?? 0,
+    writtenBytes: ev.written_bytes ?? 0,
+    saveSeconds: ev.read_only ? 0 : (ev.seconds ?? 0),
+    ...(ev.read_only || ev.bytes === undefined ? {} : { storeBytes: ev.bytes }),
+  };
+}
 const RUNNING_STATES = new Set(["RUNNING", "COMPLETING"]);
 
 export class Cell {
@@ -200,8 +215,11 @@ export class Cell {
         }
         return this.emit({ type: "input", seq: ev.seq, prompt: ev.prompt, password: ev.password });
       case "namespace":
-        if (ev.names) this.emit({ type: "namespace", names: ev.names });
-        return;
+        return this.emit({
+          type: "namespace",
+          ...(ev.names ? { names: ev.names } : {}),
+          use: namespaceUse(ev),
+        });
       case "page": {
         const page = { data: ev.data, start: ev.start };
         this.pages.push(page);

@@ -47,6 +47,8 @@ export interface SubmittedJob {
   seq: number;
   /** Where the cell's process started, absolute on the cluster (absent in records of older versions). */
   workDir?: string;
+  /** Runs from a snapshot of the namespace (removed when the cell ends). */
+  detached?: boolean;
 }
 
 /** How a job's follower saw it end. */

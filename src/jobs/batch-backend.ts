@@ -48,7 +48,8 @@ function timeLimitOf(sbatch: readonly SbatchPair[]): number | undefined {
   return time === undefined ? undefined : (parseTimeOption(time) ?? undefined);
 }
 
-/** The runner's command line (docs/cell-runner.md). */
+/** The runner's command line (docs/cell-runner.md): an attached cell reads and writes the session's
+ * store; a detached one only reads its snapshot. */
 function runnerArgs(spec: CellJobSpec, paths: CellPaths, namespaceIn: string): string[] {
   const args = [
     "--code",
@@ -78,10 +79,18 @@ class BatchJob implements JobHandle {
     private readonly paths: CellPaths,
     from: CellOffsets,
     listener: JobListener,
+    detached: boolean,
     watchDir?: DirWatcher,
   ) {
     this.follower = new JobFollower(transport, scheduler, jobId, paths, from, listener, watchDir);
     this.done = this.follower.done;
+    // A detached cell's snapshot is garbage once it has ended, however it ended. Failing to remove
+    // it loses nothing: the session's restart or shutdown removes the rest of its directory's
+    // namespace, and the snapshot is only disk space.
+    if (detached) {
+      const removeSnapshot = () => files.removeSnapshot(paths).catch(() => undefined);
+      void this.done.then(removeSnapshot, removeSnapshot);
+    }
   }
 
   get started(): boolean {
@@ -142,10 +151,9 @@ export class BatchBackend implements ExecutionBackend {
     const paths = cellPaths(dir, spec.seq);
     let namespaceIn = namespacePath(dir);
     if (spec.detached) {
-      // The namespace as of submission: later cells may change namespace.pkl before this job starts.
-      const snapshot = snapshotPath(paths);
-      if (await this.transport.exists(namespaceIn)) await this.transport.copyFile(namespaceIn, snapshot);
-      namespaceIn = snapshot;
+      // The namespace as of submission: later cells may change the store before this job starts.
+      await this.files.snapshotNamespace(dir, paths);
+      namespaceIn = snapshotPath(paths);
     }
     const environment = this.options.environment;
     const tag = submitTag(spec.sessionId, spec.seq);
@@ -172,7 +180,7 @@ export class BatchBackend implements ExecutionBackend {
       tag,
       timeLimitSeconds: timeLimitOf(spec.sbatch),
     });
-    return { jobId, sessionDir: dir, seq: spec.seq, workDir };
+    return { jobId, sessionDir: dir, seq: spec.seq, workDir, ...(spec.detached ? { detached: true } : {}) };
   }
 
   follow(job: SubmittedJob, from: CellOffsets, listener: JobListener): JobHandle {
@@ -185,6 +193,7 @@ export class BatchBackend implements ExecutionBackend {
       paths,
       from,
       listener,
+      job.detached === true,
       this.options.watchDir,
     );
   }

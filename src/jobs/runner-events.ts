@@ -23,6 +23,22 @@ export class RunnerEventError extends InputError {
   }
 }
 
+/** The `namespace` event's numbers (docs/cell-runner.md), each optional: older runners wrote fewer. */
+export const NAMESPACE_NUMBERS = [
+  "bytes",
+  "seconds",
+  "written",
+  "written_bytes",
+  "deleted",
+  "total",
+  "loaded",
+  "loaded_bytes",
+  "mapped_bytes",
+  "load_seconds",
+] as const;
+/** Counters of /proc/self/io the runner reports (bytes through system calls, and to/from storage). */
+type IoCounter = "rchar" | "wchar" | "read_bytes" | "write_bytes";
+
 const isObject = (x: unknown): x is JsonObject => typeof x === "object" && x !== null && !Array.isArray(x);
 
 export type RunnerEvent =
@@ -49,14 +65,16 @@ export type RunnerEvent =
   | { type: "execute_result"; execution_count: number; data: MimeBundle; metadata: JsonObject }
   | ({ type: "error" } & RunnerError)
   | { type: "input_request"; seq: number; prompt: string; password: boolean }
-  | {
+  | ({
       type: "namespace";
+      /** Names carried to the next cell (0 for a detached cell, which saves nothing: `read_only`). */
       saved: number;
       skipped: Record<string, string>;
-      bytes: number;
-      seconds: number;
       names?: Record<string, string>;
-    }
+      read_only?: boolean;
+      /** /proc/self/io of the cell's process when the event was written. */
+      io?: Partial<Record<IoCounter, number>>;
+    } & Partial<Record<(typeof NAMESPACE_NUMBERS)[number], number>>)
   | { type: "end"; status: "ok" | "error"; time: number; maxrss_kb?: number };
 
 function need(ok: boolean, what: string): void {
@@ -109,6 +127,13 @@ export function assertRunnerEvent(e: unknown): asserts e is RunnerEvent {
           "namespace names must map names to type names",
         );
       }
+      for (const key of NAMESPACE_NUMBERS)
+        need(ev[key] === undefined || (isNum(ev[key]) && ev[key] >= 0), `namespace ${key} must be a number`);
+      if (ev.io !== undefined)
+        need(
+          isObject(ev.io) && Object.values(ev.io).every(isNum),
+          "namespace io must map counters to numbers",
+        );
       return;
     case "end":
       need(ev.status === "ok" || ev.status === "error", "end needs status ok or error");

@@ -1,17 +1,22 @@
 /**
  * The one place that knows how a session directory on the cluster is laid out:
  *
- *   <session dir>/namespace.pkl                 the namespace the next cell starts from
+ *   <session dir>/namespace/                    the namespace store the next cell starts from:
+ *                                               index.json + one file per record and large buffer
+ *                                               (written by the runner; docs/cell-runner.md)
+ *   <session dir>/namespace.unrestored-N/       a store whose index could not be read, kept aside
  *   <session dir>/cells/0007.py                 cell 7's code
  *   <session dir>/cells/0007.sh                 its job script
  *   <session dir>/cells/0007.events.jsonl       the runner's events (docs/cell-runner.md)
  *   <session dir>/cells/0007.events.jsonl.input.N   answer to the runner's Nth input request
  *   <session dir>/cells/0007.out / 0007.err     the job's own stdout and stderr
- *   <session dir>/cells/0007.namespace.pkl      the snapshot a detached cell starts from
+ *   <session dir>/cells/0007.namespace/         the snapshot a detached cell starts from: hard links
+ *                                               to the store's files, removed when the cell ends
  */
 import { join } from "node:path";
-import type { Transport } from "../cluster/transport";
+import { CommandError, type Transport } from "../cluster/transport";
 import type { InputAnswer, SubmittedJob } from "./backend";
+import { NamespaceIndexError, parseNamespaceIndex, type NamespaceIndex } from "./namespace-index";
 
 export interface CellPaths {
   code: string;
@@ -32,13 +37,19 @@ export function cellPaths(sessionDir: string, seq: number): CellPaths {
   };
 }
 
+/** The session's namespace store (a directory). */
 export function namespacePath(sessionDir: string): string {
-  return join(sessionDir, "namespace.pkl");
+  return join(sessionDir, "namespace");
 }
 
-/** The namespace as of a detached cell's submission: later cells may change namespace.pkl first. */
+/** The store as of a detached cell's submission: later cells may change the store first. */
 export function snapshotPath(paths: CellPaths): string {
-  return paths.code.replace(/\.py$/, ".namespace.pkl");
+  return paths.code.replace(/\.py$/, ".namespace");
+}
+
+/** The index of a store (the store's own file, or a snapshot's copy). */
+export function namespaceIndexPath(store: string): string {
+  return join(store, "index.json");
 }
 
 export function inputAnswerPath(paths: CellPaths, seq: number): string {
@@ -53,6 +64,9 @@ export interface RecordedOutput {
 }
 
 const REPLAY_MAX_BYTES = 64 << 20;
+const INDEX_MAX_BYTES = 256 << 20;
+/** Files per `ln` command line (well under any ARG_MAX). */
+const LINK_BATCH = 200;
 
 /** A notebook's name as a directory name: no separators, no leading dots, nothing a shell would read. */
 export function notebookDirName(notebook: string): string {
@@ -131,9 +145,87 @@ export class SessionFiles {
     return { events: events ?? null, stdout: stdout ?? null, stderr: stderr ?? null };
   }
 
-  /** Forgets the namespace (kernel restart); a missing file is fine. */
+  /**
+   * Forgets the namespace (kernel restart, shutdown): the store, stores kept aside, and the single
+   * file earlier versions kept it in. Detached cells' snapshots are theirs: they stay.
+   */
   async removeNamespace(sessionDir: string): Promise<void> {
-    await this.transport.remove(namespacePath(await this.resolve(sessionDir)));
+    const dir = await this.resolve(sessionDir);
+    const names = [
+      "-name",
+      "namespace",
+      "-o",
+      "-name",
+      "namespace.pkl",
+      "-o",
+      "-name",
+      "namespace.unrestored-*",
+    ];
+    await this.transport.run(
+      [
+        "find",
+        dir,
+        "-mindepth",
+        "1",
+        "-maxdepth",
+        "1",
+        "(",
+        ...names,
+        ")",
+        "-exec",
+        "rm",
+        "-rf",
+        "--",
+        "{}",
+        "+",
+      ],
+      { allowFailure: true },
+    );
+  }
+
+  /** The session's namespace index (null: no namespace yet), read without loading any value. */
+  async readNamespaceIndex(sessionDir: string): Promise<{ store: string; index: NamespaceIndex | null }> {
+    const store = namespacePath(await this.resolve(sessionDir));
+    const where = namespaceIndexPath(store);
+    const raw = await this.transport.readFrom(where, 0, INDEX_MAX_BYTES);
+    return { store, index: raw === null ? null : parseNamespaceIndex(raw, where) };
+  }
+
+  /**
+   * The store as of now, for a detached cell to start from: the index copied, its data files
+   * hard-linked (data files are never changed in place, so a link is a snapshot; a copy where
+   * the file system refuses links). False when there is no namespace yet. A damaged index is
+   * copied alone: the cell's runner says what is wrong with it.
+   */
+  async snapshotNamespace(sessionDir: string, paths: CellPaths): Promise<boolean> {
+    const store = namespacePath(sessionDir);
+    const where = namespaceIndexPath(store);
+    const raw = await this.transport.readFrom(where, 0, INDEX_MAX_BYTES);
+    if (raw === null) return false;
+    const target = snapshotPath(paths);
+    await this.transport.mkdir(target);
+    let files: string[] = [];
+    try {
+      files = Object.keys(parseNamespaceIndex(raw, where).files).map((f) => join(store, f));
+    } catch (err) {
+      if (!(err instanceof NamespaceIndexError)) throw err;
+    }
+    for (let i = 0; i < files.length; i += LINK_BATCH) {
+      const batch = files.slice(i, i + LINK_BATCH);
+      try {
+        await this.transport.run(["ln", "-f", "--", ...batch, target]);
+      } catch (err) {
+        if (!(err instanceof CommandError)) throw err;
+        await this.transport.run(["cp", "-f", "--", ...batch, target]);
+      }
+    }
+    await this.transport.writeFile(namespaceIndexPath(target), raw, 0o600);
+    return true;
+  }
+
+  /** A detached cell's snapshot, once the cell has ended; a missing one is fine. */
+  async removeSnapshot(paths: CellPaths): Promise<void> {
+    await this.transport.remove(snapshotPath(paths));
   }
 
   async writeInputAnswer(paths: CellPaths, seq: number, answer: InputAnswer): Promise<void> {

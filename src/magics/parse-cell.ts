@@ -3,7 +3,7 @@
  *
  * A cell may start with, in this order: a `%%slurm` line; then, mixed with blank and comment
  * lines, `#SBATCH` lines (as in a batch script) and the kernel's line magics (`%slurm`,
- * `%squeue`, `%scancel`, `%sacct`, `%upload`, `%download`). Python code (or an IPython magic, or `!cmd`) ends that
+ * `%squeue`, `%scancel`, `%sacct`, `%upload`, `%download`, `%who`, `%whos`). Python code (or an IPython magic, or `!cmd`) ends that
  * header. The body keeps every line where it was — magic lines become empty — so tracebacks
  * name the cell's own line numbers.
  */
@@ -19,7 +19,11 @@ import {
 } from "./types";
 
 const CELL_MAGIC = /^%%slurm(?=$|[\s?])(.*)$/;
-const LINE_MAGIC = new RegExp(`^%(${LINE_MAGIC_NAMES.join("|")})(?=$|[\\s?])(.*)$`);
+/** The kernel's own only at the top of a cell; after Python code they are IPython's, run in the job. */
+const HEADER_ONLY: readonly LineMagicName[] = ["who", "whos"];
+const magicLine = (names: readonly string[]) => new RegExp(`^%(${names.join("|")})(?=$|[\\s?])(.*)$`);
+const LINE_MAGIC = magicLine(LINE_MAGIC_NAMES.filter((n) => !HEADER_ONLY.includes(n)));
+const HEADER_MAGIC = magicLine(HEADER_ONLY);
 const SBATCH = /^#SBATCH(?=$|\s)(.*)$/;
 
 function lineMagicName(word: string): LineMagicName {
@@ -99,7 +103,7 @@ export function parseCell(code: string): CellPlan {
   for (; n < lines.length; n++) {
     const line = text(n);
     const sbatch = SBATCH.exec(line);
-    const magic = LINE_MAGIC.exec(line);
+    const magic = LINE_MAGIC.exec(line) ?? HEADER_MAGIC.exec(line);
     if (sbatch) {
       const parsed = onLine(n, () =>
         parseSlurmOptions(tokenize(sbatch[1]!, { comments: "anywhere", source: "#SBATCH" }), "#SBATCH"),

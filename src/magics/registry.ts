@@ -137,6 +137,21 @@ export const MAGICS: readonly MagicDoc[] = [
       "Copy a file from the folder the cells run in on the cluster (or any cluster PATH) to the\n" +
       "notebook's folder on this machine (or DEST). Same checks as %upload.",
   },
+  {
+    name: "%who",
+    kind: "line",
+    usage: "%who [TYPE...]",
+    help: "The names in this notebook's namespace (only those of these types, e.g. %who DataFrame), without running a job.",
+  },
+  {
+    name: "%whos",
+    kind: "line",
+    usage: "%whos [TYPE...]",
+    help:
+      "The namespace as a table: each name's type, size, data and where it is stored, read from the\n" +
+      "namespace store's index: nothing is loaded and no job runs. At the top of a cell only; below\n" +
+      "Python code, %who and %whos are IPython's, run in the cell's job.",
+  },
 ];
 
 export function findMagic(name: string): MagicDoc | undefined {

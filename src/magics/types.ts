@@ -14,7 +14,16 @@ export interface ParsedOptions {
 }
 
 /** The kernel's line magics (the cells' own IPython magics run in the job). */
-export const LINE_MAGIC_NAMES = ["slurm", "squeue", "scancel", "sacct", "upload", "download"] as const;
+export const LINE_MAGIC_NAMES = [
+  "slurm",
+  "squeue",
+  "scancel",
+  "sacct",
+  "upload",
+  "download",
+  "who",
+  "whos",
+] as const;
 export type LineMagicName = (typeof LINE_MAGIC_NAMES)[number];
 
 export interface LineMagic {

@@ -1,7 +1,7 @@
 """alpine-kernel cell runner: what every cell job execs on the compute node.
 
     python -u alpine_kernel_runner.py --code CELL.py --events CELL.events.jsonl --execution-count N
-        [--namespace-in NS.pkl] [--namespace-out NS.pkl] [--allow-stdin] [--silent]
+        [--namespace-in STORE] [--namespace-out STORE] [--allow-stdin] [--silent]
         [--no-store-history]
 
 The contract with the server is docs/cell-runner.md. Python 3.8+, stdlib only; IPython and dill

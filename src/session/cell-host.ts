@@ -34,8 +34,11 @@ export interface CellHost {
   setCurrent(cell: Cell | undefined, inputs?: InputRelay): void;
   /** Sends an input_request to a frontend; returns its msg_id. */
   askInput(clientId: string, prompt: string, password: boolean, parent: MessageHeader): string;
-  /** The names a cell left in the namespace. */
-  setNames(names: Record<string, string>): void;
+  /** The names a cell left in the namespace (with their type names), and the store's size. */
+  setNamespace(names: Record<string, string>, storeBytes?: number): void;
+  /** The namespace as the last cell left it: names with type names, and the store's size. */
+  readonly names: ReadonlyMap<string, string>;
+  readonly namespaceBytes: number | undefined;
   /** True the first time `what` is asked in this session (things said once: where cells run, ignored options). */
   once(what: string): boolean;
 }

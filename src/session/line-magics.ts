@@ -1,6 +1,7 @@
 /**
- * The kernel's line magics: %slurm (defaults, help, output), %squeue, %scancel, %sacct. They run in
- * the kernel, never as jobs, and speak only of this notebook's cell jobs.
+ * The kernel's line magics: %slurm (defaults, help, output), %squeue, %scancel, %sacct, and %who /
+ * %whos (namespace-magics.ts). They run in the kernel, never as jobs, and speak only of this
+ * notebook's cell jobs and namespace.
  */
 import { jobOf, type CellRecord } from "../cells/cell-book";
 import { parseRunnerEvents } from "../jobs/runner-events";
@@ -12,6 +13,7 @@ import { parseSlurmOptions } from "../magics/sbatch-args";
 import { MagicError, type LineMagic } from "../magics/types";
 import { requeuedNotice, showOutput, type OutputSink } from "./cell-output";
 import type { CellHost } from "./cell-host";
+import { namespaceCaption, whoMagic, whosMagic } from "./namespace-magics";
 import { shortDuration } from "./status-display";
 import { transferMagic } from "./transfer-magics";
 import { renderTable, type Table } from "./table";
@@ -58,6 +60,10 @@ export async function runLineMagic(m: LineMagic, host: CellHost, out: OutputSink
     case "upload":
     case "download":
       return transferMagic(m.name, m.args, host, out);
+    case "who":
+      return whoMagic(m.args, host, out);
+    case "whos":
+      return whosMagic(m.args, host, out);
   }
 }
 
@@ -133,9 +139,10 @@ async function squeueMagic(args: string[], ctx: MagicContext): Promise<void> {
     headers: ["cell", "job", "state", "reason", "partition", "elapsed/limit", "node", "est. start"],
     rows,
   };
-  const caption = rows.length
+  const jobs = rows.length
     ? `${rows.length} cell job(s) of this notebook (last 24 h)`
     : "no cell jobs of this notebook in the last 24 h";
+  const caption = `${jobs} · ${namespaceCaption(ctx.host)}`;
   display(ctx, renderTable(table, caption));
 }
 

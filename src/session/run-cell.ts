@@ -101,6 +101,7 @@ function present(host: CellHost, cell: Cell, resumed: boolean): void {
       shown: resumed,
       collected: collector && ((jobId) => collector.rendered(jobId)),
       note: !resumed && host.once("status line") ? whereCellsRun(host.place) : undefined,
+      quiet: host.env.config.backend !== "slurm" && !detached,
     });
   }
   if (!detached) {
@@ -108,7 +109,7 @@ function present(host: CellHost, cell: Cell, resumed: boolean): void {
       host.askInput(origin.clientId, prompt, password, origin.parent);
     host.setCurrent(cell, origin.allowStdin ? new InputRelay(cell, ask) : undefined);
     const off = cell.on((ev) => {
-      if (ev.type === "namespace") host.setNames(ev.names);
+      if (ev.type === "namespace" && ev.names) host.setNamespace(ev.names, ev.use.storeBytes);
       else if (ev.type === "phase" && ev.phase.name === "ended") {
         off();
         host.setCurrent(undefined);
@@ -139,9 +140,11 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
       parent: req.header,
       clientId: req.clientId,
       allowStdin: req.allowStdin && !detached,
-      // Slurm cells and detached ones show a status line; local attached cells are over too fast.
+      // Slurm cells (unless slurm.status_line is off) and detached ones show a status line; local
+      // attached cells are over too fast: theirs shows only at the end of one that moved a lot of
+      // namespace data.
       displayId:
-        (env.config.backend === "slurm" && env.config.slurm.status_line) || detached
+        env.config.backend !== "slurm" || env.config.slurm.status_line || detached
           ? newDisplayId()
           : undefined,
     },
@@ -187,6 +190,11 @@ export function resumeCell(env: SessionEnvironment, rec: CellRecord, host?: Cell
   const cell = new Cell(cellInfoOf(rec), (m) => env.log.warn(m));
   if (host) present(host, cell, true);
   else env.cells.track(cell);
-  cell.resume(env.backend, jobOf(rec), Date.parse(rec.submitted), rec.offsets ?? NO_OFFSETS);
+  cell.resume(
+    env.backend,
+    { ...jobOf(rec), detached: rec.detached },
+    Date.parse(rec.submitted),
+    rec.offsets ?? NO_OFFSETS,
+  );
   return cell;
 }

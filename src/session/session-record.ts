@@ -16,6 +16,8 @@ export interface SessionRecord extends LedgerEntry {
   cellSeq: number;
   history: [number, string][];
   names: Record<string, string>;
+  /** Bytes of the namespace store, as the last cell that saved it said. */
+  namespaceBytes?: number;
   /** What %slurm set in this notebook. */
   slurmDefaults: SbatchPair[];
 }

@@ -169,9 +169,14 @@ export class Session implements CellHost {
     return msg.header.msg_id;
   }
 
-  setNames(names: Record<string, string>): void {
+  setNamespace(names: Record<string, string>, storeBytes?: number): void {
     this.state.names = names;
+    this.state.namespaceBytes = storeBytes;
     this.persist();
+  }
+
+  get namespaceBytes(): number | undefined {
+    return this.state.namespaceBytes;
   }
 
   // ------------------------------------------------------------ frontends
@@ -376,6 +381,7 @@ export class Session implements CellHost {
       .catch((err) => this.log.warn(`removing the namespace failed: ${errorMessage(err)}`));
     this.state.executionCount = 0;
     this.state.names = {};
+    this.state.namespaceBytes = undefined;
     this.persist();
     this.publish("status", { execution_state: "starting" }, {});
     this.publish("status", { execution_state: "idle" }, {});
@@ -386,5 +392,10 @@ export class Session implements CellHost {
     this.closed = true;
     this.env.ledger.remove("session", this.id);
     this.frontends.closeAll("kernel shut down");
+    // No session can start from this namespace again: its store is garbage (detached cells still
+    // running have snapshots of their own). Not awaited: gigabytes take a while to remove.
+    void this.env.files
+      .removeNamespace(this.state.dir)
+      .catch((err) => this.log.warn(`removing the namespace failed: ${errorMessage(err)}`));
   }
 }

@@ -7,7 +7,7 @@ import type { Cell } from "../cells/cell";
 import type { CellEnd, CellPhase } from "../cells/cell-types";
 import type { ClusterHealth } from "../jobs/cluster-health";
 import { endErrorName } from "./cell-output";
-import { statusBundle, type Phase, type StatusView } from "./status-display";
+import { namespaceNote, statusBundle, type Phase, type StatusView } from "./status-display";
 
 export type DisplayPublisher = (
   type: "display_data" | "update_display_data",
@@ -24,6 +24,9 @@ export interface StatusLineOptions {
   collected?: (jobId: string) => { html: string; text: string };
   /** A note under the line, from the moment the cell has a job (where the session's cells run). */
   note?: (cell: Cell) => string | undefined;
+  /** Nothing while the cell runs; at its end, a line only if its use of the namespace is worth a
+   *  word (local attached cells: over too fast for a line of their own). */
+  quiet?: boolean;
 }
 
 const TICK_MS = 5000;
@@ -37,12 +40,12 @@ function displayPhase(p: LivePhase): Phase {
   return { kind: "running", node: p.node, cpus: s?.cpus, memory: s?.memory, gpus: s?.gpus, since: p.since };
 }
 
-function donePhase(end: CellEnd, detached: boolean): Phase {
+function donePhase(end: CellEnd, detached: boolean, namespace: string | undefined): Phase {
   const o = end.outcome;
   const ok = o.kind === "completed";
   const detail = ok ? undefined : `ended with ${endErrorName(end)}`;
-  if (detached) return { kind: "detached-done", ok, seconds: end.seconds, detail };
-  return { kind: "done", ok, seconds: end.seconds, maxRss: ok ? o.maxRss : undefined, detail };
+  if (detached) return { kind: "detached-done", ok, seconds: end.seconds, detail, namespace };
+  return { kind: "done", ok, seconds: end.seconds, maxRss: ok ? o.maxRss : undefined, detail, namespace };
 }
 
 export class StatusLine {
@@ -51,6 +54,8 @@ export class StatusLine {
   private shown: boolean;
   private timer: NodeJS.Timeout | undefined;
   private extra = { html: "", text: "" };
+  /** What the cell did with the namespace, when it is worth saying. */
+  private namespace: string | undefined;
   private readonly unsubscribe: (() => void)[];
 
   constructor(
@@ -66,6 +71,7 @@ export class StatusLine {
       cell.on((ev) => {
         if (ev.type === "phase") this.onPhase(ev.phase);
         else if (ev.type === "trouble") this.trouble(OUTPUT_TROUBLE);
+        else if (ev.type === "namespace") this.namespace = namespaceNote(ev.use);
       }),
       health.onChange((message) => this.trouble(message)),
     ];
@@ -95,7 +101,8 @@ export class StatusLine {
     if (!this.view.jobId) return;
     this.view.trouble = undefined;
     if (this.options.collected) this.extra = this.options.collected(this.view.jobId);
-    this.set(donePhase(end, this.cell.info.detached));
+    if (this.options.quiet && !this.namespace) return;
+    this.set(donePhase(end, this.cell.info.detached, this.namespace));
   }
 
   private set(phase: Phase): void {
@@ -104,6 +111,8 @@ export class StatusLine {
   }
 
   private render(): void {
+    if (this.options.quiet && this.view.phase.kind !== "done" && this.view.phase.kind !== "detached-done")
+      return;
     const data = statusBundle(this.view, this.extra.html, this.extra.text);
     this.publish(this.shown ? "update_display_data" : "display_data", data, this.displayId);
     this.shown = true;

@@ -4,6 +4,8 @@
  * Slurm command count does not grow with the number of queued cells (one batched squeue) — on the
  * cluster itself (local transport) and over SSH, where every squeue is a round trip.
  */
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { startKernel, WsKernelClient } from "../helpers/ws-client";
 import {
   requireCluster,
@@ -21,10 +23,11 @@ describe.each<TransportKind>(["local", "ssh"])(
   (transport) => {
     let server: SlurmServer;
     let kernel: WsKernelClient;
+    let id: string;
 
     beforeAll(async () => {
       server = await startSlurmServer(requireCluster(), "", undefined, { transport });
-      const id = await startKernel(server, {
+      id = await startKernel(server, {
         KERNEL_WORKING_DIR: server.workDir,
         KERNEL_NOTEBOOK: "sweep.ipynb",
       });
@@ -92,6 +95,15 @@ describe.each<TransportKind>(["local", "ssh"])(
       const displayId = (
         r.iopub.find((m) => m.header.msg_type === "display_data")!.content.transient as { display_id: string }
       ).display_id;
+      // Its snapshot: the store's files hard-linked (no copy of the data), while it waits or runs.
+      const cellsDir = join(server.workDir, id, "cells");
+      const [snapshot] = readdirSync(cellsDir).filter((f) => f.endsWith(".namespace"));
+      const linked = readdirSync(join(cellsDir, snapshot!)).filter((f) => f !== "index.json");
+      expect(linked.length).toBeGreaterThan(0);
+      for (const f of linked)
+        expect(statSync(join(cellsDir, snapshot!, f)).ino).toBe(
+          statSync(join(server.workDir, id, "namespace", f)).ino,
+        );
       expect((await kernel.execute("value = 'after'")).reply.content.status).toBe("ok");
       await kernel.waitFor(
         "the detached cell's end",
@@ -106,6 +118,11 @@ describe.each<TransportKind>(["local", "ssh"])(
         .pop()!;
       expect(textOf(end)).toContain("saw before");
       expect(streamText((await kernel.execute("print(value)")).iopub)).toBe("after\n");
+      // Removed once the cell has ended.
+      const deadline = Date.now() + 10_000;
+      while (existsSync(join(cellsDir, snapshot!)) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 200));
+      expect(existsSync(join(cellsDir, snapshot!))).toBe(false);
     }, 90_000);
 
     test("the number of Slurm commands stays flat however many cells wait in the queue", async () => {

@@ -6,40 +6,22 @@ tracebacks show those lines (through linecache) and, under IPython, label them "
 """
 import linecache
 import re
-import types
 
 _CELL_FILENAME = re.compile(r"^<(?:cell In\[(\d+)\]|ipython-input-(\d+)-[0-9a-f]+)>$")
 
 
-def collect(ns, names):
-    """{file name: source} of the cells that defined the functions and classes among names."""
-    files = set()
-    for name in names:
-        try:
-            for code in _code_objects(ns.get(name)):
-                if _CELL_FILENAME.match(code.co_filename):
-                    files.add(code.co_filename)
-        except Exception:  # an odd object (a proxy raising from getattr) only loses its source
-            continue
+def is_cell_file(filename):
+    return bool(_CELL_FILENAME.match(filename))
+
+
+def sources_of(filenames):
+    """{file name: source} of those cells whose text this process has (linecache)."""
     sources = {}
-    for filename in files:
+    for filename in filenames:
         entry = linecache.cache.get(filename)
         if entry is not None and len(entry) == 4:
             sources[filename] = "".join(entry[2])
     return sources
-
-
-def _code_objects(value):
-    if isinstance(value, types.FunctionType):
-        yield value.__code__
-        return
-    cls = value if isinstance(value, type) else type(value)
-    if cls.__module__ != "__main__":
-        return
-    for attribute in vars(cls).values():
-        func = getattr(attribute, "__func__", getattr(attribute, "fget", attribute))
-        if isinstance(func, types.FunctionType):
-            yield func.__code__
 
 
 def register(sources, shell=None):

@@ -3,17 +3,19 @@
 Two fixes over dill 0.3's own Pickler, which is the pure-Python pickle._Pickler underneath:
 - an RLock is carried as a new one: dill restores RLocks that no acquire() can ever take, which
   deadlocks e.g. functools.cached_property (it holds one per class before Python 3.12);
-- a numpy array is pickled with protocol 5's buffer (written from memory) where dill would copy
-  its data into a bytes object first: saving a 10 GB array must not need 20 GB.
+- a numpy array is pickled with protocol 5's buffer (out of band, or written from memory) where
+  dill would copy its data into a bytes object first: saving a 10 GB array must not need 20 GB.
 """
 import pickle
 import struct
 import sys
 import threading
+import types
 
 import dill
 
 _RLOCK_TYPE = type(threading.RLock())
+_FUNCTION_TYPE = types.FunctionType
 _PICKLE_BUFFER = getattr(pickle, "PickleBuffer", None)
 
 
@@ -26,8 +28,13 @@ def use_main_module(main_module):
 
 
 class RunnerDillPickler(dill.Pickler):
+    # Called with each function pickled by value (the store records the names its code uses).
+    on_function = None
+
     def save(self, obj, save_persistent_id=True):
         kind = type(obj)
+        if kind is _FUNCTION_TYPE and self.on_function is not None and obj.__module__ == "__main__":
+            self.on_function(obj)
         if kind is _RLOCK_TYPE and id(obj) not in self.memo:
             self.save_reduce(threading.RLock, (), obj=obj)
             return

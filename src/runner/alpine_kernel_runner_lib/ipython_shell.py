@@ -108,9 +108,11 @@ class IPythonRunner(object):
         self.shell = create_shell(module)
         self.shell.execution_count = execution_count
         self.ns = self.shell.user_ns
+        self.last_error = None
 
     def run_cell(self, source, silent=False, store_history=True):
         result = self.shell.run_cell(source, store_history=store_history and not silent, silent=silent)
+        self.last_error = result.error_in_exec
         return bool(result.success)
 
     def hidden_names(self):

@@ -21,7 +21,7 @@ EXIT_GRACE_SECONDS = 10.0
 
 USAGE = (
     "usage: alpine_kernel_runner.py --code CELL.py --events EVENTS.jsonl --execution-count N "
-    "[--namespace-in NS.pkl] [--namespace-out NS.pkl] [--allow-stdin] [--silent] [--no-store-history]"
+    "[--namespace-in STORE] [--namespace-out STORE] [--allow-stdin] [--silent] [--no-store-history]"
 )
 _VALUE_OPTIONS = ("code", "events", "execution_count", "namespace_in", "namespace_out")
 _FLAG_OPTIONS = ("allow_stdin", "silent", "no_store_history")
@@ -56,6 +56,12 @@ def parse_args(argv):
         args.execution_count = int(args.execution_count)
     except ValueError:
         raise _UsageError("--execution-count must be an integer, not %r" % args.execution_count)
+    if args.namespace_in and args.namespace_out:
+        if os.path.abspath(args.namespace_in) != os.path.abspath(args.namespace_out):
+            raise _UsageError(
+                "--namespace-in and --namespace-out must name the same store directory "
+                "(a detached cell reads its snapshot with --namespace-in alone)"
+            )
     return args
 
 
@@ -132,17 +138,19 @@ def run(args, source, have_ipython, have_dill):
     shell, error_class = _create_shell(module, args.execution_count, have_ipython)
     stdin.install(stdin.InputChannel(args.events, args.allow_stdin, error_class))
 
-    if args.namespace_in:
-        # An interrupt here propagates to main(): error + end, and the namespace file is left as
-        # it was (saving a half-restored namespace would lose names).
-        _restored, problems = namespace.restore(args.namespace_in, shell.ns, module, have_dill, shell)
+    store = None
+    if args.namespace_in or args.namespace_out:
+        store = namespace.Namespace(args.namespace_in, args.namespace_out, have_dill)
+        store.open()
+        # An interrupt while loading propagates to main(): error + end, and the store is left as it
+        # was (nothing is saved).
+        problems = store.restore(source, shell.ns, module, shell)
         if problems:
-            kept = _keep_unrestored(args.namespace_in, args.namespace_out)
-            sys.stderr.write(
-                "alpine-kernel: not restored from the previous cell: %s%s\n"
-                % (namespace.format_problems(problems), kept)
-            )
+            sys.stderr.write(store.restore_warning(problems))
     ok = shell.run_cell(source, silent=args.silent, store_history=not args.no_store_history)
+    hint = store.unloaded_hint(getattr(shell, "last_error", None)) if store and not ok else None
+    if hint:
+        sys.stderr.write(hint)
     try:
         mpl_hook.flush_figures()
     except BaseException as e:
@@ -150,29 +158,18 @@ def run(args, source, have_ipython, have_dill):
         ok = False
     allow_interrupts(False)
 
-    if args.namespace_out:
-        excluded = shell.hidden_names() if hasattr(shell, "hidden_names") else ()
-        result = namespace.save(args.namespace_out, shell.ns, module, have_dill, excluded)
+    if store is not None:
+        if args.namespace_out:
+            excluded = shell.hidden_names() if hasattr(shell, "hidden_names") else ()
+            result = store.save(shell.ns, excluded)
+        else:
+            result = store.read_only_event()
         if result["skipped"]:
             sys.stderr.write(
                 "alpine-kernel: not carried to the next cell: %s\n" % namespace.format_problems(result["skipped"])
             )
-        result["type"] = "namespace"
         events.emit(result)
     return ok
-
-
-def _keep_unrestored(namespace_in, namespace_out):
-    """Names that could not be restored (e.g. a module missing from this cell's environment) are
-    not lost for good: the file that holds them is kept aside instead of being overwritten."""
-    if not namespace_out or os.path.abspath(namespace_out) != os.path.abspath(namespace_in):
-        return ""
-    kept = namespace_in + ".unrestored"
-    try:
-        os.replace(namespace_in, kept)
-    except OSError:
-        return ""
-    return " (the previous namespace file is kept as %s)" % kept
 
 
 def _report_runner_exception(error):

@@ -22,14 +22,17 @@ _SINGLETONS = {"dataclasses": ("MISSING", "_FIELD", "_FIELD_CLASSVAR", "_FIELD_I
 
 
 class MainPickler(pickle.Pickler):
-    def __init__(self, file, main_dict, protocol=pickle.HIGHEST_PROTOCOL):
-        super(MainPickler, self).__init__(file, protocol=protocol)
+    def __init__(self, file, main_dict, protocol=pickle.HIGHEST_PROTOCOL, buffer_callback=None, on_function=None):
+        super(MainPickler, self).__init__(file, protocol=protocol, buffer_callback=buffer_callback)
         self._main_dict = main_dict
         self._singletons = _known_singletons()
+        self._on_function = on_function
 
     def reducer_override(self, obj):
         if isinstance(obj, types.FunctionType):
             if obj.__globals__ is self._main_dict or obj.__module__ == "__main__":
+                if self._on_function is not None:
+                    self._on_function(obj)
                 return reduce_function(obj, self._main_dict)
             return NotImplemented
         if isinstance(obj, type):

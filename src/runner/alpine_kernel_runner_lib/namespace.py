@@ -1,31 +1,19 @@
-"""Carrying the user namespace from one cell job to the next (docs/cell-runner.md).
-
-File layout (private to the runner; the next cell's runner is the only reader):
-    MAGIC, then one pickle per name, then the index (a plain pickle), then 8 bytes: the index's
-    offset, then END_MAGIC.
-The per-name pickles come from ONE pickler (dill if importable, else MainPickler), so objects
-shared between names stay shared, exactly as if the whole dict were pickled at once; yet one name
-that fails to load does not take the others down. A name that fails to save is cut off and the
-names after it continue with a fresh pickler (a new "segment": references across it are copies).
-Modules are recorded by name and re-imported. The file is written next to its destination and
-renamed over it, so a killed job leaves the previous namespace intact.
+"""Carrying the user namespace from one cell job to the next (docs/cell-runner.md): which names
+are carried, and one cell's use of the namespace store (store.py): open it, load what the cell
+needs (loader.py), save what it changed (saver.py), and the `namespace` event that says so.
 """
-import io
 import os
-import pickle
 import re
-import struct
-import sys
 import time
-import types
 
-MAGIC = b"alpine-kernel namespace 1\n"
-END_MAGIC = b"AKNS-END"
-_TRAILER = struct.Struct("<Q8s")
+from . import cell_sources, saver, store
+from .loader import Loader
+from .mapped import MappedFiles
 
 # IPython's bookkeeping names; dunder names are skipped as well.
 _SKIP_NAMES = frozenset(("In", "Out", "_", "__", "___", "_ih", "_oh", "_dh", "get_ipython", "exit", "quit"))
 _SKIP_PATTERN = re.compile(r"^(_i{1,3}|_i\d+|_\d+)$")
+_MISSING_NAME = re.compile(r"name '(\w+)' is not defined|module '__main__' has no attribute '(\w+)'")
 
 
 def is_carried_name(name):
@@ -34,173 +22,158 @@ def is_carried_name(name):
     return not (name.startswith("__") and name.endswith("__"))
 
 
-def _reason(value, error):
-    """"TypeName: message", where TypeName is the value's type (for a failed save) or the
-    exception's (for a failed load). Pickling errors can quote whole reprs: kept short."""
-    text = "%s: %s" % (type(value).__name__, error)
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-def load_dill(main_module):
-    from . import dill_pickler
-
-    return dill_pickler.use_main_module(main_module)
-
-
-def _new_pickler(f, use_dill, main_module):
-    if use_dill:
-        load_dill(main_module)
-        from .dill_pickler import RunnerDillPickler
-
-        return RunnerDillPickler(f, protocol=pickle.HIGHEST_PROTOCOL)
-    from .main_pickler import MainPickler
-
-    return MainPickler(f, main_module.__dict__)
-
-
-def save(path, ns, main_module, use_dill, excluded=()):
-    """Save the carried names of ns to path; returns the `namespace` event (without "type")."""
-    from . import cell_sources
-
-    started = time.time()
-    modules, values, skipped = {}, [], {}
-    for name, value in list(ns.items()):
-        if not is_carried_name(name) or name in excluded:
-            continue
-        if isinstance(value, types.ModuleType):
-            if sys.modules.get(value.__name__) is value:
-                modules[name] = value.__name__
-            else:
-                skipped[name] = "module: %s cannot be imported by name" % value.__name__
-        elif isinstance(value, io.IOBase):
-            skipped[name] = "%s: cannot pickle an open file; reopen it in the cell that uses it" % (
-                type(value).__name__
-            )
-        else:
-            values.append(name)
-
-    records = []
-    tmp = "%s.tmp-%d" % (path, os.getpid())
-    try:
-        with open(tmp, "wb") as f:
-            f.write(MAGIC)
-            segment, pickler = 0, None
-            for name in values:
-                if pickler is None:
-                    pickler = _new_pickler(f, use_dill, main_module)
-                start = f.tell()
-                try:
-                    pickler.dump(ns[name])
-                except Exception as e:
-                    f.seek(start)
-                    f.truncate()
-                    skipped[name] = _reason(ns[name], e)
-                    segment, pickler = segment + 1, None
-                    continue
-                records.append((name, segment, start))
-            index = {
-                "pickler": "dill" if use_dill else "pickle",
-                "python": list(sys.version_info[:3]),
-                "modules": modules,
-                "records": records,
-                "cell_sources": cell_sources.collect(ns, [name for name, _segment, _start in records]),
-            }
-            index_offset = f.tell()
-            pickle.dump(index, f, protocol=2)
-            f.write(_TRAILER.pack(index_offset, END_MAGIC))
-            f.flush()
-            os.fsync(f.fileno())
-            size = f.tell()
-        os.replace(tmp, path)
-    except BaseException as e:
-        _remove_quietly(tmp)
-        for name in values:
-            skipped.setdefault(name, "namespace not saved: %s: %s" % (type(e).__name__, e))
-        records, modules, size = [], {}, 0
-        if not isinstance(e, Exception):
-            raise
-    carried = set(modules).union(name for name, _segment, _start in records)
-    return {
-        "saved": len(records) + len(modules),
-        "names": dict((name, type(ns[name]).__name__) for name in ns if name in carried),
-        "skipped": skipped,
-        "bytes": size,
-        "seconds": round(time.time() - started, 3),
-    }
-
-
-def _remove_quietly(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
-
-
-def restore(path, ns, main_module, dill_available, shell=None):
-    """Load path into ns. Returns (number restored, {name: reason} for names that could not be)."""
-    problems = {}
-    try:
-        f = open(path, "rb")
-    except FileNotFoundError:
-        return 0, problems
-    with f:
-        try:
-            index = _read_index(f)
-        except Exception as e:
-            return 0, {"*": "unreadable namespace file %s: %s: %s" % (path, type(e).__name__, e)}
-        from . import cell_sources
-
-        cell_sources.register(index.get("cell_sources", {}), shell)
-        restored = _import_modules(index["modules"], ns, problems)
-        use_dill = index["pickler"] == "dill"
-        if use_dill and not dill_available:
-            for name, _segment, _start in index["records"]:
-                problems[name] = "saved with dill, which is not importable in this environment"
-            return restored, problems
-        unpickler_class = pickle.Unpickler
-        unpickler, current = None, None
-        for name, segment, start in index["records"]:
-            if segment != current:
-                if use_dill:
-                    unpickler_class = load_dill(main_module).Unpickler
-                unpickler, current = unpickler_class(f), segment
-            f.seek(start)
-            try:
-                ns[name] = unpickler.load()
-                restored += 1
-            except Exception as e:
-                problems[name] = _reason(e, e)
-                # The failed record may have left bytes of its frame buffered in the unpickler;
-                # go on with a fresh one that keeps the memo (later names may refer to earlier).
-                fresh = unpickler_class(f)
-                fresh.memo = unpickler.memo
-                unpickler = fresh
-    return restored, problems
-
-
-def _read_index(f):
-    if f.read(len(MAGIC)) != MAGIC:
-        raise ValueError("not an alpine-kernel namespace file")
-    f.seek(-_TRAILER.size, os.SEEK_END)
-    index_offset, end_magic = _TRAILER.unpack(f.read(_TRAILER.size))
-    if end_magic != END_MAGIC:
-        raise ValueError("truncated")
-    f.seek(index_offset)
-    return pickle.load(f)
-
-
-def _import_modules(modules, ns, problems):
-    import importlib
-
-    count = 0
-    for name, module_name in modules.items():
-        try:
-            ns[name] = importlib.import_module(module_name)
-            count += 1
-        except Exception as e:
-            problems[name] = "import %s: %s: %s" % (module_name, type(e).__name__, e)
-    return count
-
-
 def format_problems(problems):
     return ", ".join("%s (%s)" % (name, reason) for name, reason in problems.items())
+
+
+def describe(value):
+    """A few words on a value for %whos ("1000×3 float64", "120 rows × 4 columns", "len 12")."""
+    try:
+        kind = type(value).__name__
+        shape = getattr(value, "shape", None) if not isinstance(value, type) else None
+        if isinstance(shape, tuple) and all(isinstance(d, int) for d in shape):
+            if kind == "DataFrame" and len(shape) == 2:
+                return "%d rows × %d columns" % shape
+            dtype = getattr(value, "dtype", None)
+            dims = "×".join(str(d) for d in shape) or "scalar"
+            return "%s %s" % (dims, dtype) if dtype is not None else dims
+        if isinstance(value, (bool, int, float, complex)) or (isinstance(value, str) and len(value) <= 40):
+            text = repr(value)
+            return text if len(text) <= 40 else text[:37] + "..."
+        if isinstance(value, (str, bytes, bytearray, list, tuple, dict, set, frozenset)):
+            return "len %d" % len(value)
+    except Exception:
+        pass
+    return ""
+
+
+def io_counters():
+    """This process's I/O so far (/proc/self/io): bytes read and written through system calls
+    (rchar, wchar) and from/to storage (read_bytes, write_bytes); None where there is no such file."""
+    try:
+        with open("/proc/self/io") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+    except OSError:
+        return None
+    keys = ("rchar", "wchar", "read_bytes", "write_bytes")
+    try:
+        return dict((k, int(fields[k])) for k in keys if k in fields)
+    except ValueError:
+        return None
+
+
+class Namespace(object):
+    """The store this cell reads (namespace_in) and writes (namespace_out): the same directory, or
+    a detached cell's snapshot that is only read."""
+
+    def __init__(self, namespace_in, namespace_out, have_dill):
+        # Absolute: the cell may change the working directory before the namespace is saved.
+        self.store_dir = os.path.abspath(namespace_in or namespace_out)
+        self.writable = bool(namespace_out)
+        self.readable = bool(namespace_in)
+        self.have_dill = have_dill
+        self.kind = "dill" if have_dill else "pickle"
+        self.index = store.empty_index()
+        self.start_generation = None
+        self.problems = {}
+        self.kept_aside = None
+        self.main_module = None
+        self.loader = None
+        self.mapped = None
+
+    def open(self):
+        """Reads the index; one that cannot be read is a problem, and is moved aside (with its files)
+        when this cell would otherwise write over it."""
+        if self.readable:
+            try:
+                index = store.read_index(self.store_dir)
+            except store.StoreError as e:
+                self.problems["*"] = str(e)
+                index = None
+                if self.writable:
+                    self.kept_aside = store.set_aside(self.store_dir)
+            if index is not None:
+                self.index = index
+                self.start_generation = index["generation"]
+        if self.writable:
+            store.ensure_dir(self.store_dir)
+
+    def restore(self, source, ns, main_module, shell=None):
+        """Loads what the cell's text needs; returns {name: reason} for what could not be loaded."""
+        self.main_module = main_module
+        cell_sources.register(self.index["sources"], shell)
+        self.mapped = MappedFiles(self.store_dir)
+        self.loader = Loader(self.store_dir, self.index, ns, main_module, self.have_dill, self.mapped)
+        wanted = self.loader.plan(source)
+        if self.loader.mode == "fallback":
+            self.loader.install_fallback()
+        self.loader.load(wanted)
+        problems = dict(self.problems)
+        problems.update(self.loader.problems)
+        problems.update(self.loader.lost)
+        return problems
+
+    def restore_warning(self, problems):
+        kept = [n for n in problems if n in self.loader.problems]
+        notes = []
+        if kept:
+            notes.append("kept in the namespace for a cell that can load %s" % ("it" if len(kept) == 1 else "them"))
+        if self.kept_aside:
+            notes.append("the previous namespace is kept as %s" % self.kept_aside)
+        return "alpine-kernel: not restored from the previous cell: %s%s\n" % (
+            format_problems(problems),
+            "".join(" (%s)" % note for note in notes),
+        )
+
+    def unloaded_hint(self, error):
+        """What to say when the cell failed on a stored name it did not load."""
+        if not isinstance(error, (NameError, AttributeError)) or self.loader is None:
+            return None
+        match = _MISSING_NAME.search(str(error))
+        name = (match.group(1) or match.group(2)) if match else None
+        if name not in self.index["names"] or name in self.loader.tried:
+            return None
+        return (
+            "alpine-kernel: %s is in the namespace, but this cell did not load it: a cell loads the names "
+            "that appear in its text and those the functions it uses refer to. Mention %s anywhere in the "
+            "cell (a comment is enough) and run it again.\n" % (name, name)
+        )
+
+    def save(self, ns, excluded=()):
+        """Saves what the cell changed; returns the `namespace` event."""
+        started = time.time()
+        new_index, stats, skipped = saver.save(self, ns, excluded, is_carried_name, describe)
+        index = new_index if new_index is not None else self.index
+        event = {
+            "type": "namespace",
+            "saved": len(index["names"]),
+            "names": dict((n, e.get("type", "")) for n, e in index["names"].items()),
+            "skipped": skipped,
+            "bytes": store.store_bytes(index),
+            "seconds": round(time.time() - started, 3),
+            "written": stats["written"],
+            "written_bytes": stats["written_bytes"],
+            "deleted": len([n for n in self.index["names"] if n not in index["names"]]),
+        }
+        event.update(self._load_stats())
+        return event
+
+    def read_only_event(self):
+        """A detached cell's `namespace` event: what it loaded from its snapshot; nothing saved."""
+        event = {"type": "namespace", "saved": 0, "skipped": {}, "read_only": True}
+        event.update(self._load_stats())
+        return event
+
+    def _load_stats(self):
+        loader = self.loader
+        stats = {
+            "total": len(self.index["names"]),
+            "loaded": len(loader.loaded_names) if loader else 0,
+            "loaded_bytes": loader.read_bytes if loader else 0,
+            "mapped_bytes": self.mapped.mapped_bytes if self.mapped else 0,
+            "load_seconds": round(loader.seconds, 3) if loader else 0,
+        }
+        counters = io_counters()
+        if counters:
+            stats["io"] = counters
+        return stats

@@ -26,6 +26,7 @@ class PlainShell(object):
         self.ns = module.__dict__
         self.execution_count = execution_count
         self._loop = None
+        self.last_error = None
         self.ns.setdefault("__builtins__", builtins)
         builtins.display = rich.display
 
@@ -89,6 +90,7 @@ class PlainShell(object):
         return result
 
     def report_error(self, error, filename):
+        self.last_error = error
         events.emit(error_event(error, filename))
 
 

@@ -43,7 +43,7 @@ describe.each([
   });
 
   test("a function from an earlier cell fails: the traceback shows that cell's line and source", async () => {
-    const ns = `tb-${ipython}.pkl`;
+    const ns = `tb-${ipython}`;
     await cells.run(python, "def bad(v):\n    x = v + 1\n    return 1 / (x - x)\n", {
       executionCount: 1,
       namespace: ns,
@@ -66,7 +66,7 @@ describe.each([
 
   test("SIGINT while the cell sleeps: KeyboardInterrupt at the cell's line, end error, exit 1", async () => {
     const code = "import time\nprint('sleeping', flush=True)\ntime.sleep(30)\nprint('not reached')\n";
-    const running = cells.start(python, code, { executionCount: 2, namespace: `int-${ipython}.pkl` });
+    const running = cells.start(python, code, { executionCount: 2, namespace: `int-${ipython}` });
     await running.waitFor((e) => e.type === "stream" && e.text === "sleeping");
     const sentAt = Date.now();
     running.child.kill("SIGINT");
@@ -93,7 +93,7 @@ describe.each([
       "        return (Slow, ())",
       "s = Slow()",
     ].join("\n");
-    const running = cells.start(python, code, { namespace: `save-int-${ipython}.pkl` });
+    const running = cells.start(python, code, { namespace: `save-int-${ipython}` });
     await running.waitFor((e) => e.type === "stream" && e.text === "saving");
     running.child.kill("SIGINT");
     const r = await running.finished;
@@ -105,7 +105,7 @@ describe.each([
 
   test("os._exit ends the process at once: no end marker, the exit status is the cell's", async () => {
     const r = await cells.run(python, "import os\nprint('bye')\nos._exit(3)\n", {
-      namespace: `exit-${ipython}.pkl`,
+      namespace: `exit-${ipython}`,
     });
     expect(r.exitCode).toBe(3);
     expect(shape(r.events)).toEqual(["start"]);

@@ -2,7 +2,7 @@
  * Namespace carry-over between cell jobs: three cells in three processes, with dill (IPython's
  * interpreter) and with the stdlib pickler (no IPython, no dill).
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { CellDir, IPYTHON, only, plainPython, shape, streamText } from "./runner-harness";
 
 const cells = new CellDir();
@@ -39,7 +39,7 @@ describe.each([
   ["the stdlib pickler", plainPython(), "pickle"],
 ] as const)("namespace with %s", (_label, python, pickler) => {
   test("three cells: a cell-1 function reads the global as cell 2 left it; modules by alias; an open file is skipped", async () => {
-    const ns = `ns-${pickler}.pkl`;
+    const ns = `ns-${pickler}`;
     const r1 = await cells.run(python, CELL1, { namespace: ns });
     expect(r1.exitCode).toBe(0);
     expect(shape(r1.events)).toEqual(["start", "execute_result", "namespace", "end"]);
@@ -76,7 +76,7 @@ describe.each([
   });
 
   test("a name that fails to load does not take the others down (a module of the working directory gone)", async () => {
-    const ns = `gone-${pickler}.pkl`;
+    const ns = `gone-${pickler}`;
     const mod = `gone_${pickler}`;
     writeFileSync(cells.path(`${mod}.py`), "class Thing:\n    pass\n");
     const r1 = await cells.run(python, `import ${mod}\na = [1]\nthing = ${mod}.Thing()\nb = a`, {
@@ -93,7 +93,7 @@ describe.each([
   });
 
   test("closures, recursion, lambdas, subclasses with super(), dataclasses, namedtuples, cached_property", async () => {
-    const ns = `ns-more-${pickler}.pkl`;
+    const ns = `ns-more-${pickler}`;
     const define = [
       "import collections, dataclasses, functools",
       "def fact(n): return 1 if n <= 1 else n * fact(n - 1)",
@@ -136,9 +136,9 @@ describe.each([
 });
 
 test("modules re-imported by alias in the IPython interpreter (numpy as np)", async () => {
-  const r1 = await cells.run(IPYTHON, "import numpy as np\na = np.arange(4)", { namespace: "np.pkl" });
+  const r1 = await cells.run(IPYTHON, "import numpy as np\na = np.arange(4)", { namespace: "np" });
   expect(only(r1.events, "namespace").names).toMatchObject({ np: "module", a: "ndarray" });
-  const r2 = await cells.run(IPYTHON, "print(np.__name__, int(np.sum(a)))", { namespace: "np.pkl" });
+  const r2 = await cells.run(IPYTHON, "print(np.__name__, int(np.sum(a)))", { namespace: "np" });
   expect(streamText(r2.events, "stdout")).toBe("numpy 6\n");
 });
 
@@ -149,48 +149,55 @@ test("saving a large numpy array with dill does not copy it in memory", async ()
     "big = np.ones(25_000_000)  # 200 MB",
     "atexit.register(lambda: open('peak-kb.txt', 'w').write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)))",
   ].join("\n");
-  const r1 = await cells.run(IPYTHON, code, { namespace: "big.pkl" });
+  const r1 = await cells.run(IPYTHON, code, { namespace: "big" });
   expect(r1.exitCode).toBe(0);
   expect(only(r1.events, "namespace").bytes).toBeGreaterThan(200e6);
   const peakMb = Number(readFileSync(cells.path("peak-kb.txt"), "utf8")) / 1024;
   // Python + IPython + numpy take well under 150 MB; a copy of the array would add 200 MB.
   expect(peakMb).toBeLessThan(200 + 150);
   const r2 = await cells.run(IPYTHON, "print(big.shape, big.sum(), big.flags.writeable)", {
-    namespace: "big.pkl",
+    namespace: "big",
   });
   expect(streamText(r2.events, "stdout")).toBe("(25000000,) 25000000.0 True\n");
 });
 
-test("names that cannot be restored are reported, and the file holding them is kept aside", async () => {
-  const r1 = await cells.run(IPYTHON, "kept = [1, 2, 3]", { namespace: "cross.pkl" });
+test("names that cannot be loaded are reported, and stay in the namespace for a cell that can load them", async () => {
+  const r1 = await cells.run(IPYTHON, "kept = [1, 2, 3]\nother = 'x'", { namespace: "cross" });
   expect(r1.exitCode).toBe(0);
-  const before = readFileSync(cells.path("cross.pkl"));
   // The next cell runs where dill is not importable: it cannot read what dill wrote.
-  const r2 = await cells.run(plainPython(), "print('kept' in dir())", { namespace: "cross.pkl" });
-  expect(r2.exitCode).toBe(0);
-  expect(streamText(r2.events, "stdout")).toBe("False\n");
-  expect(streamText(r2.events, "stderr")).toMatch(
-    /^alpine-kernel: not restored from the previous cell: kept \(saved with dill, which is not importable in this environment\) \(the previous namespace file is kept as .*cross\.pkl\.unrestored\)\n$/,
-  );
-  expect(readFileSync(cells.path("cross.pkl.unrestored")).equals(before)).toBe(true);
-  expect(existsSync(cells.path("cross.pkl"))).toBe(true);
+  const r2 = await cells.run(plainPython(), "print(other if 'other' in dir() else 'no other')\nkept", {
+    namespace: "cross",
+  });
+  expect(r2.exitCode).toBe(1);
+  expect(streamText(r2.events, "stdout")).toBe("no other\n");
+  const stderr = streamText(r2.events, "stderr");
+  expect(stderr).toContain("alpine-kernel: not restored from the previous cell: ");
+  expect(stderr).toContain("kept (saved with dill, which is not importable in this environment)");
+  expect(stderr).toContain("(kept in the namespace for a cell that can load them)");
+  expect(only(r2.events, "namespace").names).toMatchObject({ kept: "list", other: "str" });
+  // Back where dill is: nothing was lost.
+  const r3 = await cells.run(IPYTHON, "print(kept, other)", { namespace: "cross" });
+  expect(streamText(r3.events, "stdout")).toBe("[1, 2, 3] x\n");
 });
 
-test("a cell killed before it ends leaves the previous namespace file as it was", async () => {
-  const r1 = await cells.run(plainPython(), "v = 'before'", { namespace: "killed.pkl" });
+test("a cell killed before it ends leaves the store as it was", async () => {
+  const r1 = await cells.run(plainPython(), "v = 'before'", { namespace: "killed" });
   expect(r1.exitCode).toBe(0);
-  const before = readFileSync(cells.path("killed.pkl"));
+  const index = cells.path("killed/index.json");
+  const before = readFileSync(index);
+  const files = readdirSync(cells.path("killed")).sort();
   const running = cells.start(
     plainPython(),
     "v = 'after'\nprint('set', flush=True)\nimport time\ntime.sleep(30)",
     {
-      namespace: "killed.pkl",
+      namespace: "killed",
     },
   );
   await running.waitFor((e) => e.type === "stream" && e.text === "set");
   running.child.kill("SIGKILL");
   await running.finished;
-  expect(readFileSync(cells.path("killed.pkl")).equals(before)).toBe(true);
-  const r3 = await cells.run(plainPython(), "print(v)", { namespace: "killed.pkl" });
+  expect(readFileSync(index).equals(before)).toBe(true);
+  expect(readdirSync(cells.path("killed")).sort()).toEqual(files);
+  const r3 = await cells.run(plainPython(), "print(v)", { namespace: "killed" });
   expect(streamText(r3.events, "stdout")).toBe("before\n");
 });

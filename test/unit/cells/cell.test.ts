@@ -104,7 +104,21 @@ test("outputs, the namespace and a second start (requeue) are passed on in order
   backend.job.emit(
     { type: "stream", name: "stdout", text: "hi\n" },
     { type: "display_data", data: { "text/plain": "x" }, metadata: {}, transient: {} },
-    { type: "namespace", saved: 1, skipped: {}, bytes: 10, seconds: 0.1, names: { df: "DataFrame" } },
+    {
+      type: "namespace",
+      saved: 1,
+      skipped: {},
+      bytes: 10,
+      seconds: 0.1,
+      names: { df: "DataFrame" },
+      total: 3,
+      loaded: 2,
+      loaded_bytes: 100,
+      mapped_bytes: 4096,
+      load_seconds: 0.2,
+      written: 1,
+      written_bytes: 10,
+    },
   );
   backend.job.listener.onOutput("stderr", "module: loaded\n");
   backend.job.start("n7");
@@ -114,9 +128,45 @@ test("outputs, the namespace and a second start (requeue) are passed on in order
       type: "output",
       output: { type: "display_data", data: { "text/plain": "x" }, metadata: {}, transient: {} },
     },
-    { type: "namespace", names: { df: "DataFrame" } },
+    {
+      type: "namespace",
+      names: { df: "DataFrame" },
+      use: {
+        total: 3,
+        loaded: 2,
+        loadedBytes: 100,
+        mappedBytes: 4096,
+        loadSeconds: 0.2,
+        written: 1,
+        writtenBytes: 10,
+        saveSeconds: 0.1,
+        storeBytes: 10,
+      },
+    },
     { type: "output", output: { type: "stream", name: "stderr", text: "module: loaded\n" } },
     { type: "requeued", host: "n7" },
+  ]);
+});
+
+test("a detached cell's namespace event: what it loaded, no names and no store size (it saves nothing)", async () => {
+  const { cell, events, backend } = open();
+  await cell.submit(backend, cellSpec());
+  backend.job.start("n1");
+  backend.job.emit({ type: "namespace", saved: 0, skipped: {}, read_only: true, total: 4, loaded: 1 });
+  expect(events.filter((e) => e.type === "namespace")).toEqual([
+    {
+      type: "namespace",
+      use: {
+        total: 4,
+        loaded: 1,
+        loadedBytes: 0,
+        mappedBytes: 0,
+        loadSeconds: 0,
+        written: 0,
+        writtenBytes: 0,
+        saveSeconds: 0,
+      },
+    },
   ]);
 });
 

@@ -3,6 +3,7 @@ import type { Transport } from "../../../src/cluster/transport";
 import {
   cellPaths,
   inputAnswerPath,
+  namespaceIndexPath,
   namespacePath,
   notebookDirName,
   SessionFiles,
@@ -20,10 +21,12 @@ test("cellPaths: the cell's files side by side, numbered", () => {
   expect(cellPaths("/w/s1", 12345).code).toBe("/w/s1/cells/12345.py");
 });
 
-test("the namespace, a detached cell's snapshot and input answers", () => {
+test("the namespace store, a detached cell's snapshot of it, their indexes, and input answers", () => {
   const paths = cellPaths("/w/s1", 7);
-  expect(namespacePath("/w/s1")).toBe("/w/s1/namespace.pkl");
-  expect(snapshotPath(paths)).toBe("/w/s1/cells/0007.namespace.pkl");
+  expect(namespacePath("/w/s1")).toBe("/w/s1/namespace");
+  expect(snapshotPath(paths)).toBe("/w/s1/cells/0007.namespace");
+  expect(namespaceIndexPath(namespacePath("/w/s1"))).toBe("/w/s1/namespace/index.json");
+  expect(namespaceIndexPath(snapshotPath(paths))).toBe("/w/s1/cells/0007.namespace/index.json");
   expect(inputAnswerPath(paths, 2)).toBe("/w/s1/cells/0007.events.jsonl.input.2");
 });
 

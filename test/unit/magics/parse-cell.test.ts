@@ -166,6 +166,22 @@ describe("parseCell", () => {
       },
     ],
     [
+      "%who and %whos at the top are the kernel's (listing the namespace without a job)",
+      cell("%whos DataFrame", "%who", "x = 1"),
+      {
+        lineMagics: [
+          { name: "whos", args: ["DataFrame"], line: 1 },
+          { name: "who", args: [], line: 2 },
+        ],
+        body: cell("", "", "x = 1"),
+      },
+    ],
+    [
+      "%who and %whos after code are IPython's, run in the job",
+      cell("x = 1", "%who", "%whos"),
+      { lineMagics: [], body: cell("x = 1", "%who", "%whos") },
+    ],
+    [
       "names that only start like ours are IPython's",
       cell("%slurmx", "%squeues"),
       { lineMagics: [], body: cell("%slurmx", "%squeues") },

@@ -1,5 +1,7 @@
 /** A cell's status line for every phase, as text and as a display bundle; short durations. */
 import {
+  formatBytes,
+  namespaceNote,
   newDisplayId,
   shortDuration,
   statusBundle,
@@ -243,4 +245,75 @@ test("display ids are unique and say whose they are", () => {
   const a = newDisplayId();
   expect(a).toMatch(/^alpine-kernel-status-[0-9a-f-]{36}$/);
   expect(newDisplayId()).not.toBe(a);
+});
+
+describe("formatBytes", () => {
+  const cases: [number, string][] = [
+    [0, "0 B"],
+    [512, "512 B"],
+    [1024, "1.0 KB"],
+    [1536, "1.5 KB"],
+    [100 * 1024 ** 2, "100 MB"],
+    [1.2 * 1024 ** 3, "1.2 GB"],
+    [5 * 1024 ** 4, "5.0 TB"],
+  ];
+  test.each(cases)("%p → %s", (bytes, text) => expect(formatBytes(bytes)).toBe(text));
+});
+
+describe("namespaceNote", () => {
+  const use = {
+    total: 14,
+    loaded: 0,
+    loadedBytes: 0,
+    mappedBytes: 0,
+    loadSeconds: 0,
+    written: 0,
+    writtenBytes: 0,
+    saveSeconds: 0,
+  };
+  const cases: [string, Partial<typeof use>, string | undefined][] = [
+    ["nothing moved", {}, undefined],
+    [
+      "little moved, quickly",
+      { loaded: 3, loadedBytes: 5000, loadSeconds: 0.2, written: 1, writtenBytes: 9 },
+      undefined,
+    ],
+    [
+      "a large read",
+      { loaded: 2, loadedBytes: 1.2 * 1024 ** 3, loadSeconds: 0.8 },
+      "namespace: loaded 2 of 14 names (1.2 GB read) in 0.8 s",
+    ],
+    [
+      "large arrays mapped, one name saved",
+      {
+        loaded: 1,
+        loadedBytes: 200,
+        mappedBytes: 5 * 1024 ** 3,
+        loadSeconds: 0.01,
+        written: 1,
+        writtenBytes: 100 * 1024 ** 2,
+        saveSeconds: 0.3,
+      },
+      "namespace: loaded 1 of 14 names (200 B read, 5.0 GB mapped) in <0.1 s; saved 1 (100 MB) in 0.3 s",
+    ],
+    [
+      "slow, even if small",
+      { loaded: 1, loadedBytes: 1000, loadSeconds: 12.4 },
+      "namespace: loaded 1 of 14 names (1000 B read) in 12 s",
+    ],
+    [
+      "only a save",
+      { written: 3, writtenBytes: 300 * 1024 ** 2, saveSeconds: 1.5 },
+      "namespace: saved 3 (300 MB) in 1.5 s",
+    ],
+  ];
+  test.each(cases)("%s", (_name, over, text) => expect(namespaceNote({ ...use, ...over })).toBe(text));
+
+  test("the final line carries it after the rest", () => {
+    const view: StatusView = {
+      jobId: "28",
+      phase: { kind: "done", ok: true, seconds: 5, namespace: "namespace: saved 3 (300 MB) in 1.5 s" },
+    };
+    expect(statusText(view)).toBe("✔ job 28 completed in 0:05 · namespace: saved 3 (300 MB) in 1.5 s");
+  });
 });

@@ -246,3 +246,84 @@ describe("a detached cell", () => {
     line.stop();
   });
 });
+
+describe("what the cell did with the namespace", () => {
+  const namespaceEvent = (over: Record<string, number>) => ({
+    type: "namespace" as const,
+    saved: 3,
+    skipped: {},
+    bytes: 6 * 1024 ** 3,
+    seconds: 0.4,
+    total: 14,
+    loaded: 2,
+    loaded_bytes: 1024 ** 2,
+    mapped_bytes: 4 * 1024 ** 3,
+    load_seconds: 0.8,
+    written: 1,
+    written_bytes: 100 * 1024 ** 2,
+    ...over,
+  });
+
+  test("a cell that moved a lot of data says how much and how long on its final line", async () => {
+    const { cell, backend } = await live();
+    backend.job.start("n1", Date.now() - 2000);
+    backend.job.emit(namespaceEvent({}));
+    backend.job.end({ kind: "ended", status: "ok", maxRss: "180M" });
+    await cell.finished;
+    expect(texts().at(-1)).toBe(
+      "✔ job 28 completed in 0:02 · MaxRSS 180M · namespace: loaded 2 of 14 names (1.0 MB read, 4.0 GB mapped) in 0.8 s; saved 1 (100 MB) in 0.4 s",
+    );
+  });
+
+  test("a cell that moved little says nothing about it", async () => {
+    const { cell, backend } = await live();
+    backend.job.start("n1", Date.now() - 2000);
+    backend.job.emit(
+      namespaceEvent({
+        mapped_bytes: 0,
+        written_bytes: 10,
+        loaded_bytes: 10,
+        load_seconds: 0.01,
+        seconds: 0.01,
+      }),
+    );
+    backend.job.end({ kind: "ended", status: "ok" });
+    await cell.finished;
+    expect(texts().at(-1)).toBe("✔ job 28 completed in 0:02");
+  });
+});
+
+describe("a quiet line (local attached cells)", () => {
+  test("shows nothing while the cell runs, nor at its end when the namespace moved little", async () => {
+    const { cell, backend } = await live({ quiet: true });
+    backend.job.listener.onStatus(running);
+    backend.job.start("n1", Date.now() - 1000);
+    backend.job.emit({ type: "namespace", saved: 1, skipped: {}, bytes: 10, seconds: 0.01, written: 1 });
+    backend.job.end({ kind: "ended", status: "ok" });
+    await cell.finished;
+    expect(published).toEqual([]);
+  });
+
+  test("shows one line at the end of a cell that moved a lot of data", async () => {
+    const { cell, backend } = await live({ quiet: true });
+    backend.job.start("n1", Date.now() - 1000);
+    backend.job.emit({
+      type: "namespace",
+      saved: 1,
+      skipped: {},
+      seconds: 0.3,
+      loaded: 1,
+      total: 1,
+      mapped_bytes: 2 * 1024 ** 3,
+      load_seconds: 0.01,
+    });
+    backend.job.end({ kind: "ended", status: "ok" });
+    await cell.finished;
+    expect(published.map((p) => [p.type, p.text])).toEqual([
+      [
+        "display_data",
+        "✔ job 28 completed in 0:01 · namespace: loaded 1 of 1 name (2.0 GB mapped) in <0.1 s",
+      ],
+    ]);
+  });
+});
