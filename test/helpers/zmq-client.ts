@@ -92,7 +92,7 @@ export class ZmqKernelClient {
           at: (Date.now() - this.t0) / 1000,
         };
         if (channel === "iopub") this.iopub.push(msg);
-        else this.inbox[channel].push(msg);
+        else if (!this.abandoned.has(msg.parent_header.msg_id ?? "")) this.inbox[channel].push(msg);
         for (const l of [...this.listeners]) l();
       }
     } catch (err) {
@@ -208,6 +208,9 @@ export class ZmqKernelClient {
     );
   }
 
+  /** Requests given up on (a slow kernel_info asked again): their late replies are dropped, never taken by next(). */
+  private readonly abandoned = new Set<string>();
+
   /** Like jupyter_client's wait_for_ready: kernel_info until a reply and its iopub status arrive. */
   async waitForReady(timeoutMs = 30_000): Promise<WireMessage> {
     const deadline = Date.now() + timeoutMs;
@@ -218,6 +221,8 @@ export class ZmqKernelClient {
         await this.idle(id, 2000);
         return reply;
       } catch (err) {
+        this.abandoned.add(id);
+        this.inbox.shell = this.inbox.shell.filter((m) => m.parent_header.msg_id !== id);
         if (Date.now() > deadline)
           throw new Error(`kernel not ready within ${timeoutMs} ms: ${(err as Error).message}`);
       }
