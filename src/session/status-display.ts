@@ -31,14 +31,26 @@ function clock(iso: string | undefined): string | undefined {
   return d.toDateString() === today.toDateString() ? hm : `${iso.slice(5, 10)} ${hm}`;
 }
 
-/** "0:06", "12:41", then Slurm's "1:02:03" and "2-01:00:00": short while it is short. */
+/**
+ * "0.4 s", "6 s", "59 s" under a minute (a 0.4 s cell is not "0:00"), then "1:05", "12:41", and
+ * Slurm's "1:02:03" and "2-01:00:00": short while it is short.
+ */
 export function shortDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
+  const x = Math.max(0, seconds);
+  if (x < 0.95) return `${x.toFixed(1)} s`;
+  const s = Math.round(x);
+  if (s < 60) return `${s} s`;
   if (s >= 3600) return formatDuration(s);
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
 const since = (t: number) => shortDuration((Date.now() - t) / 1000);
+
+/**
+ * The mark before a line still in flight: U+2026, which every font has (the hourglass emoji was a
+ * box where no emoji font is installed).
+ */
+export const IN_FLIGHT_MARK = "…";
 
 /** One line of text, as the notebook shows it. */
 export function statusText(v: StatusView): string {
@@ -47,13 +59,13 @@ export function statusText(v: StatusView): string {
   const p = v.phase;
   switch (p.kind) {
     case "submitting":
-      line = "⏳ submitting…";
+      line = `${IN_FLIGHT_MARK} submitting`;
       break;
     case "queued": {
       const reason =
         p.status?.reason && p.status.reason !== "None" ? p.status.reason : "waiting for the scheduler";
       const est = clock(p.status?.startTime);
-      line = `⏳ queued as ${job} on ${p.status?.partition ?? v.partition ?? "the default partition"} — ${reason}, waiting ${since(p.since)}${est ? `, est. start ${est}` : ""}`;
+      line = `${IN_FLIGHT_MARK} queued as ${job} on ${p.status?.partition ?? v.partition ?? "the default partition"} — ${reason}, waiting ${since(p.since)}${est ? `, est. start ${est}` : ""}`;
       break;
     }
     case "running": {
