@@ -19,6 +19,8 @@ import type {
 } from "./api-types";
 import { isAuthorized } from "./auth";
 import { connectionRoutes } from "./connection-routes";
+import { jobsRoutes, queuePageAssets } from "./jobs-routes";
+import type { SessionEnvironment } from "../session/environment";
 import type { PromptBroker } from "./prompt-broker";
 import type { KernelManager } from "./kernel-manager";
 
@@ -50,10 +52,12 @@ export function createApp(deps: {
   transport: Transport;
   backend: string;
   prompts: PromptBroker;
+  env: SessionEnvironment;
 }) {
   const { kernels, token, log } = deps;
   const app = express();
   app.disable("x-powered-by");
+  app.use(queuePageAssets());
   app.use((req, res, next) => {
     if (isAuthorized(req, token)) return next();
     log.warn({ method: req.method, path: req.path }, "request without a valid token refused");
@@ -86,6 +90,13 @@ export function createApp(deps: {
   });
 
   app.use(connectionRoutes(deps.transport, deps.prompts, log));
+  app.use(
+    jobsRoutes(deps.env, {
+      transport: deps.transport,
+      activity: () => kernels.activity(),
+      kernels: () => kernels.list().length,
+    }),
+  );
 
   app.get("/api/kernelspecs", (_req, res) =>
     res.json({

@@ -15,6 +15,7 @@ import { createApp } from "./app";
 import { createBackend } from "./backend";
 import { PromptBroker } from "./prompt-broker";
 import { attachChannels } from "./channels";
+import { jobsSocket } from "./jobs-socket";
 import { KernelManager } from "./kernel-manager";
 import { removeRuntimeFile, writeRuntimeFile } from "../config/runtime-file";
 
@@ -57,9 +58,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     transport: backend.transport,
     backend: config.backend,
     prompts,
+    env: backend.env,
   });
   const server = createServer(app);
-  const wss = attachChannels(server, kernels, token, log);
+  const feedSocket = jobsSocket(backend.env.cells, token, log);
+  const wss = attachChannels(server, kernels, token, log, feedSocket.upgrade);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -91,6 +94,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     (closing ??= (async () => {
       clearInterval(idleTimer);
       if (opts.runtimeFile) removeRuntimeFile(process.pid);
+      feedSocket.close();
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       server.closeAllConnections();

@@ -15,6 +15,10 @@ export interface CellHost {
   readonly notebookKey: string;
   /** The session's directory (as configured), where its cells run, and the notebook's name. */
   readonly place: { dir: string; workDir: string; notebook: string };
+  /** Which start of this notebook's kernel this is (restarts count): tells cells of each apart. */
+  readonly run: number;
+  /** The notebook's path as its frontend knows it, once told. */
+  readonly notebookPath: string | undefined;
   readonly publish: IopubPublisher;
   /** A new cell number (persisted). */
   nextSeq(): number;
@@ -36,4 +40,6 @@ export interface CellRequest {
   allowStdin: boolean;
   clientId: string;
   executionCount: number;
+  /** The frontend's id of the cell (JupyterLab sends it in the request's metadata). */
+  cellId?: string;
 }

@@ -9,6 +9,7 @@ import { cellInfoOf, type CellRecord } from "../cells/cell-book";
 import { Cell } from "../cells/cell";
 import type { CellInfo } from "../cells/cell-types";
 import { NO_OFFSETS, type CellJobSpec } from "../jobs/backend";
+import { firstCodeLine } from "../cells/job-view";
 import { SubmitError } from "../jobs/slurm/slurm-scheduler";
 import { parseCell } from "../magics/parse-cell";
 import { MagicError } from "../magics/types";
@@ -115,6 +116,10 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
       // Slurm cells and detached ones show a status line; local attached cells are over too fast.
       displayId: env.config.backend === "slurm" || detached ? newDisplayId() : undefined,
     },
+    firstLine: firstCodeLine(body),
+    run: host.run,
+    ...(req.cellId ? { cellId: req.cellId } : {}),
+    ...(host.notebookPath ? { notebookPath: host.notebookPath } : {}),
   };
   const cell = new Cell(info, (m) => env.log.warn(m));
   present(host, cell, false);
