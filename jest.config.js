@@ -10,6 +10,8 @@
 const common = {
   testEnvironment: "node",
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.jest.json" }] },
+  // labextension/src imports with ".js" (ES modules in the browser): the .ts beside it in tests.
+  moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
 };
 module.exports = {
   projects: [

@@ -126,3 +126,40 @@ export interface JobsCommOpenData {
 
 /** A subscription not renewed (by "subscribe") for this long is dropped: tabs closed without a word. */
 export const FEED_LEASE_SECONDS = 120;
+
+// ------------------------------------------------ spellings every view of the feed shares
+
+const pad2 = (n: number) => String(n).padStart(2, "0");
+
+/**
+ * A duration as every view says it: "0.4 s", "6 s", "59 s" under a minute (a 0.4 s cell is not
+ * "0:00"), then "1:05", "12:41", "1:02:03", "2-01:00:00" (Slurm's own forms past an hour).
+ */
+export function clockText(seconds: number): string {
+  const x = Math.max(0, Number.isFinite(seconds) ? seconds : 0);
+  if (x < 0.95) return `${x.toFixed(1)} s`;
+  const s = Math.round(x);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)}:${pad2(s % 60)}`;
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const hms = `${pad2(Math.floor((s % 3600) / 60))}:${pad2(s % 60)}`;
+  return d > 0 ? `${d}-${pad2(h)}:${hms}` : `${h}:${hms}`;
+}
+
+/** "3", "3 (run 2)" when cells of more than one start of the kernel are listed together; "s4" when run silently. */
+export function cellLabel(
+  v: { executionCount: number; seq: number; run?: number },
+  showRun: boolean,
+): string {
+  const n = String(v.executionCount || `s${v.seq}`);
+  return showRun ? `${n} (run ${v.run ?? 1})` : n;
+}
+
+/** Slurm's end state, and whose doing it was: "FAILED (cell raised ValueError)" is the cell's own error. */
+export function stateWords(v: Pick<JobView, "state" | "end">): string {
+  const e = v.end;
+  if (!e || e.outcome === "completed") return v.state;
+  if (e.outcome === "raised") return `${v.state} (cell raised ${e.errorName ?? "an exception"})`;
+  return e.errorName ? `${v.state} (${e.errorName})` : v.state;
+}

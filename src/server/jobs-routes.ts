@@ -91,11 +91,9 @@ export function jobsRoutes(
   router.get("/queue", (_req, res) => {
     const page = join(queuePageDir(), "index.html");
     if (!existsSync(page))
-      return res
-        .status(500)
-        .json({
-          message: `the queue page is not built (${page} missing): npm run build`,
-        } satisfies ErrorBody);
+      return res.status(500).json({
+        message: `the queue page is not built (${page} missing): npm run build`,
+      } satisfies ErrorBody);
     res.setHeader("Content-Security-Policy", PAGE_CSP);
     // The page's address holds the token: never send it on as a Referer.
     res.setHeader("Referrer-Policy", "no-referrer");

@@ -3,7 +3,7 @@
  * the kernel, never as jobs, and speak only of this notebook's cell jobs.
  */
 import type { CellRecord } from "../cells/cell-book";
-import type { JobView } from "../protocol/jobs-feed";
+import { cellLabel, stateWords } from "../protocol/jobs-feed";
 import type { FinalJobStatus } from "../jobs/scheduler";
 import { findMagic, MAGICS } from "../magics/registry";
 import { parseSlurmOptions } from "../magics/sbatch-args";
@@ -79,21 +79,7 @@ async function slurmMagic(args: string[], ctx: MagicContext): Promise<void> {
   display(ctx, renderTable(table, `defaults for the next cells: ${describePairs(pairs)}${note}`));
 }
 
-/** "3", "3 (run 2)" when the listed cells come from more than one start of the kernel; "s4" when silent. */
-function cellLabel(r: Pick<CellRecord, "executionCount" | "seq" | "run">, showRun: boolean): string {
-  const n = String(r.executionCount || `s${r.seq}`);
-  return showRun ? `${n} (run ${r.run ?? 1})` : n;
-}
-
 const manyRuns = (rs: readonly Pick<CellRecord, "run">[]) => new Set(rs.map((r) => r.run ?? 1)).size > 1;
-
-/** Slurm's end state, and whose doing it was: "FAILED (cell raised ValueError)" is the cell's own error. */
-export function stateWords(v: JobView): string {
-  const e = v.end;
-  if (!e || e.outcome === "completed") return v.state;
-  if (e.outcome === "raised") return `${v.state} (cell raised ${e.errorName ?? "an exception"})`;
-  return e.errorName ? `${v.state} (${e.errorName})` : v.state;
-}
 
 function notebookCells(ctx: MagicContext): CellRecord[] {
   return ctx.host.env.cells.forNotebook(ctx.host.notebookKey);

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { JobStatus } from "../jobs/scheduler";
-import { formatDuration } from "../jobs/slurm/slurm-time";
+import { clockText } from "../protocol/jobs-feed";
 import { escapeHtml } from "./html";
 
 export type Phase =
@@ -31,18 +31,8 @@ function clock(iso: string | undefined): string | undefined {
   return d.toDateString() === today.toDateString() ? hm : `${iso.slice(5, 10)} ${hm}`;
 }
 
-/**
- * "0.4 s", "6 s", "59 s" under a minute (a 0.4 s cell is not "0:00"), then "1:05", "12:41", and
- * Slurm's "1:02:03" and "2-01:00:00": short while it is short.
- */
-export function shortDuration(seconds: number): string {
-  const x = Math.max(0, seconds);
-  if (x < 0.95) return `${x.toFixed(1)} s`;
-  const s = Math.round(x);
-  if (s < 60) return `${s} s`;
-  if (s >= 3600) return formatDuration(s);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-}
+/** Durations as every view of the jobs says them ("0.4 s", "59 s", "1:05", "1:02:03"). */
+export const shortDuration = clockText;
 
 const since = (t: number) => shortDuration((Date.now() - t) / 1000);
 
