@@ -5,13 +5,14 @@
  */
 import type { CellOffsets } from "../jobs/backend";
 import type { RequestedResources } from "../jobs/diagnose";
-import type { JobState } from "../jobs/scheduler";
+import type { JobState, JobStatus } from "../jobs/scheduler";
 import type { Ledger, LedgerEntry } from "../ledger/ledger";
 import { formatDuration } from "../jobs/slurm/slurm-time";
 import type { JobOutcome } from "../protocol/jobs-feed";
 import type { Cell } from "./cell";
 import type { CellEnd, CellInfo, CellOrigin, CellOutput } from "./cell-types";
 import { JobFeed } from "./job-feed";
+import { allocationText } from "./job-view";
 
 export interface CellRecord extends LedgerEntry {
   kind: "cell";
@@ -51,6 +52,8 @@ export interface CellRecord extends LedgerEntry {
   exitCode?: string;
   /** Slurm's billing units per hour, when squeue said. */
   billing?: number;
+  /** "4 CPUs, 16G, 1 GPU": the allocation as squeue last said it. */
+  resources?: string;
   /** Seconds from the start of the cell's process to its end (`elapsed` to the second). */
   seconds?: number;
 }
@@ -198,8 +201,8 @@ function migrateLegacy(ledger: Ledger): void {
 export class CellBook {
   /** Cells in flight in this server, by cell id. */
   private readonly live = new Map<string, Cell>();
-  /** Billing units squeue reported for cells in flight (kept in their record when they end). */
-  private readonly billing = new Map<string, number>();
+  /** squeue's last word on each cell in flight (its billing and allocation are kept in the record). */
+  private readonly statuses = new Map<string, JobStatus>();
   private readonly changeListeners = new Set<(id: string) => void>();
   /** Bytes of output cells sent on to their notebooks (stream text, displays, results, errors). */
   outputBytes = 0;
@@ -236,11 +239,11 @@ export class CellBook {
         off();
         this.live.delete(cell.id);
         if (cell.submittedJob) this.save(cell);
-        this.billing.delete(cell.id);
+        this.statuses.delete(cell.id);
         this.changed(cell.id);
       } else if (ev.type === "phase") {
-        const b = "status" in ev.phase ? ev.phase.status?.billing : undefined;
-        if (b !== undefined) this.billing.set(cell.id, b);
+        const st = "status" in ev.phase ? ev.phase.status : undefined;
+        if (st) this.statuses.set(cell.id, st);
         if (ev.phase.name === "queued" && !this.ledger.get("cell", cell.id)) this.save(cell);
         this.changed(cell.id);
       }
@@ -271,7 +274,8 @@ export class CellBook {
         cellId: i.cellId,
         run: i.run,
         notebookPath: i.notebookPath,
-        billing: this.billing.get(cell.id),
+        billing: this.statuses.get(cell.id)?.billing,
+        resources: allocationText(this.statuses.get(cell.id)),
       }),
     };
     const p = cell.phase;

@@ -49,7 +49,11 @@ export class JobFeed {
   /** Sends the snapshot at once, then every change; returns the unsubscribe function. */
   subscribe(listener: FeedListener): () => void {
     this.listeners.add(listener);
-    listener({ type: "snapshot", jobs: this.views(), now: Date.now(), version: VERSION });
+    try {
+      listener({ type: "snapshot", jobs: this.views(), now: Date.now(), version: VERSION });
+    } catch {
+      // as in tell(): a subscriber that fails is its own concern
+    }
     return () => this.listeners.delete(listener);
   }
 

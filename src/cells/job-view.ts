@@ -9,17 +9,20 @@ import type { JobEndView, JobOutcome, JobView } from "../protocol/jobs-feed";
 import type { Cell } from "./cell";
 import type { CellRecord } from "./cell-book";
 
-/** "4 CPUs, 16G, 1 GPU": the allocation's (or the waiting job's request) as squeue says it. */
-export function resourcesText(s: JobStatus | undefined, rec: CellRecord): string | undefined {
-  const parts = s
-    ? [
-        s.cpus ? `${s.cpus} CPU${s.cpus > 1 ? "s" : ""}` : "",
-        s.memory ?? "",
-        s.gpus ? `${s.gpus} GPU${s.gpus > 1 ? "s" : ""}` : "",
-      ]
-    : [rec.requested.mem ? `--mem ${rec.requested.mem}` : ""];
-  const text = parts.filter(Boolean).join(", ");
-  return text || undefined;
+/** "4 CPUs, 16G, 1 GPU": the allocation (or the waiting job's request) as squeue says it. */
+export function allocationText(s: JobStatus | undefined): string | undefined {
+  if (!s) return undefined;
+  const parts = [
+    s.cpus ? `${s.cpus} CPU${s.cpus > 1 ? "s" : ""}` : "",
+    s.memory ?? "",
+    s.gpus ? `${s.gpus} GPU${s.gpus > 1 ? "s" : ""}` : "",
+  ];
+  return parts.filter(Boolean).join(", ") || undefined;
+}
+
+/** The allocation when squeue said it, else what the cell asked for. */
+function resourcesText(s: JobStatus | undefined, rec: CellRecord): string | undefined {
+  return allocationText(s) ?? rec.resources ?? (rec.requested.mem ? `--mem ${rec.requested.mem}` : undefined);
 }
 
 function limitSeconds(s: JobStatus | undefined, rec: CellRecord): number | undefined {

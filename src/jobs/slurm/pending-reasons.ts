@@ -43,17 +43,17 @@ const REASONS: Readonly<Record<string, string>> = {
   AssocGrpBillingMinutes: "your account has used its service units",
 };
 
-/** "QOSGrpMemLimit" → "QoS group mem limit". */
+/** "QOSGrpMemLimit" → "QoS group mem limit"; acronyms (GRES, CPU) stay. */
 function spellOut(code: string): string {
-  return code
-    .replace(/^QOS/, "QoS ")
-    .replace(/^Assoc/, "account ")
-    .replace(/Grp/g, "group ")
-    .replace(/([a-z])([A-Z])/g, "$1 $2")
-    .replace(/\s+/g, " ")
-    .trim()
-    .toLowerCase()
-    .replace(/^qos/, "QoS");
+  let prefix = "";
+  let rest = code;
+  if (rest.startsWith("QOS")) [prefix, rest] = ["QoS ", rest.slice(3)];
+  else if (rest.startsWith("Assoc")) [prefix, rest] = ["account ", rest.slice(5)];
+  const words = rest
+    .replace(/Grp/g, "Group")
+    .split(/(?<=[a-z])(?=[A-Z])|_/)
+    .map((w) => (/^[A-Z0-9]{2,}$/.test(w) ? w : w.toLowerCase()));
+  return `${prefix}${words.join(" ")}`.trim();
 }
 
 /** The reason a queued job waits, in plain words ("Priority" → "jobs with a higher priority go first"). */
