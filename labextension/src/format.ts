@@ -84,13 +84,21 @@ export function stateDetail(v: JobView): string {
   return v.node ? `on ${v.node}` : "";
 }
 
+/**
+ * Which notebook a job is of, for grouping and filters: the frontend's path when it said (two
+ * notebooks behind a gateway may share the server's working directory), else the server's key.
+ */
+export function notebookOf(v: JobView): string {
+  return v.notebookPath ?? v.notebookKey;
+}
+
 /** Whether more than one start of a notebook's kernel is listed (then cells say their run). */
 export function runsToShow(jobs: Iterable<JobView>): Set<string> {
   const runs = new Map<string, Set<number>>();
   for (const v of jobs) {
-    const s = runs.get(v.notebookKey) ?? new Set<number>();
+    const s = runs.get(notebookOf(v)) ?? new Set<number>();
     s.add(v.run);
-    runs.set(v.notebookKey, s);
+    runs.set(notebookOf(v), s);
   }
   return new Set([...runs].filter(([, s]) => s.size > 1).map(([k]) => k));
 }
@@ -98,7 +106,7 @@ export function runsToShow(jobs: Iterable<JobView>): Set<string> {
 /** Notebooks for the filter: their display names, by key, sorted. */
 export function notebooksOf(jobs: Iterable<JobView>): [string, string][] {
   const m = new Map<string, string>();
-  for (const v of jobs) m.set(v.notebookKey, v.notebookPath ?? v.notebook);
+  for (const v of jobs) m.set(notebookOf(v), v.notebookPath ?? v.notebook);
   return [...m].sort((a, b) => a[1].localeCompare(b[1]));
 }
 

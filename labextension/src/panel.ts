@@ -13,6 +13,7 @@ import {
   countsText,
   estimatedStartText,
   matchesState,
+  notebookOf,
   notebooksOf,
   runsToShow,
   serviceUnitsText,
@@ -105,7 +106,7 @@ export class JobsPanel extends Widget {
     const runs = runsToShow(jobs);
     const shown = sortJobs(jobs).filter(
       (v) =>
-        (!this.notebookFilter || v.notebookKey === this.notebookFilter) && matchesState(v, this.stateFilter),
+        (!this.notebookFilter || notebookOf(v) === this.notebookFilter) && matchesState(v, this.stateFilter),
     );
     if (!shown.length)
       this.list.append(
@@ -115,7 +116,7 @@ export class JobsPanel extends Widget {
           jobs.length ? "No job matches these filters." : "No cell jobs in the last 24 hours.",
         ),
       );
-    for (const v of shown) this.list.append(this.row(v, runs.has(v.notebookKey)));
+    for (const v of shown) this.list.append(this.row(v, runs.has(notebookOf(v))));
   }
 
   private renderNotebookChoices(jobs: JobView[]): void {

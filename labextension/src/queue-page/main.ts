@@ -9,6 +9,7 @@ import {
   countsText,
   estimatedStartText,
   matchesState,
+  notebookOf,
   notebooksOf,
   runsToShow,
   serviceUnitsText,
@@ -54,13 +55,13 @@ function render(): void {
   const now = Date.now() - offset;
   const runs = runsToShow(all);
   const rows = sortJobs(all)
-    .filter((v) => (!nbSelect.value || v.notebookKey === nbSelect.value) && matchesState(v, state))
+    .filter((v) => (!nbSelect.value || notebookOf(v) === nbSelect.value) && matchesState(v, state))
     .map((v) => {
       const tr = document.createElement("tr");
       tr.className = `${v.phase} ${v.end ? (v.end.outcome === "completed" ? "completed" : "failed") : ""}`;
       tr.dataset.jobId = v.jobId;
       tr.append(
-        td(cellTitle(v, runs.has(v.notebookKey))),
+        td(cellTitle(v, runs.has(notebookOf(v)))),
         td(v.firstLine, "code"),
         td(v.jobId),
         td([v.partition, v.resources].filter(Boolean).join(" · ")),
