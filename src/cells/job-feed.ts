@@ -28,6 +28,8 @@ export class JobFeed {
   private readonly listeners = new Set<FeedListener>();
   /** The last view told, as JSON, by cell id: nothing is told twice. */
   private readonly told = new Map<string, string>();
+  /** What the last view was made from (record version, live phase), by cell id: unchanged, not remade. */
+  private readonly inputs = new Map<string, unknown[]>();
   /** When each cell in flight entered the queue, to say how long it waited. */
   private readonly queuedAt = new Map<string, number>();
   /** Notebook paths the frontends told, by kernel (session) id. */
@@ -79,6 +81,17 @@ export class JobFeed {
   private changed(id: string): void {
     const rec = this.source.record(id);
     if (!rec) return; // not recorded yet (still being submitted)
+    // Each squeue pass re-delivers every cell's status: most of the time nothing moved.
+    const live = this.source.liveCell(id)?.phase;
+    const inputs = [
+      rec,
+      live?.name,
+      live && "status" in live ? live.status : undefined,
+      this.paths.get(rec.sessionId),
+    ];
+    const last = this.inputs.get(id);
+    if (last && inputs.every((x, i) => x === last[i] || sameFields(x, last[i]))) return;
+    this.inputs.set(id, inputs);
     const view = this.viewOf(rec);
     const json = JSON.stringify(view);
     const before = this.told.get(id);
@@ -101,6 +114,7 @@ export class JobFeed {
     if (view.phase === "ended" && was !== undefined && was !== "ended") {
       this.queuedAt.delete(view.id);
       this.told.delete(view.id); // nothing changes any more: forget it
+      this.inputs.delete(view.id);
       return { kind: "ended", job: view };
     }
     return undefined;
@@ -115,4 +129,13 @@ export class JobFeed {
       }
     }
   }
+}
+
+/** Statuses are fresh objects every squeue pass, flat ones: equal when every field is. */
+function sameFields(a: unknown, b: unknown): boolean {
+  if (typeof a !== "object" || a === null || typeof b !== "object" || b === null) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x);
+  return keys.length === Object.keys(y).length && keys.every((k) => x[k] === y[k]);
 }

@@ -43,19 +43,14 @@ function legacyOutcome(rec: CellRecord): JobOutcome {
 
 function endView(rec: CellRecord): JobEndView {
   const seconds = rec.seconds ?? (rec.elapsed ? (parseSlurmDuration(rec.elapsed) ?? undefined) : undefined);
-  return strip({
+  return {
     outcome: rec.outcome ?? legacyOutcome(rec),
     errorName: rec.errorName,
     message: rec.endMessage,
     exitCode: rec.exitCode,
     maxRss: rec.maxRss,
     seconds,
-  });
-}
-
-function strip<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
+  };
 }
 
 /** The first line of a cell's code worth showing (not blank), at most `max` characters. */
@@ -66,15 +61,26 @@ export function firstCodeLine(code: string, max = 80): string {
 }
 
 /**
- * The view of one cell job. `live` is its Cell while it is in flight in this server;
+ * The view of one cell job. Fields that are not known are undefined (JSON leaves them out: on the
+ * wire they are absent). `live` is its Cell while it is in flight in this server;
  * `notebookPath` what the notebook's frontend said its path is, when the record does not know.
  */
 export function jobView(rec: CellRecord, live?: Cell, notebookPath?: string): JobView {
-  const notebook = rec.notebookKey.split("/").pop() || rec.notebookKey;
-  const base: JobView = {
+  const p = live?.phase;
+  const inFlight = p && (p.name === "queued" || p.name === "running" || p.name === "ending");
+  const s = p && (p.name === "queued" || p.name === "running") ? p.status : undefined;
+  const end = !inFlight && rec.ended ? endView(rec) : undefined;
+  const endedAt = end && rec.ended ? Date.parse(rec.ended) : undefined;
+  const queued = p?.name === "queued" ? p : undefined;
+  const running = p?.name === "running" ? p : undefined;
+  const reason = queued ? (s?.reason ?? "None") : undefined;
+  const billing = s?.billing ?? rec.billing;
+  // One object literal, every field in the same order: V8 keeps such objects fast (spreading one
+  // view into another and overriding fields made each view ~30× slower to build and to serialise).
+  return {
     id: rec.id,
     jobId: rec.jobId,
-    notebook,
+    notebook: rec.notebookKey.split("/").pop() || rec.notebookKey,
     notebookPath: rec.notebookPath ?? notebookPath,
     notebookKey: rec.notebookKey,
     kernelId: rec.sessionId,
@@ -84,50 +90,28 @@ export function jobView(rec: CellRecord, live?: Cell, notebookPath?: string): Jo
     cellId: rec.cellId,
     firstLine: rec.firstLine ?? "",
     detached: rec.detached,
-    phase: "queued",
-    state: rec.state,
-    partition: rec.partition,
-    submittedAt: Date.parse(rec.submitted),
-    node: rec.node,
-    billing: rec.billing,
-  };
-  const p = live?.phase;
-  if (!p || p.name === "planned" || p.name === "submitting" || p.name === "ended") {
-    if (!rec.ended) return strip({ ...base, resources: resourcesText(undefined, rec) });
-    const end = endView(rec);
-    const endedAt = Date.parse(rec.ended);
-    return strip({
-      ...base,
-      phase: "ended",
-      resources: resourcesText(undefined, rec),
-      timeLimitSeconds: limitSeconds(undefined, rec),
-      endedAt,
-      startedAt: end.seconds ? endedAt - end.seconds * 1000 : undefined,
-      serviceUnits:
-        rec.billing !== undefined && end.seconds !== undefined
-          ? Math.round(((rec.billing * end.seconds) / 3600) * 100) / 100
-          : undefined,
-      end,
-    });
-  }
-  const s = p.name === "queued" || p.name === "running" ? p.status : undefined;
-  const view: JobView = {
-    ...base,
-    phase: p.name,
-    state: s?.state ?? (p.name === "queued" ? "PENDING" : "RUNNING"),
+    phase: inFlight ? p.name : end ? "ended" : "queued",
+    state: s?.state ?? (inFlight ? (p.name === "queued" ? "PENDING" : "RUNNING") : rec.state),
+    reason,
+    reasonText: reason === undefined ? undefined : pendingReasonText(reason),
     partition: s?.partition ?? rec.partition,
     resources: resourcesText(s, rec),
     timeLimitSeconds: limitSeconds(s, rec),
-    billing: s?.billing ?? rec.billing,
+    submittedAt: Date.parse(rec.submitted),
+    queuedAt: queued?.since,
+    startedAt: running
+      ? running.since
+      : endedAt !== undefined && end?.seconds
+        ? endedAt - end.seconds * 1000
+        : undefined,
+    endedAt,
+    estimatedStart: queued ? s?.startTime : undefined,
+    node: running ? (running.node ?? s?.node) : inFlight ? undefined : rec.node,
+    billing,
+    serviceUnits:
+      end && billing !== undefined && end.seconds !== undefined
+        ? Math.round(((billing * end.seconds) / 3600) * 100) / 100
+        : undefined,
+    end,
   };
-  if (p.name === "queued") {
-    view.queuedAt = p.since;
-    view.reason = s?.reason ?? "None";
-    view.reasonText = pendingReasonText(view.reason);
-    if (s?.startTime) view.estimatedStart = s.startTime;
-  } else if (p.name === "running") {
-    view.startedAt = p.since;
-    view.node = p.node ?? s?.node;
-  }
-  return strip(view);
 }
