@@ -118,8 +118,10 @@ export class JobsFeed {
   }
 
   private async attach(kernel: Kernel.IKernelConnection, path: string | undefined, own: boolean) {
+    const usable = (a: Attached | undefined): boolean =>
+      a !== undefined && !a.comm.isDisposed && (a.kernel === kernel || !a.own);
     const had = this.attached.get(kernel.id);
-    if (had && !had.comm.isDisposed) {
+    if (had && usable(had)) {
       if (path && had.path !== path) {
         had.path = path;
         had.comm.send({ type: "notebook", path } satisfies JobsFeedRequest);
@@ -127,8 +129,14 @@ export class JobsFeed {
       return;
     }
     if (!(await isAlpineKernel(kernel))) return;
-    if (this.attached.get(kernel.id)?.comm.isDisposed === false) return; // attached meanwhile
-    this.openComm(kernel, path ?? had?.path, own || Boolean(had?.own));
+    const now = this.attached.get(kernel.id);
+    if (usable(now)) return; // attached meanwhile
+    this.openComm(kernel, path ?? now?.path, own);
+    // A kernel borrowed while no notebook had it: the notebook's own connection replaces ours.
+    if (now && now.kernel !== kernel) {
+      now.comm.close();
+      now.kernel.dispose();
+    }
   }
 
   private openComm(kernel: Kernel.IKernelConnection, path: string | undefined, own: boolean): void {
