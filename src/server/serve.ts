@@ -111,7 +111,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     idleTimer = setInterval(
       () => {
         const a = kernels.activity();
-        if (a.connections > 0 || a.cellsInFlight > 0) idleSince = Date.now();
+        // A queue page left open (the jobs feed's WebSocket) is someone watching too.
+        const watched = backend.env.cells.feed.subscribers > 0;
+        if (a.connections > 0 || a.cellsInFlight > 0 || watched) idleSince = Date.now();
         else if (Date.now() - Math.max(idleSince, a.lastActivity) >= limitMs) {
           log.info(
             `idle for ${config.server.idle_timeout_seconds} s with no clients and no cells in flight: exiting`,
