@@ -134,6 +134,15 @@ async function scenario(browser: Browser, server: SlurmServer, lab: JupyterLab, 
     expect(row(running).text).toMatch(/acpu/);
     await page.screenshot({ path: join(ARTIFACTS, `jupyterlab-jobs-panel-${tag}-queued-running.png`) });
 
+    // Filters: by state, by notebook, then all again.
+    await page.selectOption(".ak-jobs-state", "running");
+    expect((await rows(page)).map((r) => r.jobId)).toEqual([running]);
+    await page.selectOption(".ak-jobs-state", "all");
+    await page.selectOption(".ak-jobs-notebook", { label: "A.ipynb" });
+    expect((await rows(page)).map((r) => r.jobId).sort()).toEqual([held, toCancel].sort());
+    await page.selectOption(".ak-jobs-notebook", { label: "all notebooks" });
+    expect(await rows(page)).toHaveLength(3);
+
     // Cancel one from the panel, with confirmation; squeue confirms.
     await page.locator(`.ak-job[data-job-id="${toCancel}"] .ak-job-cancel`).click();
     await page.locator(".jp-Dialog").getByText("Cancel this cell's job?").waitFor();
