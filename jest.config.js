@@ -10,6 +10,10 @@
 const common = {
   testEnvironment: "node",
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.jest.json" }] },
+  // labextension/src imports with ".js" (ES modules in the browser): the .ts beside it in tests.
+  moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
+  // The built extension's package.json has the same name as labextension/'s.
+  modulePathIgnorePatterns: ["<rootDir>/dist/"],
 };
 module.exports = {
   projects: [

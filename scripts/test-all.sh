@@ -36,6 +36,9 @@ npm run -s lint
 step "unit tests"
 npx jest --selectProjects unit --ci --json --outputFile=test-artifacts/jest-unit.json
 
+step "JupyterLab 4.6.4 for the browser tests (a venv from the local wheel mirror, cached)"
+scripts/jupyterlab-venv.sh
+
 step "test cluster (Slurm, slurmdbd, munge, sshd, Lmod)"
 scripts/test-cluster/up.sh
 

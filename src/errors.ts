@@ -31,6 +31,7 @@ export type ErrorCode =
   | "LOGIN_TIMEOUT"
   | "NO_JUPYTER"
   | "NOT_INSTALLED"
+  | "NOT_BUILT"
   // the cluster: commands, Slurm, the SSH connection and its login prompts
   | "COMMAND_FAILED"
   | "SUBMIT_REFUSED"

@@ -5,11 +5,15 @@
  */
 import type { CellOffsets, SubmittedJob } from "../jobs/backend";
 import type { RequestedResources } from "../jobs/diagnose";
-import type { JobState } from "../jobs/scheduler";
+import type { JobState, JobStatus } from "../jobs/scheduler";
 import type { Ledger, LedgerEntry } from "../ledger/ledger";
 import { formatDuration } from "../jobs/slurm/slurm-time";
+import type { JobOutcome } from "../protocol/jobs-feed";
 import type { Cell } from "./cell";
-import type { CellInfo, CellOrigin } from "./cell-types";
+import type { CellEnd, CellInfo, CellOrigin, CellOutput } from "./cell-types";
+import { JobFeed } from "./job-feed";
+import { migrateLegacy } from "./legacy-records";
+import { allocationText } from "./job-view";
 
 export interface CellRecord extends LedgerEntry {
   kind: "cell";
@@ -37,6 +41,24 @@ export interface CellRecord extends LedgerEntry {
   elapsed?: string;
   maxRss?: string;
   node?: string;
+  firstLine?: string;
+  cellId?: string;
+  run?: number;
+  notebookPath?: string;
+  /** How it ended: `raised` is the cell's own exception, `died` the job's end (see errorName). */
+  outcome?: JobOutcome;
+  /** The cell's exception (ValueError) or the job's end (SlurmTimeout, SlurmCancelled...). */
+  errorName?: string;
+  /** What happened, in a sentence, when it did not complete. */
+  endMessage?: string;
+  /** `exit:signal`. */
+  exitCode?: string;
+  /** Slurm's billing units per hour, when squeue said. */
+  billing?: number;
+  /** "4 CPUs, 16G, 1 GPU": the allocation as squeue last said it. */
+  resources?: string;
+  /** Seconds from the start of the cell's process to its end (`elapsed` to the second). */
+  seconds?: number;
 }
 
 const KEEP_ENDED_MS = 7 * 24 * 3600 * 1000;
@@ -48,108 +70,112 @@ export function jobOf(rec: CellRecord): SubmittedJob {
 
 export function cellInfoOf(rec: CellRecord): CellInfo {
   const { sessionId, notebookKey, seq, executionCount, detached, partition, requested, origin } = rec;
-  return { sessionId, notebookKey, seq, executionCount, detached, partition, requested, origin };
+  const { firstLine, cellId, run, notebookPath } = rec;
+  return {
+    sessionId,
+    notebookKey,
+    seq,
+    executionCount,
+    detached,
+    partition,
+    requested,
+    origin,
+    ...defined({ firstLine, cellId, run, notebookPath }),
+  };
 }
 
-/** The two records ledgers held before cells had one record each (merged on start-up). */
-interface LegacyJob extends LedgerEntry {
-  sessionId: string;
-  notebookKey: string;
-  seq: number;
-  executionCount: number;
-  detached: boolean;
-  sessionDir: string;
-  submitted: string;
-  partition?: string;
-  timeLimit?: string;
-  state: JobState;
-  ended?: string;
-  elapsed?: string;
-  maxRss?: string;
-  node?: string;
-  parent?: CellOrigin["parent"];
-  displayId?: string;
-}
-interface LegacyCellInFlight extends LedgerEntry {
-  notebookKey?: undefined;
-  parent: CellOrigin["parent"];
-  clientId: string;
-  allowStdin: boolean;
-  requested: RequestedResources;
-  offsets: CellOffsets;
+/** The object without its undefined fields (the ledger's JSON would drop them anyway). */
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/**
- * Ledgers written before cells had one record each held a "job" record per submitted cell and a
- * "cell" record (offsets, requester) per attached cell in flight: merge them into cell records, so
- * that an upgrade loses no queued cell.
- */
-function migrateLegacy(ledger: Ledger): void {
-  const inFlight = new Map(
-    ledger
-      .list<LegacyCellInFlight>("cell")
-      .filter((r) => r.notebookKey === undefined)
-      .map((r) => [r.id, r]),
-  );
-  for (const j of ledger.list<LegacyJob>("job")) {
-    const id = `${j.sessionId}/${j.seq}`;
-    const c = inFlight.get(id);
-    const parent = c?.parent ?? j.parent;
-    ledger.remove("job", j.id);
-    if (!parent) continue; // nothing to answer: never written by a released version
-    const rec: CellRecord = {
-      kind: "cell",
-      id,
-      sessionId: j.sessionId,
-      notebookKey: j.notebookKey,
-      seq: j.seq,
-      executionCount: j.executionCount,
-      detached: j.detached,
-      jobId: j.id,
-      sessionDir: j.sessionDir,
-      submitted: j.submitted,
-      partition: j.partition,
-      requested: c?.requested ?? { time: j.timeLimit, partition: j.partition },
-      origin: {
-        parent,
-        clientId: c?.clientId ?? "",
-        allowStdin: c?.allowStdin ?? false,
-        displayId: j.displayId,
-      },
-      offsets: c?.offsets,
-      state: j.state,
-      ended: j.ended,
-      elapsed: j.elapsed,
-      maxRss: j.maxRss,
-      node: j.node,
-    };
-    ledger.put(rec);
+/** The size of an output in bytes: its text, or its mime bundle's values. */
+function outputSize(o: CellOutput): number {
+  switch (o.type) {
+    case "stream":
+      return Buffer.byteLength(o.text);
+    case "error":
+      return Buffer.byteLength(o.traceback.join("\n") || o.evalue);
+    case "clear_output":
+      return 0;
+    default:
+      return Object.values(o.data).reduce<number>(
+        (n, v) => n + (typeof v === "string" ? Buffer.byteLength(v) : JSON.stringify(v).length),
+        0,
+      );
   }
-  for (const id of inFlight.keys())
-    if (ledger.get<CellRecord>("cell", id)?.notebookKey === undefined) ledger.remove("cell", id);
+}
+
+/** What the record keeps of a cell's end, besides its state: who ended it, why, the exit code. */
+function endFields(e: CellEnd): Partial<CellRecord> {
+  const o = e.outcome;
+  switch (o.kind) {
+    case "completed":
+      return { outcome: "completed", exitCode: "0:0" };
+    case "raised":
+      return { outcome: "raised", errorName: o.error.ename, endMessage: o.error.evalue, exitCode: "1:0" };
+    case "died":
+      return {
+        outcome: "died",
+        errorName: o.failure.name,
+        endMessage: o.failure.message,
+        exitCode: o.final.unknown ? undefined : `${o.final.exitCode}:${o.final.signal}`,
+      };
+    case "lost":
+      return { outcome: "lost", errorName: "CellLost", endMessage: o.message };
+    case "refused":
+      return { outcome: "refused", errorName: "SubmitError" };
+  }
 }
 
 export class CellBook {
   /** Cells in flight in this server, by cell id. */
   private readonly live = new Map<string, Cell>();
+  /** squeue's last word on each cell in flight (its billing and allocation are kept in the record). */
+  private readonly statuses = new Map<string, JobStatus>();
+  private readonly changeListeners = new Set<(id: string) => void>();
+  /** Bytes of output cells sent on to their notebooks (stream text, displays, results, errors). */
+  outputBytes = 0;
+  /** Every cell job as the jobs panel, the queue page and /api/jobs show it, live. */
+  readonly feed: JobFeed;
 
   constructor(private readonly ledger: Ledger) {
     migrateLegacy(ledger);
     const cutoff = Date.now() - KEEP_ENDED_MS;
     for (const r of this.all()) if (r.ended && Date.parse(r.ended) < cutoff) ledger.remove("cell", r.id);
+    this.feed = new JobFeed(this);
+  }
+
+  /**
+   * The change feed: told the id of a cell whenever its record or its live state changed
+   * (queued, each word from the scheduler, running, ended). Returns the unsubscribe function.
+   */
+  onChange(listener: (id: string) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private changed(id: string): void {
+    for (const l of [...this.changeListeners]) l(id);
   }
 
   /** Records the cell from its submission on, until it has ended. */
   track(cell: Cell): void {
     this.live.set(cell.id, cell);
     const off = cell.on((ev) => {
-      if (ev.type === "offsets" && !cell.info.detached) this.save(cell);
-      else if (ev.type === "phase" && ev.phase.name === "queued" && !this.ledger.get("cell", cell.id))
-        this.save(cell);
+      if (ev.type === "output") this.outputBytes += outputSize(ev.output);
+      else if (ev.type === "offsets" && !cell.info.detached) this.save(cell);
       else if (ev.type === "phase" && ev.phase.name === "ended") {
         off();
         this.live.delete(cell.id);
         if (cell.submittedJob) this.save(cell);
+        this.statuses.delete(cell.id);
+        this.changed(cell.id);
+      } else if (ev.type === "phase") {
+        const st = "status" in ev.phase ? ev.phase.status : undefined;
+        if (st) this.statuses.set(cell.id, st);
+        if (ev.phase.name === "queued" && !this.ledger.get("cell", cell.id)) this.save(cell);
+        this.changed(cell.id);
       }
     });
   }
@@ -174,6 +200,14 @@ export class CellBook {
       requested: i.requested,
       origin: i.origin,
       state: "PENDING",
+      ...defined({
+        firstLine: i.firstLine,
+        cellId: i.cellId,
+        run: i.run,
+        notebookPath: i.notebookPath,
+        billing: this.statuses.get(cell.id)?.billing,
+        resources: allocationText(this.statuses.get(cell.id)),
+      }),
     };
     const p = cell.phase;
     if (p.name === "ended") {
@@ -184,6 +218,7 @@ export class CellBook {
         maxRss: e.maxRss,
         node: e.node,
         ...(e.seconds ? { elapsed: formatDuration(Math.round(e.seconds)) } : {}),
+        ...defined({ ...endFields(e), seconds: e.seconds || undefined }),
       });
     } else if (!i.detached) {
       rec.offsets = cell.offsets;
@@ -193,6 +228,10 @@ export class CellBook {
 
   all(): CellRecord[] {
     return this.ledger.list<CellRecord>("cell").sort((a, b) => a.submitted.localeCompare(b.submitted));
+  }
+
+  record(id: string): CellRecord | undefined {
+    return this.ledger.get<CellRecord>("cell", id);
   }
 
   forNotebook(notebookKey: string): CellRecord[] {

@@ -32,6 +32,14 @@ export interface CellInfo {
   partition?: string;
   requested: RequestedResources;
   origin: CellOrigin;
+  /** The first line of its Python code (after the magics), for lists of jobs. */
+  firstLine?: string;
+  /** The frontend's id of the cell (JupyterLab's execute_request metadata `cellId`): jump to it. */
+  cellId?: string;
+  /** Which start of this notebook's kernel ran it: 1, then one more per restart or new kernel. */
+  run?: number;
+  /** The notebook's path as the frontend knows it, when the frontend said (the jobs comm). */
+  notebookPath?: string;
 }
 
 /** How a cell ended. */

@@ -77,9 +77,16 @@ void yargs(hideBin(process.argv))
       y
         .options(scopeOptions)
         .option("display-name", { type: "string", default: "Python (Alpine)" })
+        .option("labextension", {
+          type: "boolean",
+          default: true,
+          describe:
+            "also install the JupyterLab extension (the Alpine jobs panel); --no-labextension skips it",
+        })
         .conflicts("user", ["sys-prefix", "prefix"]),
     async (argv) => {
       const { installKernelSpec } = await import("../kernel/kernelspec");
+      const { installLabextension } = await import("../kernel/labextension");
       try {
         const dir = installKernelSpec({
           scope: scopeOf(argv),
@@ -87,6 +94,10 @@ void yargs(hideBin(process.argv))
           displayName: argv["display-name"],
         });
         console.log(`Installed kernelspec '${argv.name}' ("${argv["display-name"]}") in ${dir}`);
+        if (argv.labextension)
+          console.log(
+            `Installed the JupyterLab extension (Alpine jobs panel) in ${installLabextension(scopeOf(argv))}; reload JupyterLab to see it`,
+          );
       } catch (err) {
         fail(err);
       }
@@ -97,9 +108,14 @@ void yargs(hideBin(process.argv))
     "remove the kernelspec",
     (y) => y.options(scopeOptions),
     async (argv) => {
-      const { uninstallKernelSpec } = await import("../kernel/kernelspec");
+      const { kernelsDir, listKernelSpecs, uninstallKernelSpec } = await import("../kernel/kernelspec");
+      const { uninstallLabextension } = await import("../kernel/labextension");
       try {
-        console.log(`Removed ${uninstallKernelSpec({ scope: scopeOf(argv), name: argv.name })}`);
+        const scope = scopeOf(argv);
+        console.log(`Removed ${uninstallKernelSpec({ scope, name: argv.name })}`);
+        const left = listKernelSpecs([kernelsDir(scope)]).map((s) => s.name);
+        const removed = uninstallLabextension(scope, left);
+        if (removed) console.log(`Removed the JupyterLab extension ${removed}`);
       } catch (err) {
         fail(err);
       }
@@ -200,6 +216,20 @@ void yargs(hideBin(process.argv))
     async () => {
       const { statusCommand } = await import("./status-command");
       process.exit(await statusCommand().catch(fail));
+    },
+  )
+  .command(
+    "open",
+    "the queue page: every cell job of every notebook, live (prints its address; opens it on a desktop)",
+    (y) =>
+      y.option("print", {
+        type: "boolean",
+        default: false,
+        describe: "only print the address, open nothing",
+      }),
+    async (argv) => {
+      const { openCommand } = await import("./open-command");
+      process.exit(await openCommand({ print: argv.print }).catch(fail));
     },
   )
   .command(

@@ -1,5 +1,6 @@
 /** `alpine-kernel serve` */
 import { loadConfig } from "../config/config";
+import { runtimeFilePath } from "../config/runtime-file";
 import { InputError } from "../errors";
 import { findServer } from "../kernel/server-connection";
 import { createLogger } from "../server/logger";
@@ -26,10 +27,11 @@ export async function serveCommand(opts: {
     idleExit: opts.idleExit,
     runtimeFile: true,
   });
-  if (!opts.logFile)
-    process.stderr.write(
-      `alpine-kernel server on ${server.url} (backend ${config.backend}); token in the runtime file\n`,
-    );
+  // Always on the terminal (also with --log-file): where clients find the URL and the token.
+  process.stderr.write(
+    `alpine-kernel server on ${server.url} (backend ${config.backend}); its token is in ${runtimeFilePath()} (mode 0600)\n` +
+      `jobs of every notebook: \`alpine-kernel open\` (the queue page)\n`,
+  );
   const stop = () => void server.close();
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

@@ -39,6 +39,8 @@ export interface JobStatus {
   /** Total memory of the allocation (from tres-alloc), e.g. "16G". */
   memory?: string;
   gpus?: number;
+  /** Slurm's billing units (TRES `billing`, from the cluster's TRESBillingWeights): service units per hour. */
+  billing?: number;
   name?: string;
 }
 

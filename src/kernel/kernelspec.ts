@@ -138,10 +138,10 @@ export interface InstalledSpec {
   displayName: string;
 }
 
-/** alpine-kernel kernelspecs installed anywhere Jupyter looks. */
-export function listKernelSpecs(): InstalledSpec[] {
+/** alpine-kernel kernelspecs installed anywhere Jupyter looks (or in the kernels directories given). */
+export function listKernelSpecs(bases: string[] = searchDirs()): InstalledSpec[] {
   const found: InstalledSpec[] = [];
-  for (const base of searchDirs()) {
+  for (const base of bases) {
     let names: string[] = [];
     try {
       names = readdirSync(base);

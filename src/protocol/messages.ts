@@ -157,6 +157,24 @@ export interface InputRequest {
   password: boolean;
 }
 
+// ---------------------------------------------------------------- comms (both ways; shell in, iopub out)
+// https://jupyter-client.readthedocs.io/en/stable/messaging.html#custom-messages
+
+export interface CommOpen {
+  comm_id: string;
+  target_name: string;
+  data: JsonObject;
+  target_module?: string | null;
+}
+export interface CommMsg {
+  comm_id: string;
+  data: JsonObject;
+}
+export interface CommClose {
+  comm_id: string;
+  data: JsonObject;
+}
+
 /** msg_type → content, for every message alpine-kernel reads or writes. */
 export interface ContentByType {
   kernel_info_request: KernelInfoRequest;
@@ -187,8 +205,15 @@ export interface ContentByType {
   execute_result: ExecuteResult;
   error: ErrorContent;
   clear_output: ClearOutput;
+  comm_open: CommOpen;
+  comm_msg: CommMsg;
+  comm_close: CommClose;
 }
 export type MsgType = keyof ContentByType;
+
+export type CommType = "comm_open" | "comm_msg" | "comm_close";
+/** A comm message a frontend sent, as validated at the boundary. */
+export type CommMessage = { [C in CommType]: Message<C> }[CommType];
 
 export type RequestType =
   | "kernel_info_request"

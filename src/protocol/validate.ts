@@ -3,7 +3,15 @@
  * JSON and checked here. Nothing else casts message data.
  */
 import { InputError } from "../errors";
-import type { Channel, JsonObject, MessageHeader, RawMessage, RequestMessage } from "./messages";
+import type {
+  Channel,
+  CommMessage,
+  CommType,
+  JsonObject,
+  MessageHeader,
+  RawMessage,
+  RequestMessage,
+} from "./messages";
 
 export class ProtocolError extends InputError {
   constructor(message: string) {
@@ -132,4 +140,25 @@ export function inputReplyValue(msg: RawMessage): string {
   const v = msg.content.value;
   if (typeof v !== "string") throw new ProtocolError("input_reply content.value must be a string");
   return v;
+}
+
+const COMM_TYPES: readonly string[] = ["comm_open", "comm_msg", "comm_close"] satisfies CommType[];
+
+export function isCommType(t: string): t is CommType {
+  return COMM_TYPES.includes(t);
+}
+
+/**
+ * Narrows a comm message from a frontend: `comm_id` (and `target_name` for comm_open) non-empty
+ * strings, `data` an object (`{}` when missing). Throws ProtocolError otherwise.
+ */
+export function asComm(msg: RawMessage): CommMessage {
+  const c = msg.content;
+  if (typeof c.comm_id !== "string" || c.comm_id === "" || c.comm_id.length > 256)
+    throw new ProtocolError("content.comm_id must be a non-empty string (at most 256 characters)");
+  if (msg.header.msg_type === "comm_open" && (typeof c.target_name !== "string" || c.target_name === ""))
+    throw new ProtocolError("content.target_name must be a non-empty string");
+  if (c.data === undefined || c.data === null) c.data = {};
+  if (!isObject(c.data)) throw new ProtocolError("content.data must be a JSON object");
+  return msg as unknown as CommMessage;
 }

@@ -6,6 +6,7 @@
 import type { PendingPrompt } from "../cluster/prompts";
 import type { ConnectionState } from "../cluster/ssh-transport";
 import type { KernelSpec } from "../kernel/kernelspec";
+import type { JobView } from "../protocol/jobs-feed";
 
 /** Every error response (4xx, 5xx) that has a body. */
 export interface ErrorBody {
@@ -100,4 +101,30 @@ export interface FilesView {
   entries: { name: string; size: number; directory: boolean; modified: string }[];
   /** Said instead of a listing. */
   message?: string;
+}
+
+/** GET /api/jobs: every cell job in flight and those ended in the last 24 h (the jobs panel's data). */
+export interface JobsList {
+  jobs: JobView[];
+  /** The server's clock (ms since the epoch), to tick waiting/elapsed times from. */
+  now: number;
+  version: string;
+}
+
+/** POST /api/jobs/:id/cancel */
+export interface CancelResult {
+  id: string;
+  jobId: string;
+  /** "cancelled job 123", or that it had already ended. */
+  message: string;
+}
+
+/** GET /api/jobs/:id/tail?lines=N: the last lines of a cell's recorded output, as text. */
+export interface OutputTail {
+  id: string;
+  jobId: string;
+  text: string;
+  /** Lines in the whole output. */
+  lines: number;
+  ended: boolean;
 }

@@ -20,8 +20,8 @@ import type {
 import { isAuthorized } from "./auth";
 import { connectionRoutes } from "./connection-routes";
 import { filesRoutes } from "./files-routes";
-import type { SessionFiles } from "../jobs/session-files";
-import type { Transfers } from "../jobs/transfers";
+import { jobsRoutes, queuePageAssets } from "./jobs-routes";
+import type { SessionEnvironment } from "../session/environment";
 import type { PromptBroker } from "./prompt-broker";
 import type { KernelManager } from "./kernel-manager";
 
@@ -53,12 +53,12 @@ export function createApp(deps: {
   transport: Transport;
   backend: string;
   prompts: PromptBroker;
-  files: SessionFiles;
-  transfers: Transfers;
+  env: SessionEnvironment;
 }) {
   const { kernels, token, log } = deps;
   const app = express();
   app.disable("x-powered-by");
+  app.use(queuePageAssets());
   app.use((req, res, next) => {
     if (isAuthorized(req, token)) return next();
     log.warn({ method: req.method, path: req.path }, "request without a valid token refused");
@@ -91,7 +91,14 @@ export function createApp(deps: {
   });
 
   app.use(connectionRoutes(deps.transport, deps.prompts, log));
-  app.use(filesRoutes(deps.transport, deps.files, deps.transfers));
+  app.use(filesRoutes(deps.transport, deps.env.files, deps.env.transfers));
+  app.use(
+    jobsRoutes(deps.env, {
+      transport: deps.transport,
+      activity: () => kernels.activity(),
+      kernels: () => kernels.list().length,
+    }),
+  );
 
   app.get("/api/kernelspecs", (_req, res) =>
     res.json({

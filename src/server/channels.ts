@@ -39,6 +39,8 @@ export function attachChannels(
   kernels: KernelManager,
   token: string,
   log: Logger,
+  /** Other WebSocket endpoints: handles an upgrade that is theirs and says so. */
+  other?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean,
 ): WebSocketServer {
   const wss = new WebSocketServer({
     noServer: true,
@@ -47,6 +49,7 @@ export function attachChannels(
   });
 
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (other?.(req, socket, head)) return;
     const url = new URL(req.url ?? "/", "http://localhost");
     const m = CHANNELS_PATH.exec(url.pathname);
     const refuse = (code: number, text: string) => {

@@ -15,6 +15,7 @@ import { createApp } from "./app";
 import { createBackend } from "./backend";
 import { PromptBroker } from "./prompt-broker";
 import { attachChannels } from "./channels";
+import { jobsSocket } from "./jobs-socket";
 import { KernelManager } from "./kernel-manager";
 import { removeRuntimeFile, writeRuntimeFile } from "../config/runtime-file";
 
@@ -57,11 +58,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     transport: backend.transport,
     backend: config.backend,
     prompts,
-    files: backend.env.files,
-    transfers: backend.env.transfers,
+    env: backend.env,
   });
   const server = createServer(app);
-  const wss = attachChannels(server, kernels, token, log);
+  const feedSocket = jobsSocket(backend.env.cells, token, log);
+  const wss = attachChannels(server, kernels, token, log, feedSocket.upgrade);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -93,6 +94,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     (closing ??= (async () => {
       clearInterval(idleTimer);
       if (opts.runtimeFile) removeRuntimeFile(process.pid);
+      feedSocket.close();
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       server.closeAllConnections();
@@ -109,7 +111,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     idleTimer = setInterval(
       () => {
         const a = kernels.activity();
-        if (a.connections > 0 || a.cellsInFlight > 0) idleSince = Date.now();
+        // A queue page left open (the jobs feed's WebSocket) is someone watching too.
+        const watched = backend.env.cells.feed.subscribers > 0;
+        if (a.connections > 0 || a.cellsInFlight > 0 || watched) idleSince = Date.now();
         else if (Date.now() - Math.max(idleSince, a.lastActivity) >= limitMs) {
           log.info(
             `idle for ${config.server.idle_timeout_seconds} s with no clients and no cells in flight: exiting`,

@@ -25,6 +25,10 @@ export interface CellHost {
   /** This notebook across kernel restarts and reopenings: where its cells are filed. */
   readonly notebookKey: string;
   readonly place: SessionPlace;
+  /** Which start of this notebook's kernel this is (restarts count): tells cells of each apart. */
+  readonly run: number;
+  /** The notebook's path as its frontend knows it, once told. */
+  readonly notebookPath: string | undefined;
   readonly publish: IopubPublisher;
   /** A new cell number (persisted). */
   nextSeq(): number;
@@ -51,4 +55,6 @@ export interface CellRequest {
   allowStdin: boolean;
   clientId: string;
   executionCount: number;
+  /** The frontend's id of the cell (JupyterLab sends it in the request's metadata). */
+  cellId?: string;
 }

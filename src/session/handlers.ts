@@ -12,6 +12,7 @@ export interface HandlerSession {
   readonly env: { pythonVersion(): Promise<string>; scheduler: { kind: string } };
   readonly history: readonly [number, string][];
   readonly names: ReadonlyMap<string, string>;
+  readonly comms: { info(target?: string): Record<string, { target_name: string }> };
 }
 
 type Answered = Exclude<
@@ -37,7 +38,7 @@ const HANDLERS: { [T in Answered]: Handler<T> } = {
   },
   inspect_request: async (s, req) =>
     inspect(req.content.code, jsIndex(req.content.code, req.content.cursor_pos), s.names),
-  comm_info_request: async () => ({ status: "ok", comms: {} }),
+  comm_info_request: async (s, req) => ({ status: "ok", comms: s.comms.info(req.content.target_name) }),
   history_request: async (s, req) => ({ status: "ok", history: history(s.history, req.content) }),
 };
 

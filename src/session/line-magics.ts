@@ -3,17 +3,16 @@
  * %whos (namespace-magics.ts). They run in the kernel, never as jobs, and speak only of this
  * notebook's cell jobs and namespace.
  */
-import { jobOf, type CellRecord } from "../cells/cell-book";
-import { parseRunnerEvents } from "../jobs/runner-events";
+import type { CellRecord } from "../cells/cell-book";
+import { cellLabel, stateWords } from "../protocol/jobs-feed";
 import type { FinalJobStatus } from "../jobs/scheduler";
-import type { SessionFiles } from "../jobs/session-files";
-import { parseSlurmDuration } from "../jobs/slurm/slurm-time";
 import { findMagic, MAGICS } from "../magics/registry";
 import { parseSlurmOptions } from "../magics/sbatch-args";
 import { MagicError, type LineMagic } from "../magics/types";
-import { requeuedNotice, showOutput, type OutputSink } from "./cell-output";
+import type { OutputSink } from "./cell-output";
 import type { CellHost } from "./cell-host";
 import { namespaceCaption, whoMagic, whosMagic } from "./namespace-magics";
+import { cancelCellJob, replayOutput } from "./cell-jobs";
 import { shortDuration } from "./status-display";
 import { transferMagic } from "./transfer-magics";
 import { renderTable, type Table } from "./table";
@@ -27,13 +26,6 @@ interface MagicContext {
 const display = (ctx: MagicContext, data: Record<string, string>) =>
   ctx.out.display("display_data", { data, metadata: {}, transient: {} });
 const stream = (ctx: MagicContext, text: string) => ctx.out.stream("stdout", text);
-
-/** Slurm durations as the status lines show them ("0:06", "1:00:00"); "UNLIMITED" stays. */
-function clock(v: string | undefined): string | undefined {
-  if (!v) return undefined;
-  const s = parseSlurmDuration(v);
-  return s === null ? v : shortDuration(s);
-}
 
 const dash = (v: string | undefined) => (v && v !== "N/A" && v !== "None" ? v : "—");
 
@@ -97,7 +89,7 @@ async function slurmMagic(args: string[], ctx: MagicContext): Promise<void> {
   display(ctx, renderTable(table, `defaults for the next cells: ${describePairs(pairs)}${note}`));
 }
 
-const cellLabel = (r: CellRecord) => String(r.executionCount || `s${r.seq}`);
+const manyRuns = (rs: readonly Pick<CellRecord, "run">[]) => new Set(rs.map((r) => r.run ?? 1)).size > 1;
 
 function notebookCells(ctx: MagicContext): CellRecord[] {
   return ctx.host.env.cells.forNotebook(ctx.host.notebookKey);
@@ -116,33 +108,39 @@ function ownJob(ctx: MagicContext, jobId: string): CellRecord {
 
 async function squeueMagic(args: string[], ctx: MagicContext): Promise<void> {
   if (args.length) throw new MagicError("%squeue takes no arguments: it lists this notebook's cell jobs");
-  const dayAgo = Date.now() - 24 * 3600 * 1000;
-  const recs = notebookCells(ctx).filter((r) => !r.ended || Date.parse(r.ended) > dayAgo);
-  const rows = recs.map((r) => {
-    const live = ctx.host.env.cells.liveCell(r.id)?.queueStatus;
-    const state = live?.state ?? r.state;
-    const elapsed = clock(live?.elapsed ?? r.elapsed) ?? "0:00";
-    const limit = clock(live?.timeLimit ?? r.requested.time) ?? "—";
-    const pending = state === "PENDING";
+  const views = ctx.host.env.cells.feed.views().filter((v) => v.notebookKey === ctx.host.notebookKey);
+  const showRun = manyRuns(views);
+  const now = Date.now();
+  const rows = views.map((v) => {
+    const pending = v.phase === "queued";
+    const started = v.startedAt ?? (v.phase === "ended" ? undefined : now);
+    const elapsed = v.end?.seconds ?? (v.phase === "running" && started ? (now - started) / 1000 : 0);
+    const limit = v.timeLimitSeconds !== undefined ? shortDuration(v.timeLimitSeconds) : "—";
     return [
-      cellLabel(r) + (r.detached ? " (detached)" : ""),
-      r.jobId,
-      state,
-      pending ? dash(live?.reason) : "—",
-      dash(live?.partition ?? r.partition),
-      `${elapsed}/${limit}`,
-      pending ? "—" : dash(live?.node ?? r.node),
-      pending ? dash(live?.startTime?.replace("T", " ")) : "—",
+      cellLabel(v, showRun) + (v.detached ? " (detached)" : ""),
+      v.jobId,
+      stateWords(v),
+      pending ? dash(v.reason) : "—",
+      dash(v.partition),
+      `${shortDuration(elapsed)}/${limit}`,
+      pending ? "—" : dash(v.node),
+      pending ? dash(v.estimatedStart?.replace("T", " ")) : "—",
     ];
   });
   const table: Table = {
     headers: ["cell", "job", "state", "reason", "partition", "elapsed/limit", "node", "est. start"],
     rows,
   };
+  const notes = [
+    showRun ? "run N: the Nth start of this notebook's kernel (a restart counts again from In [1])" : "",
+    views.some((v) => v.end?.outcome === "raised")
+      ? "FAILED (cell raised …): the cell's own Python error; other end states are the job's, from Slurm"
+      : "",
+  ].filter(Boolean);
   const jobs = rows.length
     ? `${rows.length} cell job(s) of this notebook (last 24 h)`
     : "no cell jobs of this notebook in the last 24 h";
-  const caption = `${jobs} · ${namespaceCaption(ctx.host)}`;
+  const caption = `${jobs} · ${namespaceCaption(ctx.host)}${notes.map((n) => `\n${n}`).join("")}`;
   display(ctx, renderTable(table, caption));
 }
 
@@ -156,11 +154,9 @@ async function scancelMagic(args: string[], ctx: MagicContext): Promise<void> {
     stream(ctx, "no cell job of this notebook is queued or running\n");
     return;
   }
-  const { cells, scheduler } = ctx.host.env;
   for (const r of targets) {
-    const cell = cells.liveCell(r.id);
-    await (cell ? cell.cancel() : scheduler.cancel(r.jobId));
-    stream(ctx, `cancelled job ${r.jobId} (cell ${cellLabel(r)})\n`);
+    await cancelCellJob(ctx.host.env, r);
+    stream(ctx, `cancelled job ${r.jobId} (cell ${cellLabel(r, manyRuns(targets))})\n`);
   }
 }
 
@@ -174,6 +170,7 @@ async function sacctMagic(args: string[], ctx: MagicContext): Promise<void> {
   const finals: Map<string, FinalJobStatus> = await ctx.host.env.scheduler.accounting(
     recs.map((r) => r.jobId),
   );
+  const showRun = manyRuns(recs);
   const rows = recs.map((r) => {
     // Right after a job ends, accounting may still call it running: the cell book knows better then.
     const fresh = finals.get(r.jobId);
@@ -182,7 +179,7 @@ async function sacctMagic(args: string[], ctx: MagicContext): Promise<void> {
         ? fresh
         : undefined;
     return [
-      cellLabel(r),
+      cellLabel(r, showRun),
       r.jobId,
       f?.state ?? r.state,
       f ? `${f.exitCode}:${f.signal}` : "—",
@@ -193,31 +190,4 @@ async function sacctMagic(args: string[], ctx: MagicContext): Promise<void> {
   });
   const table = { headers: ["cell", "job", "state", "exit", "elapsed", "MaxRSS", "ReqMem"], rows };
   display(ctx, renderTable(table, `accounting of ${rows.length} cell job(s)`));
-}
-
-/** `%slurm output JOBID`: the job's whole output, from its files, as this cell's output. */
-async function replayOutput(files: SessionFiles, rec: CellRecord, out: OutputSink): Promise<void> {
-  const { events, stdout, stderr } = await files.recorded(jobOf(rec));
-  if (!events && !stdout && !stderr) {
-    out.stream("stderr", `job ${rec.jobId} left no output files in ${rec.sessionDir} (were they purged?)\n`);
-    return;
-  }
-  let starts = 0;
-  for (const ev of parseRunnerEvents((events ?? Buffer.alloc(0)).toString("utf8")).events) {
-    if (ev.type === "start") {
-      if (starts++ > 0) out.stream("stderr", requeuedNotice(rec.jobId, ev.host));
-    } else if (ev.type === "page") {
-      out.page(ev.data);
-    } else if (ev.type !== "input_request" && ev.type !== "namespace" && ev.type !== "end") {
-      showOutput(out, ev, rec.executionCount);
-    }
-  }
-  if (stdout?.length) out.stream("stdout", stdout.toString("utf8"));
-  if (stderr?.length) out.stream("stderr", stderr.toString("utf8"));
-  if (!rec.ended) {
-    out.stream(
-      "stderr",
-      `(job ${rec.jobId} is still ${rec.state.toLowerCase()}: this is its output so far)\n`,
-    );
-  }
 }

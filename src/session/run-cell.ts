@@ -9,6 +9,7 @@ import { cellInfoOf, jobOf, type CellRecord } from "../cells/cell-book";
 import { Cell } from "../cells/cell";
 import type { CellInfo } from "../cells/cell-types";
 import { NO_OFFSETS, type CellJobSpec } from "../jobs/backend";
+import { firstCodeLine } from "../cells/job-view";
 import { SubmitError } from "../jobs/slurm/slurm-scheduler";
 import { parseCell } from "../magics/parse-cell";
 import { MagicError, type SbatchPair } from "../magics/types";
@@ -148,6 +149,10 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
           ? newDisplayId()
           : undefined,
     },
+    firstLine: firstCodeLine(body),
+    run: host.run,
+    ...(req.cellId ? { cellId: req.cellId } : {}),
+    ...(host.notebookPath ? { notebookPath: host.notebookPath } : {}),
   };
   sayIgnoredOptions(host, options.sbatch, sink);
   const cell = new Cell(info, (m) => env.log.warn(m));

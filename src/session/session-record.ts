@@ -20,4 +20,38 @@ export interface SessionRecord extends LedgerEntry {
   namespaceBytes?: number;
   /** What %slurm set in this notebook. */
   slurmDefaults: SbatchPair[];
+  /** Which start of this notebook's kernel this is: 1, then one more per restart or new kernel. */
+  run?: number;
+  /** The notebook's path as its frontend knows it (told through the jobs comm). */
+  notebookPath?: string;
+}
+
+/** The record of a new session: nothing run yet. */
+export function newSessionRecord(init: {
+  id: string;
+  name: string;
+  dir: string;
+  workDir: string;
+  cellsDir: string;
+  notebook: string;
+  run: number;
+}): SessionRecord {
+  return {
+    kind: "session",
+    ...init,
+    created: new Date().toISOString(),
+    executionCount: 0,
+    cellSeq: 0,
+    history: [],
+    names: {},
+    slurmDefaults: [],
+  };
+}
+
+const HISTORY_LIMIT = 1000;
+
+/** Appends a cell to the history, keeping the last HISTORY_LIMIT. */
+export function addHistory(record: SessionRecord, count: number, code: string): void {
+  record.history.push([count, code]);
+  if (record.history.length > HISTORY_LIMIT) record.history.splice(0, record.history.length - HISTORY_LIMIT);
 }

@@ -16,7 +16,7 @@ import {
   type RawMessage,
   type RequestMessage,
 } from "../protocol/messages";
-import { asRequest, isRequestType } from "../protocol/validate";
+import { asRequest, isCommType, isRequestType } from "../protocol/validate";
 import { errorContent, errorReply, replyFor } from "./cell-output";
 import { CellOptions } from "./cell-options";
 import type { SessionClient } from "./client";
@@ -24,14 +24,13 @@ import { Frontends } from "./frontends";
 import type { SessionEnvironment } from "./environment";
 import { ExecuteQueue, type QueuedExecute } from "./execute-queue";
 import { handleRequest } from "./handlers";
+import { JobsComms } from "./jobs-comm";
 import type { InputRelay } from "./input-relay";
 import { LoginPrompts } from "./login-prompts";
 import type { CellHost, SessionPlace } from "./cell-host";
 import { resumeCell, runCell } from "./run-cell";
-import type { SessionRecord } from "./session-record";
+import { addHistory, newSessionRecord, type SessionRecord } from "./session-record";
 export type { SessionRecord } from "./session-record";
-
-const HISTORY_LIMIT = 1000;
 
 export class Session implements CellHost {
   readonly frontends = new Frontends();
@@ -41,6 +40,8 @@ export class Session implements CellHost {
   private current: { cell: Cell; inputs?: InputRelay } | undefined;
   readonly options: CellOptions;
   private readonly logins: LoginPrompts;
+  /** The jobs comms frontends opened (the JupyterLab extension's jobs panel). */
+  readonly comms: JobsComms;
   private closed = false;
   private readonly said = new Set<string>();
   /** Called when a frontend asked, on the control channel, to shut the kernel down. */
@@ -60,27 +61,24 @@ export class Session implements CellHost {
       this.frontends.send(clientId, msg),
     );
     this.options = new CellOptions(env.config, env.discovery, state.slurmDefaults);
+    this.comms = new JobsComms(this);
+    if (state.notebookPath) env.cells.feed.setNotebookPath(state.id, state.notebookPath);
   }
 
   static create(
     env: SessionEnvironment,
     init: { id: string; name: string; workDir: string; notebook: string },
   ): Session {
-    const record: SessionRecord = {
-      kind: "session",
-      id: init.id,
-      name: init.name,
+    const previousRun = Math.max(
+      0,
+      ...env.cells.forNotebook(`${init.workDir}/${init.notebook}`).map((r) => r.run ?? 1),
+    );
+    const record = newSessionRecord({
+      ...init,
       dir: join(env.config.work_dir, init.id),
-      workDir: init.workDir,
       cellsDir: env.files.cellsDir(init.workDir, init.notebook),
-      notebook: init.notebook,
-      created: new Date().toISOString(),
-      executionCount: 0,
-      cellSeq: 0,
-      history: [],
-      names: {},
-      slurmDefaults: [],
-    };
+      run: previousRun + 1,
+    });
     env.ledger.put(record);
     return new Session(env, record, env.log.child({ kernel: init.id }));
   }
@@ -134,6 +132,21 @@ export class Session implements CellHost {
   /** This notebook, across kernel restarts and reopenings: where its cell jobs are filed. */
   get notebookKey(): string {
     return `${this.state.workDir}/${this.state.notebook}`;
+  }
+
+  get run(): number {
+    return this.state.run ?? 1;
+  }
+
+  get notebookPath(): string | undefined {
+    return this.state.notebookPath;
+  }
+
+  /** The frontend said where this notebook is (the jobs comm): kept, and shown with its cells. */
+  setNotebookPath(path: string): void {
+    if (this.state.notebookPath === path) return;
+    this.state.notebookPath = path;
+    this.persist();
   }
 
   get place(): SessionPlace {
@@ -197,6 +210,10 @@ export class Session implements CellHost {
       if (this.logins.take(raw)) return;
       if (!this.current?.inputs?.take(raw)) this.log.warn("input_reply with no input request waiting");
       return;
+    }
+    if (isCommType(raw.header.msg_type)) {
+      // Answered at once, also while a cell runs: comms never wait in the execute queue.
+      return this.withStatus(raw.header, () => this.comms.handleRaw(raw));
     }
     let req: RequestMessage | undefined;
     try {
@@ -308,7 +325,7 @@ export class Session implements CellHost {
       if (!silent && store_history) this.state.executionCount++;
       const count = this.state.executionCount;
       if (!silent) this.publish("execute_input", { code, execution_count: count }, req.header);
-      if (store_history) this.addHistory(count, code);
+      if (store_history) addHistory(this.state, count, code);
       this.persist();
       let reply: ContentByType["execute_reply"];
       // While this cell runs, a login the cluster needs (password, Duo) may be asked here.
@@ -324,6 +341,7 @@ export class Session implements CellHost {
           allowStdin: req.content.allow_stdin,
           clientId: item.clientId,
           executionCount: count,
+          cellId: typeof req.metadata.cellId === "string" ? req.metadata.cellId.slice(0, 200) : undefined,
         });
       } catch (err) {
         const ename = err instanceof AlpineKernelError ? errorName(err.code) : "KernelError";
@@ -338,12 +356,6 @@ export class Session implements CellHost {
     } finally {
       this.publish("status", { execution_state: "idle" }, req.header);
     }
-  }
-
-  private addHistory(count: number, code: string): void {
-    this.state.history.push([count, code]);
-    if (this.state.history.length > HISTORY_LIMIT)
-      this.state.history.splice(0, this.state.history.length - HISTORY_LIMIT);
   }
 
   private persist(): void {
@@ -382,6 +394,8 @@ export class Session implements CellHost {
     this.state.executionCount = 0;
     this.state.names = {};
     this.state.namespaceBytes = undefined;
+    this.state.run = this.run + 1;
+    this.comms.closeAll();
     this.persist();
     this.publish("status", { execution_state: "starting" }, {});
     this.publish("status", { execution_state: "idle" }, {});
@@ -389,6 +403,7 @@ export class Session implements CellHost {
 
   async shutdown(): Promise<void> {
     await this.stopCells();
+    this.comms.closeAll();
     this.closed = true;
     this.env.ledger.remove("session", this.id);
     this.frontends.closeAll("kernel shut down");

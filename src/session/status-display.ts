@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { NamespaceUse } from "../cells/cell-types";
 import type { JobStatus } from "../jobs/scheduler";
-import { formatDuration } from "../jobs/slurm/slurm-time";
+import { clockText } from "../protocol/jobs-feed";
 import { escapeHtml } from "./html";
 
 export type Phase =
@@ -34,14 +34,16 @@ function clock(iso: string | undefined): string | undefined {
   return d.toDateString() === today.toDateString() ? hm : `${iso.slice(5, 10)} ${hm}`;
 }
 
-/** "0:06", "12:41", then Slurm's "1:02:03" and "2-01:00:00": short while it is short. */
-export function shortDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s >= 3600) return formatDuration(s);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-}
+/** Durations as every view of the jobs says them ("0.4 s", "59 s", "1:05", "1:02:03"). */
+export const shortDuration = clockText;
 
 const since = (t: number) => shortDuration((Date.now() - t) / 1000);
+
+/**
+ * The mark before a line still in flight: U+2026, which every font has (the hourglass emoji was a
+ * box where no emoji font is installed).
+ */
+export const IN_FLIGHT_MARK = "…";
 
 /** One line of text, as the notebook shows it. */
 export function statusText(v: StatusView): string {
@@ -50,13 +52,13 @@ export function statusText(v: StatusView): string {
   const p = v.phase;
   switch (p.kind) {
     case "submitting":
-      line = "⏳ submitting…";
+      line = `${IN_FLIGHT_MARK} submitting`;
       break;
     case "queued": {
       const reason =
         p.status?.reason && p.status.reason !== "None" ? p.status.reason : "waiting for the scheduler";
       const est = clock(p.status?.startTime);
-      line = `⏳ queued as ${job} on ${p.status?.partition ?? v.partition ?? "the default partition"} — ${reason}, waiting ${since(p.since)}${est ? `, est. start ${est}` : ""}`;
+      line = `${IN_FLIGHT_MARK} queued as ${job} on ${p.status?.partition ?? v.partition ?? "the default partition"} — ${reason}, waiting ${since(p.since)}${est ? `, est. start ${est}` : ""}`;
       break;
     }
     case "running": {

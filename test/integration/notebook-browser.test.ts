@@ -20,21 +20,10 @@ import {
   requireProgram,
   type IsolatedEnv,
 } from "../helpers/env";
+import { CHROMIUM, CHROMIUM_ARGS } from "../helpers/jupyterlab";
 
 const JUPYTER = "/usr/bin/jupyter";
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "test-artifacts");
-// Flags from /work/shared/reference/jupyter-stack/README.md: needed to run as root, headless, offline.
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const CONFIG = "backend: local\nenvironment:\n  python: /usr/bin/python3\n";
 // One line every 0.7 s for ~4.2 s; single-line loop so nothing depends on the editor's auto-indent.
 const STREAMING_CELL =

@@ -126,7 +126,7 @@ describe.each<TransportKind>(["local", "ssh"])(
       ).toBe(true);
       const texts = updates.map((m) => String((m.content.data as Record<string, string>)["text/plain"]));
       expect(texts.some((t) => /running on c3cpu/.test(t))).toBe(true);
-      expect(texts[texts.length - 1]).toMatch(/✔ job \d+ completed in 0:0\d · MaxRSS \d+M/);
+      expect(texts[texts.length - 1]).toMatch(/✔ job \d+ completed in \d+(\.\d)? s · MaxRSS \d+M/);
     });
 
     test("bad magic lines are refused with what to do, and nothing is submitted", async () => {

@@ -146,6 +146,8 @@ function parseRow(line: string): JobStatus {
   if (mb !== undefined) status.memory = formatMemory(mb);
   const gpus = gpusOfTres(tresMap);
   if (gpus > 0) status.gpus = gpus;
+  const billing = Number(tresMap.get("billing"));
+  if (Number.isFinite(billing) && billing > 0) status.billing = billing;
   if (name) status.name = name;
   return status;
 }

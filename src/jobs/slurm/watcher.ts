@@ -42,6 +42,11 @@ export class SlurmWatcher {
     this.interval = opts.minIntervalMs;
   }
 
+  /** The wait before the next squeue now (backing off while nothing changes); 0 when nothing is watched. */
+  get pollIntervalMs(): number {
+    return this.watches.size ? this.interval : 0;
+  }
+
   /** The last status seen for a job still in the queue. */
   status(jobId: string): JobStatus | undefined {
     return this.latest.get(jobId);

@@ -18,6 +18,13 @@ const session: HandlerSession = {
     ["np", "module"],
     ["my_var", "int"],
   ]),
+  // What a session's JobsComms answers with one jobs comm open.
+  comms: {
+    info: (target): Record<string, { target_name: string }> =>
+      target === undefined || target === "alpine_kernel.jobs"
+        ? { c1: { target_name: "alpine_kernel.jobs" } }
+        : {},
+  },
 };
 
 function request(msg_type: string, content: Record<string, unknown>): RequestMessage {
@@ -83,11 +90,16 @@ describe("other handlers", () => {
     expect((content as ContentByType["kernel_info_reply"]).banner).toMatch(/local backend/);
   });
 
-  test("comm_info_reply: no comms", async () => {
+  test("comm_info_reply: the session's open comms, filtered by target_name", async () => {
     expect(await handleRequest(session, request("comm_info_request", {}))).toEqual({
       type: "comm_info_reply",
-      content: { status: "ok", comms: {} },
+      content: { status: "ok", comms: { c1: { target_name: "alpine_kernel.jobs" } } },
     });
+    const other = await handleRequest(
+      session,
+      request("comm_info_request", { target_name: "jupyter.widget" }),
+    );
+    expect(other.content).toEqual({ status: "ok", comms: {} });
   });
 
   test("is_complete_reply", async () => {

@@ -20,16 +20,19 @@ const DETACHED = " · detached: the notebook stays free; output appears here whe
 
 describe("shortDuration", () => {
   const cases: [number, string][] = [
-    [0, "0:00"],
-    [6, "0:06"],
-    [59.4, "0:59"],
+    [0, "0.0 s"],
+    [0.4, "0.4 s"],
+    [0.94, "0.9 s"],
+    [0.96, "1 s"],
+    [6, "6 s"],
+    [59.4, "59 s"],
     [59.5, "1:00"],
     [761, "12:41"],
     [3599, "59:59"],
     [3599.5, "1:00:00"],
     [3723, "1:02:03"],
     [2 * 86400 + 3600, "2-01:00:00"],
-    [-5, "0:00"],
+    [-5, "0.0 s"],
   ];
   test.each(cases)("%p s → %s", (seconds, text) => {
     expect(shortDuration(seconds)).toBe(text);
@@ -38,16 +41,16 @@ describe("shortDuration", () => {
 
 describe("statusText", () => {
   const cases: [string, StatusView, string][] = [
-    ["submitting", { phase: { kind: "submitting" } }, "⏳ submitting…"],
+    ["submitting", { phase: { kind: "submitting" } }, "… submitting"],
     [
       "queued, before the first squeue",
       { jobId: "28", phase: { kind: "queued", since: ago(6) } },
-      "⏳ queued as job 28 on the default partition — waiting for the scheduler, waiting 0:06",
+      "… queued as job 28 on the default partition — waiting for the scheduler, waiting 6 s",
     ],
     [
       "queued, the partition the cell asked for",
       { jobId: "28", partition: "acpu", phase: { kind: "queued", since: ago(6) } },
-      "⏳ queued as job 28 on acpu — waiting for the scheduler, waiting 0:06",
+      "… queued as job 28 on acpu — waiting for the scheduler, waiting 6 s",
     ],
     [
       "queued with a reason and a start estimate today",
@@ -66,7 +69,7 @@ describe("statusText", () => {
           },
         },
       },
-      "⏳ queued as job 28 on amem — Priority, waiting 12:41, est. start 14:30",
+      "… queued as job 28 on amem — Priority, waiting 12:41, est. start 14:30",
     ],
     [
       "queued, a start estimate on another day shows its date",
@@ -78,7 +81,7 @@ describe("statusText", () => {
           status: { jobId: "31", state: "PENDING", reason: "BeginTime", startTime: "2026-11-26T09:05:00" },
         },
       },
-      "⏳ queued as job 31 on the default partition — BeginTime, waiting 0:00, est. start 11-26 09:05",
+      "… queued as job 31 on the default partition — BeginTime, waiting 0.0 s, est. start 11-26 09:05",
     ],
     [
       "queued, reason None (not looked at yet) and no estimate",
@@ -90,7 +93,7 @@ describe("statusText", () => {
           status: { jobId: "30", state: "PENDING", reason: "None", startTime: "N/A" },
         },
       },
-      "⏳ queued as job 30 on the default partition — waiting for the scheduler, waiting 0:01",
+      "… queued as job 30 on the default partition — waiting for the scheduler, waiting 1 s",
     ],
     [
       "running with its node and resources",
@@ -103,17 +106,17 @@ describe("statusText", () => {
     [
       "running: one CPU, two GPUs",
       { jobId: "29", phase: { kind: "running", cpus: 1, gpus: 2, since: ago(15) } },
-      "▶ job 29 running (1 CPU, 2 GPUs) for 0:15",
+      "▶ job 29 running (1 CPU, 2 GPUs) for 15 s",
     ],
     [
       "running, nothing known yet",
       { jobId: "24", phase: { kind: "running", since: ago(0) } },
-      "▶ job 24 running for 0:00",
+      "▶ job 24 running for 0.0 s",
     ],
     [
       "completed, with MaxRSS",
       { jobId: "24", phase: { kind: "done", ok: true, seconds: 2.4, maxRss: "410M" } },
-      "✔ job 24 completed in 0:02 · MaxRSS 410M",
+      "✔ job 24 completed in 2 s · MaxRSS 410M",
     ],
     [
       "completed",
@@ -125,11 +128,11 @@ describe("statusText", () => {
       { jobId: "31", phase: { kind: "done", ok: false, seconds: 90000, detail: "ran out of memory" } },
       "✖ job 31 ran out of memory after 1-01:00:00",
     ],
-    ["failed", { jobId: "30", phase: { kind: "done", ok: false, seconds: 1 } }, "✖ job 30 failed after 0:01"],
+    ["failed", { jobId: "30", phase: { kind: "done", ok: false, seconds: 1 } }, "✖ job 30 failed after 1 s"],
     [
       "detached, queued: says the notebook stays free",
       { jobId: "28", detached: true, phase: { kind: "queued", since: ago(6) } },
-      `⏳ queued as job 28 on the default partition — waiting for the scheduler, waiting 0:06${DETACHED}`,
+      `… queued as job 28 on the default partition — waiting for the scheduler, waiting 6 s${DETACHED}`,
     ],
     [
       "detached, completed",
@@ -162,7 +165,7 @@ describe("statusText", () => {
         trouble: "scheduler not answering, retrying",
         phase: { kind: "running", since: ago(5) },
       },
-      "▶ job 28 running for 0:05 — scheduler not answering, retrying",
+      "▶ job 28 running for 5 s — scheduler not answering, retrying",
     ],
     [
       "trouble after the detached note",
@@ -172,7 +175,7 @@ describe("statusText", () => {
         trouble: "connection lost, reconnecting",
         phase: { kind: "running", since: ago(5) },
       },
-      `▶ job 28 running for 0:05${DETACHED} — connection lost, reconnecting`,
+      `▶ job 28 running for 5 s${DETACHED} — connection lost, reconnecting`,
     ],
   ];
   test.each(cases)("%s", (_name, view, text) => {
@@ -214,7 +217,7 @@ describe("statusBundle", () => {
       phase: { kind: "done", ok: false, seconds: 1, detail: `exited with <code> 1 & "oops"` },
     };
     expect(statusBundle(view)["text/html"]).toContain(
-      "✖ job 7 exited with &lt;code&gt; 1 &amp; &quot;oops&quot; after 0:01</div>",
+      "✖ job 7 exited with &lt;code&gt; 1 &amp; &quot;oops&quot; after 1 s</div>",
     );
     expect(statusBundle(view)["text/plain"]).toContain(`<code> 1 & "oops"`);
   });
@@ -314,6 +317,6 @@ describe("namespaceNote", () => {
       jobId: "28",
       phase: { kind: "done", ok: true, seconds: 5, namespace: "namespace: saved 3 (300 MB) in 1.5 s" },
     };
-    expect(statusText(view)).toBe("✔ job 28 completed in 0:05 · namespace: saved 3 (300 MB) in 1.5 s");
+    expect(statusText(view)).toBe("✔ job 28 completed in 5 s · namespace: saved 3 (300 MB) in 1.5 s");
   });
 });

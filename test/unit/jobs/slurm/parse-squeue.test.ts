@@ -37,6 +37,7 @@ describe("parseSqueue on squeue-kernel-format.txt (running, pending for every re
       cpus: 1,
       memory: "1000M",
       gpus: 2, // --gpus=2: only tres-alloc shows it
+      billing: 1,
       name: "cell-gpu-pending",
     },
     {
@@ -51,6 +52,7 @@ describe("parseSqueue on squeue-kernel-format.txt (running, pending for every re
       cpus: 2,
       memory: "4G",
       gpus: 1,
+      billing: 2,
       name: "cell-gpu",
     },
     {
@@ -63,6 +65,7 @@ describe("parseSqueue on squeue-kernel-format.txt (running, pending for every re
       timeLimit: "10:00",
       cpus: 1,
       memory: "500M",
+      billing: 1,
       name: "cell-array",
     },
     {
@@ -75,6 +78,7 @@ describe("parseSqueue on squeue-kernel-format.txt (running, pending for every re
       timeLimit: "10:00",
       cpus: 4,
       memory: "4000M",
+      billing: 4,
       name: "cell-pending-resources",
     },
     {
@@ -87,6 +91,7 @@ describe("parseSqueue on squeue-kernel-format.txt (running, pending for every re
       timeLimit: "1-00:00:00",
       cpus: 1,
       memory: "1000M",
+      billing: 1,
       name: "cell-begin",
     },
     {
@@ -98,6 +103,7 @@ describe("parseSqueue on squeue-kernel-format.txt (running, pending for every re
       timeLimit: "10:00",
       cpus: 1,
       memory: "1000M",
+      billing: 1,
       name: "cell-held",
     },
     {
@@ -111,6 +117,7 @@ describe("parseSqueue on squeue-kernel-format.txt (running, pending for every re
       timeLimit: "30:00",
       cpus: 4,
       memory: "2G",
+      billing: 4,
       name: "cell-running",
     },
     {
@@ -124,6 +131,7 @@ describe("parseSqueue on squeue-kernel-format.txt (running, pending for every re
       timeLimit: "2:00:00",
       cpus: 3,
       memory: "3000M",
+      billing: 3,
       name: "cell 7: plot",
     },
     {
@@ -137,6 +145,7 @@ describe("parseSqueue on squeue-kernel-format.txt (running, pending for every re
       timeLimit: "10:00",
       cpus: 1,
       memory: "500M",
+      billing: 1,
       name: "cell-array",
     },
   ];
@@ -177,7 +186,9 @@ describe("parseSqueue on rows squeue can print (synthetic)", () => {
     ["node list of several nodes", row({ nodes: "c3cpu-a2-u7-[1-4]" }), { node: "c3cpu-a2-u7-[1-4]" }],
     ["memory in T", row({ tres: "cpu=1,mem=1T,node=1" }), { memory: "1T" }],
     ["memory 1.5G", row({ tres: "cpu=1,mem=1536M,node=1" }), { memory: "1.5G" }],
-    ["no tres at all", row({ tres: "" }), { memory: undefined, gpus: undefined }],
+    ["no tres at all", row({ tres: "" }), { memory: undefined, gpus: undefined, billing: undefined }],
+    ["billing units", row({ tres: "cpu=2,mem=4G,node=1,billing=7,gres/gpu=1" }), { billing: 7 }],
+    ["billing 0 (no weights): none", row({ tres: "cpu=2,billing=0" }), { billing: undefined }],
     ["typed GPUs only", row({ tres: "cpu=1,mem=1G,gres/gpu:a100=2,gres/gpu:l40=1" }), { gpus: 3 }],
     ["typed and untyped GPUs", row({ tres: "cpu=1,gres/gpu=2,gres/gpu:a100=2" }), { gpus: 2 }],
     ["an array task", row({ id: "8812150_4" }), { jobId: "8812150_4" }],
@@ -205,6 +216,7 @@ describe("parseSqueue on rows squeue can print (synthetic)", () => {
         timeLimit: "7-00:00:00",
         cpus: 64,
         memory: "250G",
+        billing: 64,
         name: "ak-analysis-c2",
       },
     ]);
