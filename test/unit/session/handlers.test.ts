@@ -64,6 +64,12 @@ describe("history_request", () => {
     for (const e of got) expect(e[2]).toBe(session.history.find(([n]) => n === e[1])![1]);
   });
 
+  test("a search pattern over 1024 characters is refused with a message saying so", async () => {
+    await expect(history({ hist_access_type: "search", pattern: "*a".repeat(513) })).rejects.toThrow(
+      /history search pattern is 1026 characters long, over the limit of 1024/,
+    );
+  });
+
   test("output=true gives (input, output) pairs; outputs are not kept, so null", async () => {
     expect(await history({ hist_access_type: "tail", n: 1, output: true })).toEqual([
       [0, 6, ["y = x * 2", null]],
