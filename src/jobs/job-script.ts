@@ -4,6 +4,7 @@
  */
 import { InputError } from "../errors";
 import { shellJoin, shellQuote } from "../cluster/transport";
+import { describeUnsafeCharacter, findUnsafeCharacter } from "./script-characters";
 
 /** One sbatch option in long form: ["--partition", "acpu"] or ["--exclusive"]. */
 export type SbatchPair = readonly [long: string, value?: string];
@@ -39,6 +40,9 @@ function sbatchLine([flag, value]: SbatchPair): string {
     throw new InputError("BAD_SBATCH_OPTION", `not an sbatch long option: ${JSON.stringify(flag)}`);
   if (value === undefined) return `#SBATCH ${flag}`;
   if (/[\n\r]/.test(value)) throw new InputError("BAD_SBATCH_OPTION", `${flag} value must be on one line`);
+  const bad = findUnsafeCharacter(value);
+  if (bad)
+    throw new InputError("BAD_SBATCH_OPTION", `${flag} value holds ${describeUnsafeCharacter(value, bad)}`);
   // sbatch tokenizes #SBATCH lines itself and honours double quotes.
   const v = /^[A-Za-z0-9_.,:+\-/=@%[\]*]+$/.test(value) ? value : `"${value.replace(/(["\\])/g, "\\$1")}"`;
   return `#SBATCH ${flag}=${v}`;

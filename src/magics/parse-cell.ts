@@ -7,13 +7,16 @@
  * header. The body keeps every line where it was — magic lines become empty — so tracebacks
  * name the cell's own line numbers.
  */
+import { describeUnsafeCharacter, findUnsafeCharacter } from "../jobs/script-characters";
 import { mergeOptions, parseSlurmOptions } from "./sbatch-args";
 import { tokenize } from "./tokenize";
 import { MagicError, type CellPlan, type LineMagic, type LineMagicName, type ParsedOptions } from "./types";
 
-const CELL_MAGIC = /^%%slurm(?=$|[\s?])(.*)$/;
-const LINE_MAGIC = /^%(slurm|squeue|scancel|sacct)(?=$|[\s?])(.*)$/;
-const SBATCH = /^#SBATCH(?=$|\s)(.*)$/;
+// `s`: the rest of the line is everything up to the \n, whatever it holds; without it, a line with
+// a U+2028 in it did not match and an #SBATCH line was silently taken for a comment.
+const CELL_MAGIC = /^%%slurm(?=$|[\s?])(.*)$/s;
+const LINE_MAGIC = /^%(slurm|squeue|scancel|sacct)(?=$|[\s?])(.*)$/s;
+const SBATCH = /^#SBATCH(?=$|\s)(.*)$/s;
 
 const LINE_MAGIC_NAMES: readonly LineMagicName[] = ["slurm", "squeue", "scancel", "sacct"];
 
@@ -23,8 +26,18 @@ function lineMagicName(word: string): LineMagicName {
   return name;
 }
 
+/** A kernel magic or #SBATCH line holding a character that readers disagree about is refused. */
+function refuseUnsafe(line: string, source: string): void {
+  const bad = findUnsafeCharacter(line);
+  if (bad)
+    throw new MagicError(
+      `this ${source} line holds ${describeUnsafeCharacter(line, bad)}: delete that character (type a plain space if it was meant as one); such characters come with text copied from web pages and PDFs`,
+    );
+}
+
 /** `?`/`??` right after a magic's name (or as its only word) asks for its help. */
 function magicArgs(rest: string, source: string): string[] {
+  refuseUnsafe(rest, source);
   const args = tokenize(rest, { source });
   return args.length === 1 && /^\?\??$/.test(args[0]!) ? ["?"] : args;
 }
@@ -96,9 +109,13 @@ export function parseCell(code: string): CellPlan {
     const sbatch = SBATCH.exec(line);
     const magic = LINE_MAGIC.exec(line);
     if (sbatch) {
-      const parsed = onLine(n, () =>
-        parseSlurmOptions(tokenize(sbatch[1]!, { comments: "anywhere", source: "#SBATCH" }), "#SBATCH"),
-      );
+      const parsed = onLine(n, () => {
+        refuseUnsafe(sbatch[1]!, "#SBATCH");
+        return parseSlurmOptions(
+          tokenize(sbatch[1]!, { comments: "anywhere", source: "#SBATCH" }),
+          "#SBATCH",
+        );
+      });
       options = options ? mergeOptions(options, parsed) : parsed;
     } else if (magic) {
       const name = lineMagicName(magic[1]!);

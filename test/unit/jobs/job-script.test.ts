@@ -44,6 +44,12 @@ describe("refusals", () => {
       { stdoutPath: "/tmp/x\n#SBATCH --exclusive" },
       /--output value must be on one line/,
     ],
+    [
+      "U+2028 in an sbatch value",
+      { sbatch: [["--mem", "4G\u2028"]] },
+      /--mem value holds U\+2028 \(LINE SEPARATOR\) after `4G`/,
+    ],
+    ["a control character in the job name", { jobName: "a\u0007b" }, /--job-name value holds U\+0007/],
     ["a short option", { sbatch: [["-p", "acpu"]] }, /not an sbatch long option: "-p"/],
     ["upper case", { sbatch: [["--Partition", "acpu"]] }, /not an sbatch long option/],
     ["shell syntax in the flag", { sbatch: [["--time;rm", "1"]] }, /not an sbatch long option/],
