@@ -14,6 +14,7 @@ export type ErrorCode =
   | "NO_SUCH_KERNEL"
   | "BAD_RUNNER_EVENT"
   | "BAD_HISTORY_PATTERN"
+  | "BAD_UMASK"
   | "BAD_SSH_CONFIG"
   | "BAD_SSH_OPTION"
   | "SSH_CONFIG_UNREADABLE"

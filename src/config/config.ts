@@ -24,6 +24,15 @@ const environmentSchema = z
     setup: z.array(z.string()).default([]),
     /** The Python that runs cells, after activation. */
     python: z.string().min(1).default("python3"),
+    /** The umask cells run with: 077 keeps what they write private; 007 shares it with your group. */
+    umask: z.preprocess(
+      // YAML reads an unquoted 077 as the number 77: its digits are what the user wrote.
+      (v) => (typeof v === "number" && Number.isInteger(v) && v >= 0 ? String(v).padStart(3, "0") : v),
+      z
+        .string()
+        .regex(/^0?[0-7]{3}$/, 'is three octal digits, e.g. "077"')
+        .default("077"),
+    ),
   })
   .strict();
 

@@ -14,7 +14,7 @@ _writer = None
 class EventWriter(object):
     def __init__(self, path):
         self.path = path
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self.closed = False
 
     def emit(self, event):

@@ -82,7 +82,8 @@ def save(path, ns, main_module, use_dill, excluded=()):
     records = []
     tmp = "%s.tmp-%d" % (path, os.getpid())
     try:
-        with open(tmp, "wb") as f:
+        # 0600 whatever the cell's umask: the namespace holds the user's data.
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
             f.write(MAGIC)
             segment, pickler = 0, None
             for name in values:

@@ -37,6 +37,7 @@ beforeEach(() => {
   backend = new BatchBackend(transport, scheduler, new SessionFiles(transport), {
     environment,
     workDir: dir,
+    umask: "077",
   });
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -133,6 +134,7 @@ function resume(
     ? new BatchBackend(transport, new LocalScheduler(transport), new SessionFiles(transport), {
         environment,
         workDir: dir,
+        umask: "077",
       })
     : backend;
   return b.follow({ jobId: job.jobId, sessionDir, seq: cellSeq }, from, listener);
