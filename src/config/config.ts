@@ -41,6 +41,16 @@ const serverSchema = z
     /** A server started by the kernel bridge exits after this long with no clients and no cells in flight. */
     idle_timeout_seconds: z.number().int().positive().default(1800),
     log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
+    /** Web pages of these origins may use the server from a browser ("*": any); its own origin always may. */
+    allow_origins: z
+      .array(
+        z
+          .string()
+          .regex(/^(\*|https?:\/\/[^/\s]+)$/, 'is an origin like "http://localhost:8888" (no path), or "*"'),
+      )
+      .default([]),
+    /** Host names the server answers to besides loopback addresses and localhost (DNS rebinding guard). */
+    allow_hosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, "is a host name")).default([]),
   })
   .strict();
 

@@ -12,7 +12,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { errorMessage } from "../errors";
 import { V1_PROTOCOL, decodeWsMessage, encodeWsMessage, type WsFraming } from "../protocol/ws-framing";
 import type { OutgoingMessage, SessionClient } from "../session/client";
-import { isAuthorized } from "./auth";
+import { refusal, type AccessPolicy } from "./auth";
 import type { KernelManager } from "./kernel-manager";
 
 const CHANNELS_PATH = /^\/api\/kernels\/([0-9a-f-]{36})\/channels\/?$/;
@@ -37,7 +37,7 @@ class WsClient implements SessionClient {
 export function attachChannels(
   server: Server,
   kernels: KernelManager,
-  token: string,
+  access: AccessPolicy,
   log: Logger,
 ): WebSocketServer {
   const wss = new WebSocketServer({
@@ -53,7 +53,11 @@ export function attachChannels(
       socket.write(`HTTP/1.1 ${code} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       socket.destroy();
     };
-    if (!isAuthorized(req, token)) return refuse(403, "Forbidden");
+    const refused = refusal(req, access);
+    if (refused) {
+      log.warn({ path: url.pathname }, `WebSocket refused: ${refused.message}`);
+      return refuse(refused.status, "Forbidden");
+    }
     const session = m?.[1] ? kernels.get(m[1]) : undefined;
     if (!session) return refuse(404, "Not Found");
     wss.handleUpgrade(req, socket, head, (ws) => {

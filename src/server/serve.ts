@@ -50,16 +50,21 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const prompts = new PromptBroker(config.cluster.prompt_timeout_seconds * 1000);
   const backend = createBackend(config, ledger, log, prompts);
   const kernels = new KernelManager(backend.env);
+  const access = {
+    token,
+    allowOrigins: config.server.allow_origins,
+    allowHosts: config.server.allow_hosts,
+  };
   const app = createApp({
     kernels,
-    token,
+    access,
     log,
     transport: backend.transport,
     backend: config.backend,
     prompts,
   });
   const server = createServer(app);
-  const wss = attachChannels(server, kernels, token, log);
+  const wss = attachChannels(server, kernels, access, log);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

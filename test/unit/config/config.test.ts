@@ -22,7 +22,12 @@ describe("defaults", () => {
     expect(cfg.backend).toBe("local");
     expect(cfg.work_dir).toBe(join(dir, "data", "sessions"));
     expect(cfg.environment).toEqual({ modules: [], setup: [], python: "python3", umask: "077" });
-    expect(cfg.server).toEqual({ idle_timeout_seconds: 1800, log_level: "info" });
+    expect(cfg.server).toEqual({
+      idle_timeout_seconds: 1800,
+      log_level: "info",
+      allow_origins: [],
+      allow_hosts: [],
+    });
     expect(cfg.source).toMatch(/no configuration file/);
   });
 
