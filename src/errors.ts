@@ -15,6 +15,7 @@ export type ErrorCode =
   | "BAD_RUNNER_EVENT"
   | "BAD_HISTORY_PATTERN"
   | "BAD_UMASK"
+  | "CELL_TOO_LARGE"
   | "BAD_SSH_CONFIG"
   | "BAD_SSH_OPTION"
   | "SSH_CONFIG_UNREADABLE"

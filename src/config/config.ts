@@ -49,6 +49,8 @@ const serverSchema = z
           .regex(/^(\*|https?:\/\/[^/\s]+)$/, 'is an origin like "http://localhost:8888" (no path), or "*"'),
       )
       .default([]),
+    /** The largest cell (its code, in MiB); frontends' message size limits follow from it. */
+    max_cell_code_mib: z.number().positive().max(256).default(4),
     /** Host names the server answers to besides loopback addresses and localhost (DNS rebinding guard). */
     allow_hosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, "is a host name")).default([]),
   })

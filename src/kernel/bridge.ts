@@ -16,9 +16,20 @@ import type { RuntimeInfo } from "../config/runtime-file";
 import { authHeaders, ensureServer } from "./server-connection";
 import { ZmqFront, type Incoming } from "./zmq-front";
 import { DEFAULT_KERNEL_NAME } from "./kernelspec";
+import { loadConfig, parseConfig } from "../config/config";
+import { maxMessageBytes } from "../protocol/limits";
 
 const MAX_QUEUED = 10_000;
 const REPLY_ROUTES_LIMIT = 50_000;
+
+/** The server's cell size limit; the defaults' when the configuration cannot be read (the server says why). */
+function maxCellCodeMib(): number {
+  try {
+    return loadConfig().server.max_cell_code_mib;
+  } catch {
+    return parseConfig("", "(defaults)").server.max_cell_code_mib;
+  }
+}
 
 function log(message: string): void {
   process.stderr.write(`[alpine-kernel bridge ${new Date().toISOString()}] ${message}\n`);
@@ -30,6 +41,7 @@ export class KernelBridge {
   private readonly routes = new Map<string, Buffer[]>();
   private readonly queue: RawMessage[] = [];
   private readonly clientId = randomUUID();
+  private readonly maxMessage: number;
   private ws: WebSocket | undefined;
   private kernelId: string | undefined;
   private server: RuntimeInfo | undefined;
@@ -41,7 +53,8 @@ export class KernelBridge {
 
   constructor(connectionFile: string) {
     const info = readConnectionFile(connectionFile);
-    this.front = new ZmqFront(info, (m) => this.fromFrontend(m), log);
+    this.maxMessage = maxMessageBytes(maxCellCodeMib());
+    this.front = new ZmqFront(info, (m) => this.fromFrontend(m), log, this.maxMessage);
     this.stopped = new Promise((r) => (this.resolveStopped = r));
   }
 
@@ -76,7 +89,11 @@ export class KernelBridge {
   private toServer(message: RawMessage): void {
     const ws = this.ws;
     if (ws && ws.readyState === WebSocket.OPEN) {
-      ws.send(encodeWsMessage("v1", message));
+      const frame = encodeWsMessage("v1", message);
+      // Each ZMQ frame is within the limit, a message of several may not be: the server would close the connection.
+      if (frame.length > this.maxMessage)
+        return log(`dropped a ${message.header.msg_type} of ${frame.length} bytes: over ${this.maxMessage}`);
+      ws.send(frame);
       return;
     }
     if (this.queue.length >= MAX_QUEUED) this.queue.shift();

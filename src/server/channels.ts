@@ -10,6 +10,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocketServer, type WebSocket } from "ws";
 import { errorMessage } from "../errors";
+import { maxMessageBytes } from "../protocol/limits";
 import { V1_PROTOCOL, decodeWsMessage, encodeWsMessage, type WsFraming } from "../protocol/ws-framing";
 import type { OutgoingMessage, SessionClient } from "../session/client";
 import { refusal, type AccessPolicy } from "./auth";
@@ -39,10 +40,12 @@ export function attachChannels(
   kernels: KernelManager,
   access: AccessPolicy,
   log: Logger,
+  maxCellCodeMib: number,
 ): WebSocketServer {
+  const maxPayload = maxMessageBytes(maxCellCodeMib);
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: 256 * 1024 * 1024,
+    maxPayload, // ws closes the connection (1009) as soon as a longer frame announces itself
     handleProtocols: (protocols) => (protocols.has(V1_PROTOCOL) ? V1_PROTOCOL : false),
   });
 
@@ -86,7 +89,14 @@ export function attachChannels(
         session.detach(client);
         log.info({ kernel: session.id, client: client.id }, "channels disconnected");
       });
-      ws.on("error", (err) => log.warn(`websocket error: ${err.message}`));
+      ws.on("error", (err: Error & { code?: string }) =>
+        log.warn(
+          { kernel: session.id, client: client.id },
+          err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+            ? `a message over ${maxPayload} bytes closed the connection (cells are limited by server.max_cell_code_mib)`
+            : `websocket error: ${err.message}`,
+        ),
+      );
     });
   });
   return wss;

@@ -64,7 +64,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     prompts,
   });
   const server = createServer(app);
-  const wss = attachChannels(server, kernels, access, log);
+  const wss = attachChannels(server, kernels, access, log, config.server.max_cell_code_mib);
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -4,6 +4,7 @@
  */
 import type { ContentByType, HistoryEntry, Message, RequestMessage } from "../protocol/messages";
 import { InputError } from "../errors";
+import { codeTooLarge } from "./code-limit";
 import { compileGlob } from "./glob";
 import { complete, inspect } from "./introspection";
 import { kernelInfo } from "./kernel-info";
@@ -11,7 +12,11 @@ import { isComplete } from "./python-source";
 
 /** What the handlers read from their session. */
 export interface HandlerSession {
-  readonly env: { pythonVersion(): Promise<string>; scheduler: { kind: string } };
+  readonly env: {
+    pythonVersion(): Promise<string>;
+    scheduler: { kind: string };
+    config: { server: { max_cell_code_mib: number } };
+  };
   readonly history: readonly [number, string][];
   readonly names: ReadonlyMap<string, string>;
 }
@@ -91,6 +96,10 @@ export async function handleRequest(
   const type = req.header.msg_type as Answered;
   const handler = HANDLERS[type] as Handler<Answered> | undefined;
   if (!handler) throw new Error(`no handler for ${type}`);
+  const code = (req.content as { code?: unknown }).code; // complete, inspect, is_complete
+  const tooLarge =
+    typeof code === "string" && codeTooLarge(code, session.env.config.server.max_cell_code_mib);
+  if (tooLarge) throw tooLarge;
   const content = await handler(session, req as Message<Answered>);
   return { type: type.replace(/_request$/, "_reply") as keyof ContentByType, content };
 }

@@ -26,6 +26,7 @@ describe("defaults", () => {
       idle_timeout_seconds: 1800,
       log_level: "info",
       allow_origins: [],
+      max_cell_code_mib: 4,
       allow_hosts: [],
     });
     expect(cfg.source).toMatch(/no configuration file/);
