@@ -16,6 +16,7 @@ export type ErrorCode =
   | "BAD_HISTORY_PATTERN"
   | "BAD_UMASK"
   | "CELL_TOO_LARGE"
+  | "BAD_JOB_VALUE"
   | "BAD_SSH_CONFIG"
   | "BAD_SSH_OPTION"
   | "SSH_CONFIG_UNREADABLE"
