@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
 import { InputError } from "../errors";
+import { DEFAULT_MAX_CELL_CODE_MIB } from "./limits";
 import { configPath, dataDir } from "./paths";
 
 const shellWord = z
@@ -50,7 +51,7 @@ const serverSchema = z
       )
       .default([]),
     /** The largest cell (its code, in MiB); frontends' message size limits follow from it. */
-    max_cell_code_mib: z.number().positive().max(256).default(4),
+    max_cell_code_mib: z.number().positive().max(256).default(DEFAULT_MAX_CELL_CODE_MIB),
     /** Host names the server answers to besides loopback addresses and localhost (DNS rebinding guard). */
     allow_hosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, "is a host name")).default([]),
   })

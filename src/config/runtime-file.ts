@@ -18,6 +18,8 @@ export interface RuntimeInfo {
   version: string;
   started: string;
   backend: string;
+  /** The largest message a frontend may send (protocol/limits.ts): the kernel bridge applies it too. */
+  max_message_bytes?: number;
 }
 
 export function runtimeFilePath(dir = runtimeDir()): string {

@@ -16,20 +16,12 @@ import type { RuntimeInfo } from "../config/runtime-file";
 import { authHeaders, ensureServer } from "./server-connection";
 import { ZmqFront, type Incoming } from "./zmq-front";
 import { DEFAULT_KERNEL_NAME } from "./kernelspec";
-import { loadConfig, parseConfig } from "../config/config";
+import { readRuntimeFile } from "../config/runtime-file";
+import { DEFAULT_MAX_CELL_CODE_MIB } from "../config/limits";
 import { maxMessageBytes } from "../protocol/limits";
 
 const MAX_QUEUED = 10_000;
 const REPLY_ROUTES_LIMIT = 50_000;
-
-/** The server's cell size limit; the defaults' when the configuration cannot be read (the server says why). */
-function maxCellCodeMib(): number {
-  try {
-    return loadConfig().server.max_cell_code_mib;
-  } catch {
-    return parseConfig("", "(defaults)").server.max_cell_code_mib;
-  }
-}
 
 function log(message: string): void {
   process.stderr.write(`[alpine-kernel bridge ${new Date().toISOString()}] ${message}\n`);
@@ -41,7 +33,7 @@ export class KernelBridge {
   private readonly routes = new Map<string, Buffer[]>();
   private readonly queue: RawMessage[] = [];
   private readonly clientId = randomUUID();
-  private readonly maxMessage: number;
+  private maxMessage: number;
   private ws: WebSocket | undefined;
   private kernelId: string | undefined;
   private server: RuntimeInfo | undefined;
@@ -53,7 +45,9 @@ export class KernelBridge {
 
   constructor(connectionFile: string) {
     const info = readConnectionFile(connectionFile);
-    this.maxMessage = maxMessageBytes(maxCellCodeMib());
+    // The server's limit, from its runtime file (reading the configuration would cost the bridge
+    // ~0.4 s of start-up); the default one until a server has written it.
+    this.maxMessage = readRuntimeFile()?.max_message_bytes ?? maxMessageBytes(DEFAULT_MAX_CELL_CODE_MIB);
     this.front = new ZmqFront(info, (m) => this.fromFrontend(m), log, this.maxMessage);
     this.stopped = new Promise((r) => (this.resolveStopped = r));
   }
@@ -146,6 +140,11 @@ export class KernelBridge {
     while (!this.stopping) {
       try {
         this.server = await ensureServer();
+        const limit = this.server.max_message_bytes;
+        if (limit && limit !== this.maxMessage) {
+          this.maxMessage = limit; // for connections from now on (a server started with another limit)
+          this.front.setMaxMessageBytes(limit);
+        }
         this.kernelId = await this.ensureKernel(this.server);
         await this.openChannels(this.server, this.kernelId);
         const queued = this.queue.splice(0);

@@ -52,6 +52,11 @@ export class ZmqFront {
     };
   }
 
+  /** A new limit, for connections made from now on (libzmq reads it when a peer connects). */
+  setMaxMessageBytes(bytes: number): void {
+    for (const r of Object.values(this.routers)) r.maxMessageSize = bytes;
+  }
+
   async bind(): Promise<void> {
     const i = this.info;
     await Promise.all([

@@ -15,6 +15,7 @@ import { createApp } from "./app";
 import { createBackend } from "./backend";
 import { PromptBroker } from "./prompt-broker";
 import { attachChannels } from "./channels";
+import { maxMessageBytes } from "../protocol/limits";
 import { KernelManager } from "./kernel-manager";
 import { removeRuntimeFile, writeRuntimeFile } from "../config/runtime-file";
 
@@ -81,6 +82,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       version: VERSION,
       started: new Date().toISOString(),
       backend: config.backend,
+      max_message_bytes: maxMessageBytes(config.server.max_cell_code_mib),
     });
   }
   log.info(
