@@ -14,6 +14,7 @@ import * as zmq from "zeromq";
 import { compileGlob } from "../src/session/glob";
 import { isolatedEnv, report, sleep, spawnCli, type Row } from "./lib/harness";
 import { writeConnectionFile, ZmqJupyterClient } from "./lib/zmq-client";
+import { rssMib } from "../test/helpers/processes";
 
 const N = Number(process.env.BENCH_N ?? 15);
 
@@ -59,11 +60,6 @@ function historySearch(): void {
     const ms = timeIt(() => oldGlob(pattern(stars)).test(history[0]!));
     console.log(`(old regexp, ${stars} stars, ONE entry: ${ms.toFixed(0)} ms)`);
   }
-}
-
-function rssMib(pid: number): number {
-  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-  return Number(kb) / 1024;
 }
 
 async function oversizedFrames(): Promise<void> {

@@ -7,82 +7,24 @@
  */
 import { createHmac } from "node:crypto";
 import fc from "fast-check";
-import { isolatedEnv, type IsolatedEnv } from "../../helpers/env";
 import { FUZZ_SLOW } from "../../helpers/fuzz";
-import { launchKernel, waitForServer, type RuntimeInfo, type Spawned } from "../../helpers/processes";
+import { ANSWERED_REQUESTS, messageParts } from "../../helpers/fuzz-messages";
+import { kernelForThisFile } from "../../helpers/processes";
 import { auth, encodeV1, startKernel, WsKernelClient, type Framing } from "../../helpers/ws-client";
-import { DELIMITER, streamText, ZmqKernelClient } from "../../helpers/zmq-client";
+import { DELIMITER, streamText } from "../../helpers/zmq-client";
 
 jest.setTimeout(180_000);
 
-let iso: IsolatedEnv;
-let bridge: Spawned;
-let client: ZmqKernelClient;
-let server: RuntimeInfo;
-
-beforeAll(async () => {
-  iso = isolatedEnv("backend: local\nenvironment:\n  python: /usr/bin/python3\n");
-  ({ bridge, client } = await launchKernel(iso));
-  server = await waitForServer(iso);
-});
-afterAll(async () => {
-  client?.close();
-  await bridge?.stop();
-  iso?.cleanup();
-});
+const kernel = kernelForThisFile("backend: local\nenvironment:\n  python: /usr/bin/python3\n");
 
 async function kernelAnswers(): Promise<void> {
-  const reply = await client.request("shell", "kernel_info_request", {});
+  const reply = await kernel.client.request("shell", "kernel_info_request", {});
   expect(reply.content.status).toBe("ok");
-  expect(bridge.alive()).toBe(true);
+  expect(kernel.bridge.alive()).toBe(true);
 }
 
-const REQUESTS = [
-  "execute_request",
-  "complete_request",
-  "inspect_request",
-  "history_request",
-  "is_complete_request",
-  "kernel_info_request",
-  "comm_info_request",
-  "input_reply",
-  "comm_open",
-  "comm_msg",
-];
-const header = fc.record(
-  {
-    msg_id: fc.oneof(fc.uuid(), fc.string()),
-    session: fc.string(),
-    username: fc.string(),
-    date: fc.string(),
-    msg_type: fc.oneof(fc.constantFrom(...REQUESTS), fc.string()),
-    version: fc.constant("5.3"),
-  },
-  { requiredKeys: ["msg_type"] },
-);
-/** Content that may be anything, or nearly right for its request (but no code that runs for long). */
-const content = fc.oneof(
-  fc.jsonValue({ maxDepth: 3 }),
-  fc.record(
-    {
-      code: fc.oneof(
-        fc.constantFrom("1", "x", "print(", "%squeue", "%%slurm --mem", "#SBATCH -p"),
-        fc.string(),
-        fc.integer(),
-      ),
-      cursor_pos: fc.oneof(fc.integer(), fc.string()),
-      silent: fc.boolean(),
-      store_history: fc.boolean(),
-      hist_access_type: fc.constantFrom("tail", "range", "search", "x"),
-      pattern: fc.string(),
-      n: fc.oneof(fc.integer({ min: -5, max: 50 }), fc.string()),
-      start: fc.integer(),
-      stop: fc.integer(),
-      value: fc.string(),
-    },
-    { requiredKeys: [] },
-  ),
-);
+// Not shutdown_request or interrupt_request: the kernel must live through the whole run.
+const { header, content } = messageParts([...ANSWERED_REQUESTS, "comm_open", "comm_msg"]);
 
 describe("REST bodies", () => {
   const body = fc.oneof(
@@ -113,9 +55,9 @@ describe("REST bodies", () => {
     const made: string[] = [];
     await fc.assert(
       fc.asyncProperty(route, body, contentType, async ([method, path], text, type) => {
-        const res = await fetch(`${server.url}${path}`, {
+        const res = await fetch(`${kernel.server.url}${path}`, {
           method,
-          headers: { ...auth(server), "Content-Type": type },
+          headers: { ...auth(kernel.server), "Content-Type": type },
           ...(method === "POST" ? { body: text } : {}),
         });
         expect([path, res.status < 500]).toEqual([path, true]);
@@ -127,7 +69,10 @@ describe("REST bodies", () => {
       { ...FUZZ_SLOW, numRuns: FUZZ_SLOW.numRuns! * 5 },
     );
     for (const id of made)
-      await fetch(`${server.url}/api/kernels/${id}`, { method: "DELETE", headers: auth(server) });
+      await fetch(`${kernel.server.url}/api/kernels/${id}`, {
+        method: "DELETE",
+        headers: auth(kernel.server),
+      });
     await kernelAnswers();
   });
 });
@@ -135,7 +80,7 @@ describe("REST bodies", () => {
 describe.each<Framing>(["v1", "legacy"])("WebSocket frames (%s framing)", (framing) => {
   let ws: WsKernelClient;
   beforeAll(async () => {
-    ws = await WsKernelClient.open(server, await startKernel(server), framing);
+    ws = await WsKernelClient.open(kernel.server, await startKernel(kernel.server), framing);
   });
   afterAll(() => ws?.close());
 
@@ -179,7 +124,7 @@ describe.each<Framing>(["v1", "legacy"])("WebSocket frames (%s framing)", (frami
 
 describe("ZeroMQ frames to the bridge", () => {
   const sign = (parts: Buffer[]) => {
-    const h = createHmac("sha256", client.info.key);
+    const h = createHmac("sha256", kernel.client.info.key);
     for (const p of parts) h.update(p);
     return h.digest("hex");
   };
@@ -199,19 +144,19 @@ describe("ZeroMQ frames to the bridge", () => {
         fc.constantFrom("shell", "control", "stdin") as fc.Arbitrary<"shell" | "control" | "stdin">,
         fc.array(message, { minLength: 1, maxLength: 10 }),
         async (channel, messages) => {
-          for (const m of messages) await client.sendFrames(channel, m);
+          for (const m of messages) await kernel.client.sendFrames(channel, m);
           await kernelAnswers();
         },
       ),
       FUZZ_SLOW,
     );
     // Fuzzed execute_requests that failed abort what waits behind them (stop_on_error): try until ours runs.
-    let result = await client.execute("print('still here')", { timeoutMs: 60_000 });
+    let result = await kernel.client.execute("print('still here')", { timeoutMs: 60_000 });
     for (let i = 0; i < 20 && result.reply.content.status === "aborted"; i++)
-      result = await client.execute("print('still here')", { timeoutMs: 60_000 });
+      result = await kernel.client.execute("print('still here')", { timeoutMs: 60_000 });
     const { reply, iopub } = result;
     expect(reply.content.status).toBe("ok");
     expect(streamText(iopub)).toContain("still here");
-    expect(client.badlySigned).toEqual([]);
+    expect(kernel.client.badlySigned).toEqual([]);
   });
 });

@@ -12,6 +12,7 @@ import { DELIMITER, WireCodec } from "../../../src/protocol/wire";
 import { decodeWsMessage } from "../../../src/protocol/ws-framing";
 import { encodeV1 } from "../../helpers/ws-client";
 import { FUZZ } from "../../helpers/fuzz";
+import { ANSWERED_REQUESTS, messageParts } from "../../helpers/fuzz-messages";
 
 const KEY = "fuzz-key";
 const codec = new WireCodec(KEY, "hmac-sha256");
@@ -21,48 +22,7 @@ const sign = (parts: Buffer[]) => {
   return h.digest("hex");
 };
 
-const REQUEST_TYPES = [
-  "execute_request",
-  "complete_request",
-  "inspect_request",
-  "history_request",
-  "is_complete_request",
-  "kernel_info_request",
-  "comm_info_request",
-  "shutdown_request",
-  "interrupt_request",
-  "input_reply",
-];
-/** JSON values a frontend could send, with the right and wrong shapes. */
-const header = fc.record(
-  {
-    msg_id: fc.oneof(fc.uuid(), fc.string(), fc.integer()),
-    session: fc.string(),
-    username: fc.string(),
-    date: fc.string(),
-    msg_type: fc.oneof(fc.constantFrom(...REQUEST_TYPES), fc.string()),
-    version: fc.constantFrom("5.3", "5.0", "x"),
-  },
-  { requiredKeys: [] },
-);
-const content = fc.oneof(
-  fc.jsonValue(),
-  fc.record(
-    {
-      code: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
-      cursor_pos: fc.oneof(fc.integer(), fc.string()),
-      silent: fc.oneof(fc.boolean(), fc.string()),
-      store_history: fc.boolean(),
-      allow_stdin: fc.boolean(),
-      hist_access_type: fc.constantFrom("tail", "range", "search", "x"),
-      pattern: fc.string(),
-      n: fc.oneof(fc.integer(), fc.string()),
-      restart: fc.oneof(fc.boolean(), fc.string()),
-      value: fc.oneof(fc.string(), fc.integer()),
-    },
-    { requiredKeys: [] },
-  ),
-);
+const { header, content } = messageParts([...ANSWERED_REQUESTS, "shutdown_request", "interrupt_request"]);
 const json = (v: unknown) => Buffer.from(JSON.stringify(v) ?? "null");
 const parts = fc
   .tuple(header, fc.jsonValue(), fc.jsonValue(), content)
