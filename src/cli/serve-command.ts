@@ -1,6 +1,8 @@
 /** `alpine-kernel serve` */
 import { loadConfig } from "../config/config";
 import { runtimeFilePath } from "../config/runtime-file";
+import { dataDir } from "../config/paths";
+import { makePrivateDir, PRIVATE_UMASK } from "../config/private-files";
 import { InputError } from "../errors";
 import { findServer } from "../kernel/server-connection";
 import { createLogger } from "../server/logger";
@@ -11,6 +13,10 @@ export async function serveCommand(opts: {
   idleExit: boolean;
   logFile?: string;
 }): Promise<void> {
+  // Whatever the server and the commands it runs create (ledger, logs, sbatch's .out/.err files,
+  // the local backend's jobs) is private to this user.
+  process.umask(PRIVATE_UMASK);
+  makePrivateDir(dataDir());
   const config = loadConfig();
   const running = await findServer();
   if (running) {

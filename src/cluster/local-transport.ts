@@ -13,6 +13,8 @@ import {
   type DirEntry,
   type FileStat,
   type ProgressListener,
+  PRIVATE_DIR,
+  PRIVATE_FILE,
   type RunOptions,
   type RunResult,
   type Transport,
@@ -65,8 +67,8 @@ export class LocalTransport implements Transport {
     opts: { stdout: string; stderr: string; cwd: string; env?: NodeJS.ProcessEnv },
   ): DetachedProcess {
     countCommand(this.commandCounts, argv);
-    const outFd = openSync(opts.stdout, "a");
-    const errFd = openSync(opts.stderr, "a");
+    const outFd = openSync(opts.stdout, "a", PRIVATE_FILE);
+    const errFd = openSync(opts.stderr, "a", PRIVATE_FILE);
     try {
       const child = spawn(argv[0]!, argv.slice(1), {
         cwd: opts.cwd,
@@ -115,15 +117,16 @@ export class LocalTransport implements Transport {
     }
   }
 
-  async writeFile(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
-    await fs.mkdir(dirname(path), { recursive: true });
+  async writeFile(path: string, data: string | Buffer, mode = PRIVATE_FILE): Promise<void> {
+    await this.mkdir(dirname(path));
     const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
     await fs.writeFile(tmp, data, { mode });
+    await fs.chmod(tmp, mode); // the mode, not the mode less this process's umask
     await fs.rename(tmp, path);
   }
 
   async mkdir(path: string): Promise<void> {
-    await fs.mkdir(path, { recursive: true });
+    await fs.mkdir(path, { recursive: true, mode: PRIVATE_DIR });
   }
 
   async exists(path: string): Promise<boolean> {
@@ -138,8 +141,9 @@ export class LocalTransport implements Transport {
   }
 
   async copyFile(from: string, to: string): Promise<void> {
-    await fs.mkdir(dirname(to), { recursive: true });
+    await this.mkdir(dirname(to));
     await fs.copyFile(from, to);
+    await fs.chmod(to, PRIVATE_FILE);
   }
 
   stat(path: string): Promise<FileStat | null> {

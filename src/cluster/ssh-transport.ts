@@ -17,6 +17,8 @@ import {
   CommandError,
   commandOutcome,
   countCommand,
+  PRIVATE_FILE,
+  PRIVATE_UMASK,
   shellJoin,
   type DirEntry,
   type FileStat,
@@ -173,7 +175,9 @@ export class SshTransport implements Transport {
     const release = await this.slots.acquire();
     try {
       return await new Promise<RunResult>((resolve, reject) => {
-        client.exec(shellJoin(argv), (err, stream) => {
+        // The login shell's umask (often 022) would make what mkdir, cp and sbatch's job create readable by all.
+        const command = `umask ${PRIVATE_UMASK.toString(8).padStart(3, "0")}; ${shellJoin(argv)}`;
+        client.exec(command, (err, stream) => {
           if (err)
             return reject(
               new ConnectionLostError(`cannot open a channel to ${this.state.target}: ${err.message}`),
@@ -331,7 +335,7 @@ export class SshTransport implements Transport {
     }
   }
 
-  async writeFile(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
+  async writeFile(path: string, data: string | Buffer, mode = PRIVATE_FILE): Promise<void> {
     await this.mkdir(posix.dirname(path));
     const sftp = await this.sftp();
     const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;

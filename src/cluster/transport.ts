@@ -4,6 +4,7 @@
  * Commands are argv arrays, never shell strings pasted from user text.
  */
 import { ClusterError } from "../errors";
+export { PRIVATE_DIR, PRIVATE_FILE, PRIVATE_UMASK } from "../config/private-files";
 
 export interface RunOptions {
   /** Text fed to the command's stdin. */
@@ -48,11 +49,16 @@ export interface Transport {
   readFile(path: string): Promise<Buffer>;
   /** Bytes of `path` from `offset` (at most maxBytes): empty when nothing new, null when the file is missing. */
   readFrom(path: string, offset: number, maxBytes?: number): Promise<Buffer | null>;
-  /** Writes atomically (temporary file, then rename), creating parent directories. */
+  /**
+   * Writes atomically (temporary file, then rename), creating parent directories (0700). The file
+   * is private to the user (0600) unless `mode` says otherwise.
+   */
   writeFile(path: string, data: string | Buffer, mode?: number): Promise<void>;
+  /** Creates the directory and its missing parents, private to the user (0700). */
   mkdir(path: string): Promise<void>;
   exists(path: string): Promise<boolean>;
   remove(path: string): Promise<void>;
+  /** Copies a file; the copy is private to the user (0600). */
   copyFile(from: string, to: string): Promise<void>;
   /** What is at `path`; null when nothing is. */
   stat(path: string): Promise<FileStat | null>;

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
 import { InputError } from "../errors";
+import { DEFAULT_MAX_CELL_CODE_MIB } from "./limits";
 import { configPath, dataDir } from "./paths";
 
 const shellWord = z
@@ -24,6 +25,15 @@ const environmentSchema = z
     setup: z.array(z.string()).default([]),
     /** The Python that runs cells, after activation. */
     python: z.string().min(1).default("python3"),
+    /** The umask cells run with: 077 keeps what they write private; 007 shares it with your group. */
+    umask: z.preprocess(
+      // YAML reads an unquoted 077 as the number 77: its digits are what the user wrote.
+      (v) => (typeof v === "number" && Number.isInteger(v) && v >= 0 ? String(v).padStart(3, "0") : v),
+      z
+        .string()
+        .regex(/^0?[0-7]{3}$/, 'is three octal digits, e.g. "077"')
+        .default("077"),
+    ),
   })
   .strict();
 
@@ -32,6 +42,18 @@ const serverSchema = z
     /** A server started by the kernel bridge exits after this long with no clients and no cells in flight. */
     idle_timeout_seconds: z.number().int().positive().default(1800),
     log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
+    /** Web pages of these origins may use the server from a browser ("*": any); its own origin always may. */
+    allow_origins: z
+      .array(
+        z
+          .string()
+          .regex(/^(\*|https?:\/\/[^/\s]+)$/, 'is an origin like "http://localhost:8888" (no path), or "*"'),
+      )
+      .default([]),
+    /** The largest cell (its code, in MiB); frontends' message size limits follow from it. */
+    max_cell_code_mib: z.number().positive().max(256).default(DEFAULT_MAX_CELL_CODE_MIB),
+    /** Host names the server answers to besides loopback addresses and localhost (DNS rebinding guard). */
+    allow_hosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, "is a host name")).default([]),
   })
   .strict();
 

@@ -5,9 +5,10 @@
  * the kernel bridge and the CLI (which read it) all reach it without importing each other.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runtimeDir } from "./paths";
+import { makePrivateDir } from "./private-files";
 
 export interface RuntimeInfo {
   url: string;
@@ -17,6 +18,8 @@ export interface RuntimeInfo {
   version: string;
   started: string;
   backend: string;
+  /** The largest message a frontend may send (protocol/limits.ts): the kernel bridge applies it too. */
+  max_message_bytes?: number;
 }
 
 export function runtimeFilePath(dir = runtimeDir()): string {
@@ -24,7 +27,7 @@ export function runtimeFilePath(dir = runtimeDir()): string {
 }
 
 export function writeRuntimeFile(info: RuntimeInfo, path = runtimeFilePath()): void {
-  mkdirSync(join(path, ".."), { recursive: true, mode: 0o700 });
+  makePrivateDir(join(path, ".."));
   const tmp = `${path}.${randomBytes(4).toString("hex")}`;
   writeFileSync(tmp, JSON.stringify(info, null, 2), { mode: 0o600 });
   renameSync(tmp, path);

@@ -24,6 +24,8 @@ export interface BatchBackendOptions {
   environment: EnvironmentSetup;
   /** The configured work directory (the runner is installed under it). */
   workDir: string;
+  /** The umask cells run with (environment.umask). */
+  umask: string;
   watchDir?: DirWatcher;
 }
 
@@ -167,9 +169,10 @@ export class BatchBackend implements ExecutionBackend {
       runnerPath: await this.runnerPath(),
       runnerArgs: runnerArgs(spec, paths, namespaceIn),
       description: `alpine-kernel cell ${spec.executionCount} of ${spec.notebook} (kernel ${spec.sessionId})`,
+      umask: this.options.umask,
     });
-    await this.transport.writeFile(paths.code, spec.code);
-    await this.transport.writeFile(paths.script, script, 0o755);
+    await this.transport.writeFile(paths.code, spec.code, 0o600);
+    await this.transport.writeFile(paths.script, script, 0o600);
     const jobId = await this.scheduler.submit({
       scriptPath: paths.script,
       stdoutPath: paths.stdout,

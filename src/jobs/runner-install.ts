@@ -31,9 +31,14 @@ function runnerFiles(dir = runnerSourceDir(), prefix = ""): { name: string; data
   return files;
 }
 
+/** Read-only, so that no cell can change the runner every later cell runs (and private, as all our files). */
+const RUNNER_FILE_MODE = 0o400;
+const RUNNER_ENTRY_MODE = 0o500;
+
 /**
  * Copies the runner into `<workDir>/runner/<version>-<hash>/` once, and returns the entry point's
- * path there. Jobs already running keep the copy they started with.
+ * path there. Jobs already running keep the copy they started with. The files are read-only; the
+ * directories stay writable by their owner (0700), so that the user can delete them.
  */
 export async function installRunner(transport: Transport, workDir: string): Promise<string> {
   const files = runnerFiles();
@@ -42,8 +47,10 @@ export async function installRunner(transport: Transport, workDir: string): Prom
   const dir = join(workDir, "runner", `${VERSION}-${hash.digest("hex").slice(0, 12)}`);
   const entry = join(dir, RUNNER_ENTRY);
   if (await transport.exists(entry)) return entry;
-  for (const f of files) if (f.name !== RUNNER_ENTRY) await transport.writeFile(join(dir, f.name), f.data);
-  await transport.writeFile(entry, files.find((f) => f.name === RUNNER_ENTRY)?.data ?? "", 0o755); // last: marks the copy complete
+  for (const f of files)
+    if (f.name !== RUNNER_ENTRY) await transport.writeFile(join(dir, f.name), f.data, RUNNER_FILE_MODE);
+  const entryData = files.find((f) => f.name === RUNNER_ENTRY)?.data ?? "";
+  await transport.writeFile(entry, entryData, RUNNER_ENTRY_MODE); // last: marks the copy complete
   return entry;
 }
 

@@ -16,6 +16,9 @@ import type { RuntimeInfo } from "../config/runtime-file";
 import { authHeaders, ensureServer } from "./server-connection";
 import { ZmqFront, type Incoming } from "./zmq-front";
 import { DEFAULT_KERNEL_NAME } from "./kernelspec";
+import { readRuntimeFile } from "../config/runtime-file";
+import { DEFAULT_MAX_CELL_CODE_MIB } from "../config/limits";
+import { maxMessageBytes } from "../protocol/limits";
 
 const MAX_QUEUED = 10_000;
 const REPLY_ROUTES_LIMIT = 50_000;
@@ -30,6 +33,7 @@ export class KernelBridge {
   private readonly routes = new Map<string, Buffer[]>();
   private readonly queue: RawMessage[] = [];
   private readonly clientId = randomUUID();
+  private maxMessage: number;
   private ws: WebSocket | undefined;
   private kernelId: string | undefined;
   private server: RuntimeInfo | undefined;
@@ -41,7 +45,10 @@ export class KernelBridge {
 
   constructor(connectionFile: string) {
     const info = readConnectionFile(connectionFile);
-    this.front = new ZmqFront(info, (m) => this.fromFrontend(m), log);
+    // The server's limit, from its runtime file (reading the configuration would cost the bridge
+    // ~0.4 s of start-up); the default one until a server has written it.
+    this.maxMessage = readRuntimeFile()?.max_message_bytes ?? maxMessageBytes(DEFAULT_MAX_CELL_CODE_MIB);
+    this.front = new ZmqFront(info, (m) => this.fromFrontend(m), log, this.maxMessage);
     this.stopped = new Promise((r) => (this.resolveStopped = r));
   }
 
@@ -76,7 +83,11 @@ export class KernelBridge {
   private toServer(message: RawMessage): void {
     const ws = this.ws;
     if (ws && ws.readyState === WebSocket.OPEN) {
-      ws.send(encodeWsMessage("v1", message));
+      const frame = encodeWsMessage("v1", message);
+      // Each ZMQ frame is within the limit, a message of several may not be: the server would close the connection.
+      if (frame.length > this.maxMessage)
+        return log(`dropped a ${message.header.msg_type} of ${frame.length} bytes: over ${this.maxMessage}`);
+      ws.send(frame);
       return;
     }
     if (this.queue.length >= MAX_QUEUED) this.queue.shift();
@@ -129,6 +140,11 @@ export class KernelBridge {
     while (!this.stopping) {
       try {
         this.server = await ensureServer();
+        const limit = this.server.max_message_bytes;
+        if (limit && limit !== this.maxMessage) {
+          this.maxMessage = limit; // for connections from now on (a server started with another limit)
+          this.front.setMaxMessageBytes(limit);
+        }
         this.kernelId = await this.ensureKernel(this.server);
         await this.openChannels(this.server, this.kernelId);
         const queued = this.queue.splice(0);

@@ -3,9 +3,10 @@
  * when none answers (a stale runtime file is not an error). Used by the kernel bridge and the CLI.
  */
 import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dataDir, runtimeDir } from "../config/paths";
+import { makePrivateDir, makePrivateFile } from "../config/private-files";
 import { AlpineKernelError } from "../errors";
 import { readRuntimeFile, type RuntimeInfo } from "../config/runtime-file";
 import { processAlive } from "../process-alive";
@@ -47,7 +48,7 @@ const LAUNCH_LOCK_STALE_MS = 60_000;
 /** One launcher at a time: several kernels opening at once must not start several servers. */
 function acquireLaunchLock(): (() => void) | undefined {
   const lock = join(runtimeDir(), "launch.lock");
-  mkdirSync(runtimeDir(), { recursive: true, mode: 0o700 });
+  makePrivateDir(runtimeDir());
   try {
     const fd = openSync(lock, "wx", 0o600);
     writeFileSync(fd, String(process.pid));
@@ -71,8 +72,10 @@ export function serverLogPath(): string {
 }
 
 function launchServer(): void {
-  mkdirSync(dataDir(), { recursive: true });
-  const out = openSync(join(dataDir(), "server.stderr.log"), "a", 0o600);
+  makePrivateDir(dataDir());
+  const errLog = join(dataDir(), "server.stderr.log");
+  makePrivateFile(errLog);
+  const out = openSync(errLog, "a", 0o600);
   const child = spawn(process.execPath, [cliEntry(), "serve", "--idle-exit", "--log-file", serverLogPath()], {
     detached: true,
     stdio: ["ignore", out, out],

@@ -36,9 +36,13 @@ export class ZmqFront {
     private readonly info: ConnectionInfo,
     private readonly onMessage: (incoming: Incoming) => void,
     private readonly log: (message: string) => void,
+    maxMessageBytes: number,
   ) {
     this.codec = new WireCodec(info.key, info.signature_scheme);
-    this.routers = { shell: new zmq.Router(), control: new zmq.Router(), stdin: new zmq.Router() };
+    // libzmq disconnects a peer whose frame announces more than this, before reading it: nothing
+    // that large is buffered, signed or not (any local user can reach these ports).
+    const router = () => new zmq.Router({ maxMessageSize: maxMessageBytes });
+    this.routers = { shell: router(), control: router(), stdin: router() };
     const onError = (e: unknown) => this.log(`zmq send failed: ${errorMessage(e)}`);
     this.senders = {
       shell: serialSender(this.routers.shell, onError),
@@ -46,6 +50,11 @@ export class ZmqFront {
       stdin: serialSender(this.routers.stdin, onError),
       iopub: serialSender(this.iopub, onError),
     };
+  }
+
+  /** A new limit, for connections made from now on (libzmq reads it when a peer connects). */
+  setMaxMessageBytes(bytes: number): void {
+    for (const r of Object.values(this.routers)) r.maxMessageSize = bytes;
   }
 
   async bind(): Promise<void> {

@@ -7,6 +7,7 @@
  * header. The body keeps every line where it was — magic lines become empty — so tracebacks
  * name the cell's own line numbers.
  */
+import { describeUnsafeCharacter, findUnsafeCharacter } from "../jobs/script-characters";
 import { mergeOptions, parseSlurmOptions } from "./sbatch-args";
 import { tokenize } from "./tokenize";
 import {
@@ -18,13 +19,15 @@ import {
   type ParsedOptions,
 } from "./types";
 
-const CELL_MAGIC = /^%%slurm(?=$|[\s?])(.*)$/;
+// `s`: the rest of the line is everything up to the \n, whatever it holds; without it, a line with
+// a U+2028 in it did not match and an #SBATCH line was silently taken for a comment.
+const CELL_MAGIC = /^%%slurm(?=$|[\s?])(.*)$/s;
 /** The kernel's own only at the top of a cell; after Python code they are IPython's, run in the job. */
 const HEADER_ONLY: readonly LineMagicName[] = ["who", "whos"];
-const magicLine = (names: readonly string[]) => new RegExp(`^%(${names.join("|")})(?=$|[\\s?])(.*)$`);
+const magicLine = (names: readonly string[]) => new RegExp(`^%(${names.join("|")})(?=$|[\\s?])(.*)$`, "s");
 const LINE_MAGIC = magicLine(LINE_MAGIC_NAMES.filter((n) => !HEADER_ONLY.includes(n)));
 const HEADER_MAGIC = magicLine(HEADER_ONLY);
-const SBATCH = /^#SBATCH(?=$|\s)(.*)$/;
+const SBATCH = /^#SBATCH(?=$|\s)(.*)$/s;
 
 function lineMagicName(word: string): LineMagicName {
   const name = LINE_MAGIC_NAMES.find((n) => n === word);
@@ -32,8 +35,18 @@ function lineMagicName(word: string): LineMagicName {
   return name;
 }
 
+/** A kernel magic or #SBATCH line holding a character that readers disagree about is refused. */
+function refuseUnsafe(line: string, source: string): void {
+  const bad = findUnsafeCharacter(line);
+  if (bad)
+    throw new MagicError(
+      `this ${source} line holds ${describeUnsafeCharacter(line, bad)}: delete that character (type a plain space if it was meant as one); such characters come with text copied from web pages and PDFs`,
+    );
+}
+
 /** `?`/`??` right after a magic's name (or as its only word) asks for its help. */
 function magicArgs(rest: string, source: string): string[] {
+  refuseUnsafe(rest, source);
   const args = tokenize(rest, { source });
   return args.length === 1 && /^\?\??$/.test(args[0]!) ? ["?"] : args;
 }
@@ -105,9 +118,13 @@ export function parseCell(code: string): CellPlan {
     const sbatch = SBATCH.exec(line);
     const magic = LINE_MAGIC.exec(line) ?? HEADER_MAGIC.exec(line);
     if (sbatch) {
-      const parsed = onLine(n, () =>
-        parseSlurmOptions(tokenize(sbatch[1]!, { comments: "anywhere", source: "#SBATCH" }), "#SBATCH"),
-      );
+      const parsed = onLine(n, () => {
+        refuseUnsafe(sbatch[1]!, "#SBATCH");
+        return parseSlurmOptions(
+          tokenize(sbatch[1]!, { comments: "anywhere", source: "#SBATCH" }),
+          "#SBATCH",
+        );
+      });
       options = options ? mergeOptions(options, parsed) : parsed;
     } else if (magic) {
       const name = lineMagicName(magic[1]!);

@@ -1,4 +1,5 @@
 /** Shell-like splitting of one magic line. Pure. */
+import { describeUnsafeCharacter, findUnsafeCharacter } from "../jobs/script-characters";
 import { MagicError } from "./types";
 
 export interface TokenizeOptions {
@@ -17,11 +18,18 @@ export interface TokenizeOptions {
  * Splits a line into words like a shell: whitespace separates; `'...'` is literal; `"..."`
  * honours `\"` and `\\`; outside quotes a backslash takes the next character as is. Nothing is
  * expanded (`$HOME` stays `$HOME`).
- * @throws MagicError naming an unclosed quote or a trailing backslash.
+ * @throws MagicError naming an unclosed quote, a trailing backslash or a character such as U+2028.
  */
 export function tokenize(line: string, opts: TokenizeOptions = {}): string[] {
   const comments = opts.comments ?? "word";
   const where = opts.source ? ` in ${opts.source}` : "";
+  // Line breaks separate words (option text from the configuration may span lines); any other
+  // control or invisible character is refused (see script-characters.ts).
+  const bad = findUnsafeCharacter(line.replace(/[\n\r]/g, " "));
+  if (bad)
+    throw new MagicError(
+      `${describeUnsafeCharacter(line, bad)}${where}: delete that character (type a plain space if it was meant as one)`,
+    );
   const words: string[] = [];
   let word: string | undefined; // undefined: between words ("" is a word: '')
   for (let i = 0; i < line.length; i++) {

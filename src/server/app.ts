@@ -17,7 +17,7 @@ import type {
   ServerMetrics,
   ServerStatus,
 } from "./api-types";
-import { isAuthorized } from "./auth";
+import { allowedOrigin, refusal, type AccessPolicy } from "./auth";
 import { connectionRoutes } from "./connection-routes";
 import { filesRoutes } from "./files-routes";
 import { jobsRoutes, queuePageAssets } from "./jobs-routes";
@@ -48,23 +48,34 @@ function specModel(baseUrl = ""): KernelSpecModel {
 
 export function createApp(deps: {
   kernels: KernelManager;
-  token: string;
+  access: AccessPolicy;
   log: Logger;
   transport: Transport;
   backend: string;
   prompts: PromptBroker;
   env: SessionEnvironment;
 }) {
-  const { kernels, token, log } = deps;
+  const { kernels, access, log } = deps;
   const app = express();
   app.disable("x-powered-by");
   app.use(queuePageAssets());
   app.use((req, res, next) => {
-    if (isAuthorized(req, token)) return next();
-    log.warn({ method: req.method, path: req.path }, "request without a valid token refused");
-    res.status(403).json({
-      message: "Forbidden: this server needs its token (see `alpine-kernel status`)",
-    } satisfies ErrorBody);
+    // A page of an origin in server.allow_origins may read the answers (CORS); its preflight
+    // carries no token, as browsers send none.
+    const origin = allowedOrigin(req, access);
+    if (origin) res.set({ "Access-Control-Allow-Origin": origin, Vary: "Origin" });
+    if (origin && req.method === "OPTIONS" && req.headers["access-control-request-method"]) {
+      res.set({
+        "Access-Control-Allow-Methods": "GET, POST, PATCH, DELETE, OPTIONS",
+        "Access-Control-Allow-Headers": "Authorization, Content-Type, X-XSRFToken",
+        "Access-Control-Max-Age": "600",
+      });
+      return res.status(204).end();
+    }
+    const refused = refusal(req, access);
+    if (!refused) return next();
+    log.warn({ method: req.method, path: req.path }, `request refused: ${refused.message}`);
+    res.status(refused.status).json({ message: refused.message } satisfies ErrorBody);
   });
   app.use(express.json({ limit: "1mb" }));
 

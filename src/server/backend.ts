@@ -140,6 +140,7 @@ export function createBackend(
     backend: new BatchBackend(transport, scheduler, files, {
       environment: config.environment,
       workDir: config.work_dir,
+      umask: config.environment.umask,
       watchDir: transport.kind === "local" ? watchLocalDir : undefined,
     }),
     pythonVersion: pythonVersionOf(transport, config, loginShell),

@@ -10,9 +10,10 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocketServer, type WebSocket } from "ws";
 import { errorMessage } from "../errors";
+import { maxMessageBytes } from "../protocol/limits";
 import { V1_PROTOCOL, decodeWsMessage, encodeWsMessage, type WsFraming } from "../protocol/ws-framing";
 import type { OutgoingMessage, SessionClient } from "../session/client";
-import { isAuthorized } from "./auth";
+import { refusal, type AccessPolicy } from "./auth";
 import type { KernelManager } from "./kernel-manager";
 
 const CHANNELS_PATH = /^\/api\/kernels\/([0-9a-f-]{36})\/channels\/?$/;
@@ -37,14 +38,16 @@ class WsClient implements SessionClient {
 export function attachChannels(
   server: Server,
   kernels: KernelManager,
-  token: string,
+  access: AccessPolicy,
   log: Logger,
+  maxCellCodeMib: number,
   /** Other WebSocket endpoints: handles an upgrade that is theirs and says so. */
   other?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean,
 ): WebSocketServer {
+  const maxPayload = maxMessageBytes(maxCellCodeMib);
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: 256 * 1024 * 1024,
+    maxPayload, // ws closes the connection (1009) as soon as a longer frame announces itself
     handleProtocols: (protocols) => (protocols.has(V1_PROTOCOL) ? V1_PROTOCOL : false),
   });
 
@@ -56,7 +59,11 @@ export function attachChannels(
       socket.write(`HTTP/1.1 ${code} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       socket.destroy();
     };
-    if (!isAuthorized(req, token)) return refuse(403, "Forbidden");
+    const refused = refusal(req, access);
+    if (refused) {
+      log.warn({ path: url.pathname }, `WebSocket refused: ${refused.message}`);
+      return refuse(refused.status, "Forbidden");
+    }
     const session = m?.[1] ? kernels.get(m[1]) : undefined;
     if (!session) return refuse(404, "Not Found");
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -85,7 +92,14 @@ export function attachChannels(
         session.detach(client);
         log.info({ kernel: session.id, client: client.id }, "channels disconnected");
       });
-      ws.on("error", (err) => log.warn(`websocket error: ${err.message}`));
+      ws.on("error", (err: Error & { code?: string }) =>
+        log.warn(
+          { kernel: session.id, client: client.id },
+          err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+            ? `a message over ${maxPayload} bytes closed the connection (cells are limited by server.max_cell_code_mib)`
+            : `websocket error: ${err.message}`,
+        ),
+      );
     });
   });
   return wss;

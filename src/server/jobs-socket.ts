@@ -1,31 +1,17 @@
 /**
  * WebSocket `/api/jobs/feed`: the jobs feed for the standalone queue page (snapshot, then updates
- * and notices, as JSON text frames). Token-protected like every request, and refusing foreign
- * origins: a page served by another site cannot read it, even with the token (a browser always
- * sends `Origin` on a WebSocket; programs that send none are let in with the token alone).
+ * and notices, as JSON text frames). Checked as every request is (auth.ts: Host, Origin, token —
+ * the token may come as `?token=`, a browser's WebSocket cannot send a header): a page served by
+ * another site cannot read it, even with the token.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { CellBook } from "../cells/cell-book";
-import { isAuthorized } from "./auth";
+import { refusal, type AccessPolicy } from "./auth";
 
 export const JOBS_FEED_PATH = "/api/jobs/feed";
-
-/** Same origin: the Origin header names this very server, as the browser reached it (Host). */
-export function sameOrigin(req: IncomingMessage): boolean {
-  const origin = req.headers.origin;
-  if (origin === undefined) return true;
-  const host = req.headers.host;
-  if (!host) return false;
-  try {
-    const o = new URL(origin);
-    return (o.protocol === "http:" || o.protocol === "https:") && o.host === host.toLowerCase();
-  } catch {
-    return false; // "null" (sandboxed frames, file://) and garbage
-  }
-}
 
 export interface JobsSocket {
   /** Handles an upgrade when it is for the feed; false when it is someone else's. */
@@ -33,7 +19,7 @@ export interface JobsSocket {
   close(): void;
 }
 
-export function jobsSocket(cells: CellBook, token: string, log: Logger): JobsSocket {
+export function jobsSocket(cells: CellBook, access: AccessPolicy, log: Logger): JobsSocket {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const refuse = (socket: Duplex, code: number, text: string) => {
     socket.write(`HTTP/1.1 ${code} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -43,13 +29,11 @@ export function jobsSocket(cells: CellBook, token: string, log: Logger): JobsSoc
     upgrade(req, socket, head) {
       const path = new URL(req.url ?? "/", "http://localhost").pathname.replace(/\/$/, "");
       if (path !== JOBS_FEED_PATH) return false;
-      if (!isAuthorized(req, token)) {
-        refuse(socket, 403, "Forbidden");
-        return true;
-      }
-      if (!sameOrigin(req)) {
-        log.warn({ origin: req.headers.origin }, "jobs feed WebSocket from a foreign origin refused");
-        refuse(socket, 403, "Forbidden");
+      const refused = refusal(req, access);
+      if (refused) {
+        if (req.headers.origin !== undefined)
+          log.warn({ origin: req.headers.origin }, "jobs feed WebSocket refused: " + refused.message);
+        refuse(socket, refused.status, "Forbidden");
         return true;
       }
       wss.handleUpgrade(req, socket, head, (ws) => {

@@ -1,7 +1,7 @@
-/** The server's log: JSON lines (pino) in the data directory; secrets are redacted. */
-import { mkdirSync } from "node:fs";
+/** The server's log: JSON lines (pino) in the data directory, private to the user; secrets are redacted. */
 import { dirname } from "node:path";
 import pino, { type Logger } from "pino";
+import { makePrivateDir, makePrivateFile } from "../config/private-files";
 
 export const REDACT_PATHS = [
   "token",
@@ -22,6 +22,7 @@ export function createLogger(file: string | undefined, level: string): Logger {
     base: { pid: process.pid },
   };
   if (!file) return pino(options, pino.destination(2));
-  mkdirSync(dirname(file), { recursive: true });
-  return pino(options, pino.destination({ dest: file, mkdir: true, sync: false }));
+  makePrivateDir(dirname(file));
+  makePrivateFile(file);
+  return pino(options, pino.destination({ dest: file, mkdir: true, sync: false, mode: 0o600 }));
 }

@@ -16,6 +16,7 @@ import { createBackend } from "./backend";
 import { PromptBroker } from "./prompt-broker";
 import { attachChannels } from "./channels";
 import { jobsSocket } from "./jobs-socket";
+import { maxMessageBytes } from "../protocol/limits";
 import { KernelManager } from "./kernel-manager";
 import { removeRuntimeFile, writeRuntimeFile } from "../config/runtime-file";
 
@@ -51,9 +52,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const prompts = new PromptBroker(config.cluster.prompt_timeout_seconds * 1000);
   const backend = createBackend(config, ledger, log, prompts);
   const kernels = new KernelManager(backend.env);
+  const access = {
+    token,
+    allowOrigins: config.server.allow_origins,
+    allowHosts: config.server.allow_hosts,
+  };
   const app = createApp({
     kernels,
-    token,
+    access,
     log,
     transport: backend.transport,
     backend: config.backend,
@@ -61,8 +67,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     env: backend.env,
   });
   const server = createServer(app);
-  const feedSocket = jobsSocket(backend.env.cells, token, log);
-  const wss = attachChannels(server, kernels, token, log, feedSocket.upgrade);
+  const feedSocket = jobsSocket(backend.env.cells, access, log);
+  const wss = attachChannels(
+    server,
+    kernels,
+    access,
+    log,
+    config.server.max_cell_code_mib,
+    feedSocket.upgrade,
+  );
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -79,6 +92,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       version: VERSION,
       started: new Date().toISOString(),
       backend: config.backend,
+      max_message_bytes: maxMessageBytes(config.server.max_cell_code_mib),
     });
   }
   log.info(

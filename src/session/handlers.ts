@@ -3,13 +3,20 @@
  * the session's own). A handler that throws becomes an error reply (see Session.answer).
  */
 import type { ContentByType, HistoryEntry, Message, RequestMessage } from "../protocol/messages";
+import { InputError } from "../errors";
+import { codeTooLarge } from "./code-limit";
+import { compileGlob } from "./glob";
 import { complete, inspect } from "./introspection";
 import { kernelInfo } from "./kernel-info";
 import { isComplete } from "./python-source";
 
 /** What the handlers read from their session. */
 export interface HandlerSession {
-  readonly env: { pythonVersion(): Promise<string>; scheduler: { kind: string } };
+  readonly env: {
+    pythonVersion(): Promise<string>;
+    scheduler: { kind: string };
+    config: { server: { max_cell_code_mib: number } };
+  };
   readonly history: readonly [number, string][];
   readonly names: ReadonlyMap<string, string>;
   readonly comms: { info(target?: string): Record<string, { target_name: string }> };
@@ -58,6 +65,9 @@ function withinMs<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
   return Promise.race([p.catch(() => fallback), late]).finally(() => clearTimeout(timer));
 }
 
+/** A search costs about (history size × ⌈pattern length / 32⌉) steps: keep the second factor small. */
+const MAX_PATTERN_LENGTH = 1024;
+
 function history(all: readonly [number, string][], q: ContentByType["history_request"]): HistoryEntry[] {
   let picked: readonly (readonly [number, string])[] = all;
   if (q.hist_access_type === "tail") picked = all.slice(Math.max(all.length - (q.n ?? 10), 0));
@@ -66,20 +76,18 @@ function history(all: readonly [number, string][], q: ContentByType["history_req
     const stop = q.stop ?? Number.MAX_SAFE_INTEGER;
     picked = all.filter(([n]) => n >= start && n < stop);
   } else if (q.hist_access_type === "search") {
-    const re = globToRegExp(q.pattern ?? "*");
-    picked = all.filter(([, code]) => re.test(code));
+    const pattern = q.pattern ?? "*";
+    if (pattern.length > MAX_PATTERN_LENGTH)
+      throw new InputError(
+        "BAD_HISTORY_PATTERN",
+        `the history search pattern is ${pattern.length} characters long, over the limit of ${MAX_PATTERN_LENGTH}: search for a shorter part of it, between stars (*part*)`,
+      );
+    const glob = compileGlob(pattern);
+    picked = all.filter(([, code]) => glob.test(code));
     if (q.unique) picked = [...new Map(picked.map((e) => [e[1], e])).values()];
     if (q.n) picked = picked.slice(-q.n);
   }
   return picked.map(([n, code]) => (q.output ? [0, n, [code, null]] : [0, n, code]));
-}
-
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-    .replace(/\*/g, "[\\s\\S]*")
-    .replace(/\?/g, ".");
-  return new RegExp(`^${body}$`);
 }
 
 export async function handleRequest(
@@ -89,6 +97,10 @@ export async function handleRequest(
   const type = req.header.msg_type as Answered;
   const handler = HANDLERS[type] as Handler<Answered> | undefined;
   if (!handler) throw new Error(`no handler for ${type}`);
+  const code = (req.content as { code?: unknown }).code; // complete, inspect, is_complete
+  const tooLarge =
+    typeof code === "string" && codeTooLarge(code, session.env.config.server.max_cell_code_mib);
+  if (tooLarge) throw tooLarge;
   const content = await handler(session, req as Message<Answered>);
   return { type: type.replace(/_request$/, "_reply") as keyof ContentByType, content };
 }

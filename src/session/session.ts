@@ -19,6 +19,7 @@ import {
 import { asRequest, isCommType, isRequestType } from "../protocol/validate";
 import { errorContent, errorReply, replyFor } from "./cell-output";
 import { CellOptions } from "./cell-options";
+import { codeTooLarge } from "./code-limit";
 import type { SessionClient } from "./client";
 import { Frontends } from "./frontends";
 import type { SessionEnvironment } from "./environment";
@@ -322,6 +323,8 @@ export class Session implements CellHost {
     const { code, silent, store_history } = req.content;
     this.publish("status", { execution_state: "busy" }, req.header);
     try {
+      const tooLarge = codeTooLarge(code, this.env.config.server.max_cell_code_mib);
+      if (tooLarge) return this.refuse(item, tooLarge); // not counted, not kept in the history
       if (!silent && store_history) this.state.executionCount++;
       const count = this.state.executionCount;
       if (!silent) this.publish("execute_input", { code, execution_count: count }, req.header);
@@ -356,6 +359,17 @@ export class Session implements CellHost {
     } finally {
       this.publish("status", { execution_state: "idle" }, req.header);
     }
+  }
+
+  private refuse(item: QueuedExecute, err: AlpineKernelError): { failed: true } {
+    const e = errorContent(errorName(err.code), err.message);
+    this.publish("error", e, item.request.header);
+    const reply = errorReply(this.state.executionCount, { ...e, traceback: [] });
+    this.frontends.send(
+      item.clientId,
+      makeMessage("shell", "execute_reply", reply, item.request.header, this.id),
+    );
+    return { failed: true };
   }
 
   private persist(): void {

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { CLI, requireBuilt, type IsolatedEnv } from "./env";
+import { CLI, isolatedEnv, requireBuilt, type IsolatedEnv } from "./env";
 import { ZmqKernelClient } from "./zmq-client";
 
 export interface ConnectionInfo {
@@ -258,4 +258,47 @@ export async function launchKernel(iso: IsolatedEnv): Promise<{ bridge: Spawned;
     throw new Error(`${err.message}\nbridge output:\n${bridge.output()}`);
   });
   return { bridge, client };
+}
+
+/** Resident memory of a process, in MiB (Linux /proc). */
+export function rssMib(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+  return Number(kb) / 1024;
+}
+
+/**
+ * One kernel launched as Jupyter launches it, for all the tests of a file: started in beforeAll,
+ * stopped in afterAll; read its parts through the returned object once beforeAll has run.
+ */
+export function kernelForThisFile(configYaml: string): {
+  readonly iso: IsolatedEnv;
+  readonly bridge: Spawned;
+  readonly client: ZmqKernelClient;
+  readonly server: RuntimeInfo;
+} {
+  const k: { iso?: IsolatedEnv; bridge?: Spawned; client?: ZmqKernelClient; server?: RuntimeInfo } = {};
+  beforeAll(async () => {
+    k.iso = isolatedEnv(configYaml);
+    ({ bridge: k.bridge, client: k.client } = await launchKernel(k.iso));
+    k.server = await waitForServer(k.iso);
+  });
+  afterAll(async () => {
+    k.client?.close();
+    await k.bridge?.stop();
+    k.iso?.cleanup();
+  });
+  return {
+    get iso() {
+      return k.iso!;
+    },
+    get bridge() {
+      return k.bridge!;
+    },
+    get client() {
+      return k.client!;
+    },
+    get server() {
+      return k.server!;
+    },
+  };
 }

@@ -88,12 +88,19 @@ describe("a foreground server", () => {
     expect(post.status).toBe(403);
   });
 
-  test("the token is accepted as `token`, `Bearer` and ?token=", async () => {
+  test("the token is accepted as `token` and `Bearer`; ?token= only where a browser sends no header", async () => {
     expect((await api("/api")).status).toBe(200);
     expect(
       (await api("/api", { token: null, headers: { Authorization: `Bearer ${server.token}` } })).status,
     ).toBe(200);
-    expect((await api(`/api?token=${server.token}`, { token: null })).status).toBe(200);
+    const inUrl = await api(`/api?token=${server.token}`, { token: null });
+    expect(inUrl.status).toBe(403);
+    expect(((await inUrl.json()) as { message: string }).message).toMatch(
+      /token in the URL is accepted only/,
+    );
+    expect(
+      (await api(`/kernelspecs/alpine/logo-64x64.png?token=${server.token}`, { token: null })).status,
+    ).toBe(200);
   });
 
   test("kernelspecs and their logo resources", async () => {

@@ -34,7 +34,7 @@ def register_formatter(cls, mime, func):
 
 
 def publish_display_data(data, metadata=None, transient=None, update=False):
-    events.emit(
+    _publish(
         {
             "type": "update_display_data" if update else "display_data",
             "data": _encode_binary(data),
@@ -45,7 +45,7 @@ def publish_display_data(data, metadata=None, transient=None, update=False):
 
 
 def publish_execute_result(execution_count, data, metadata=None):
-    events.emit(
+    _publish(
         {
             "type": "execute_result",
             "execution_count": execution_count,
@@ -53,6 +53,52 @@ def publish_execute_result(execution_count, data, metadata=None):
             "metadata": metadata or {},
         }
     )
+
+
+def _publish(event):
+    """Emits a display event; a format (or the metadata) that cannot be JSON — it contains
+    itself, or is nested too deeply — is left out, and a warning on stderr says which and why.
+    Before, such a bundle failed the cell with an unexplained RecursionError."""
+    try:
+        events.emit(event)
+        return
+    except events.NotJSONable:
+        pass
+    what = "the result" if event["type"] == "execute_result" else "a display"
+    problems = []
+    for mime in list(event["data"]):
+        problem = _not_jsonable(event["data"][mime])
+        if problem:
+            del event["data"][mime]
+            problems.append(("the %s" % mime, problem))
+    for field in ("metadata", "transient"):
+        problem = _not_jsonable(event.get(field))
+        if problem:
+            event[field] = {}
+            problems.append(("the %s" % field, problem))
+    shown = ", ".join(sorted(event["data"])) or "nothing"
+    for part, problem in problems:
+        sys.stderr.write(
+            "alpine-kernel: could not display %s of %s: %s%s; shown: %s\n"
+            % (part, what, problem.reason, _where(problem.path), shown)
+        )
+    if event["data"]:
+        events.emit(event)
+
+
+def _not_jsonable(value):
+    try:
+        events.to_json(value)
+    except events.NotJSONable as e:
+        return e
+    return None
+
+
+def _where(path):
+    if not path:
+        return ""
+    shown = events.format_path(path[:6]) + ("..." if len(path) > 6 else "")
+    return " (at %s)" % shown
 
 
 def clear_output(wait=False):

@@ -38,10 +38,7 @@ beforeEach(() => {
     transport,
     scheduler,
     new SessionFiles(transport, { notebookDir: "{work_dir}/notebooks/{notebook}", workDir: dir }),
-    {
-      environment,
-      workDir: dir,
-    },
+    { environment, workDir: dir, umask: "077" },
   );
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -139,10 +136,7 @@ function resume(
         transport,
         new LocalScheduler(transport),
         new SessionFiles(transport, { notebookDir: "{work_dir}/notebooks/{notebook}", workDir: dir }),
-        {
-          environment,
-          workDir: dir,
-        },
+        { environment, workDir: dir, umask: "077" },
       )
     : backend;
   return b.follow({ jobId: job.jobId, sessionDir, seq: cellSeq }, from, listener);

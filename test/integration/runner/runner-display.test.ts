@@ -2,7 +2,7 @@
  * Rich output from the cell runner: display() with display ids and updates, _repr_*_ methods,
  * clear_output, and matplotlib figures as PNG (plt.show() and figures left open at the end).
  */
-import { CellDir, IPYTHON, ofType, only, plainPython, shape } from "./runner-harness";
+import { CellDir, IPYTHON, ofType, only, plainPython, shape, streamText } from "./runner-harness";
 
 const cells = new CellDir();
 afterAll(() => cells.cleanup());
@@ -74,6 +74,35 @@ describe.each([
     const result = only(r.events, "execute_result");
     expect(result.data["text/html"]).toBe("<b>rich</b>");
     expect(result.data["image/png"]).toBe("iVBORw0KGgo=");
+  });
+
+  // Issue 10, defect 10: a bundle with a cycle failed the cell with an unexplained RecursionError.
+  test("a format that contains itself is left out, a warning says which and where; the cell goes on", async () => {
+    const code = [
+      "d = {'a': 1}; d['self'] = d",
+      "display({'text/plain': 'cyclic', 'application/json': d}, raw=True)",
+      "deep = []; cur = deep",
+      "for _ in range(5000): cur.append([]); cur = cur[0]",
+      "display({'application/json': deep}, raw=True, metadata={'m': d})",
+      "class J:",
+      "    def _repr_json_(self): x = []; x.append(x); return x",
+      "    def __repr__(self): return 'J()'",
+      "print('still running')",
+      "J()",
+    ].join("\n");
+    const r = await cells.run(python, code);
+    expect(r.exitCode).toBe(0);
+    expect(ofType(r.events, "error")).toEqual([]);
+    expect(ofType(r.events, "display_data").map((e) => e.data)).toEqual([{ "text/plain": "cyclic" }]);
+    expect(only(r.events, "execute_result").data).toEqual({ "text/plain": "J()" });
+    expect(streamText(r.events, "stdout")).toBe("still running\n");
+    expect(streamText(r.events, "stderr").split("\n")).toEqual([
+      'alpine-kernel: could not display the application/json of a display: it contains itself (at ["self"]); shown: text/plain',
+      "alpine-kernel: could not display the application/json of a display: it is nested more than 200 levels deep (at [0][0][0][0][0][0]...); shown: nothing",
+      'alpine-kernel: could not display the metadata of a display: it contains itself (at ["m"]["self"]); shown: nothing',
+      "alpine-kernel: could not display the application/json of the result: it contains itself (at [0]); shown: text/plain",
+      "",
+    ]);
   });
 });
 

@@ -21,9 +21,23 @@ describe("defaults", () => {
     const cfg = loadConfig(join(dir, "does-not-exist.yaml"));
     expect(cfg.backend).toBe("local");
     expect(cfg.work_dir).toBe(join(dir, "data", "sessions"));
-    expect(cfg.environment).toEqual({ modules: [], setup: [], python: "python3" });
-    expect(cfg.server).toEqual({ idle_timeout_seconds: 1800, log_level: "info" });
+    expect(cfg.environment).toEqual({ modules: [], setup: [], python: "python3", umask: "077" });
+    expect(cfg.server).toEqual({
+      idle_timeout_seconds: 1800,
+      log_level: "info",
+      allow_origins: [],
+      max_cell_code_mib: 4,
+      allow_hosts: [],
+    });
     expect(cfg.source).toMatch(/no configuration file/);
+  });
+
+  test.each([
+    ["umask: 007", "007"],
+    ["umask: '027'", "027"],
+    ["umask: 77", "077"],
+  ])("environment.%s (quoted or not) is the umask %s", (line, umask) => {
+    expect(parseConfig(`environment:\n  ${line}\n`, "cfg.yaml").environment.umask).toBe(umask);
   });
 
   test.each(["", "# only a comment\n", "---\n"])("an empty file %j means all defaults", (text) => {
@@ -96,6 +110,12 @@ describe("schema errors name the key", () => {
     ],
     ["empty python", "environment:\n  python: ''\n", /- environment\.python: /],
     ["log level", "server:\n  log_level: verbose\n", /- server\.log_level: /],
+    [
+      "a umask that is not octal",
+      "environment:\n  umask: 089\n",
+      /- environment\.umask: is three octal digits/,
+    ],
+    ["a umask with a command", "environment:\n  umask: '077; id'\n", /- environment\.umask: is three octal/],
     ["a list at the top", "- a\n- b\n", /\(top level\): /],
     [
       "an unknown placeholder in notebook_dir",

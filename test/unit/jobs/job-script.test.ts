@@ -44,6 +44,28 @@ describe("refusals", () => {
       { stdoutPath: "/tmp/x\n#SBATCH --exclusive" },
       /--output value must be on one line/,
     ],
+    [
+      "U+2028 in an sbatch value",
+      { sbatch: [["--mem", "4G\u2028"]] },
+      /--mem value holds U\+2028 \(LINE SEPARATOR\) after `4G`/,
+    ],
+    ["a control character in the job name", { jobName: "a\u0007b" }, /--job-name value holds U\+0007/],
+    // Found by the job-script fuzzer: bash drops a NUL, sbatch reads only up to it, and refuses \r\n.
+    [
+      "a NUL in a runner argument",
+      { runnerArgs: ["--code", "a\u0000b"] },
+      /a runner argument "a\\u0000b" contains a NUL/,
+    ],
+    [
+      "a carriage return in the working directory",
+      { workDir: "/w\r\n" },
+      /the working directory "\/w\\r\\n" contains a carriage return/,
+    ],
+    [
+      "a NUL in environment.python",
+      { environment: { ...base.environment, python: "py\u0000" } },
+      /environment.python/,
+    ],
     ["a short option", { sbatch: [["-p", "acpu"]] }, /not an sbatch long option: "-p"/],
     ["upper case", { sbatch: [["--Partition", "acpu"]] }, /not an sbatch long option/],
     ["shell syntax in the flag", { sbatch: [["--time;rm", "1"]] }, /not an sbatch long option/],
@@ -52,6 +74,11 @@ describe("refusals", () => {
   test.each(cases)("%s", (_name, patch, message) => {
     expect(() => renderJobScript({ ...base, ...patch })).toThrow(InputError);
     expect(() => renderJobScript({ ...base, ...patch })).toThrow(message);
+  });
+
+  test("control characters in the description (a notebook's name) become spaces: sbatch would stop at a NUL", () => {
+    const text = renderJobScript({ ...base, description: "nb\u0000x\u0007y\u0085z" });
+    expect(text).toContain("# nb x y z\n");
   });
 
   test("a newline in the description cannot start a new script line", () => {

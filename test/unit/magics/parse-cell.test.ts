@@ -321,3 +321,60 @@ describe("parseCell refuses", () => {
     expect(() => parseCell(code)).toThrow(message);
   });
 });
+
+describe("characters readers disagree about are refused, on every kind of option line (issue 10, defect 9)", () => {
+  // Before: an #SBATCH line holding U+2028 did not match and was taken for a comment (the job ran
+  // without the memory asked for), while the same character on a %%slurm line was refused.
+  test.each<[string, string, string]>([
+    [
+      "U+2028 in #SBATCH",
+      cell("#SBATCH --mem=64G\u2028", "x = 1"),
+      "this #SBATCH line holds U+2028 (LINE SEPARATOR) after `--mem=64G`: delete that character",
+    ],
+    [
+      "U+2029 in #SBATCH, second line",
+      cell("#SBATCH -p acpu", "#SBATCH --mem\u202964G", "x = 1"),
+      "line 2: this #SBATCH line holds U+2029 (PARAGRAPH SEPARATOR) after `--mem`",
+    ],
+    [
+      "U+2028 in %%slurm",
+      cell("%%slurm --mem 64G\u2028", "x = 1"),
+      "this %%slurm line holds U+2028 (LINE SEPARATOR) after `--mem 64G`",
+    ],
+    [
+      "U+2028 right after #SBATCH",
+      cell("#SBATCH\u2028--mem=64G", "x = 1"),
+      "this #SBATCH line holds U+2028 (LINE SEPARATOR) at the start",
+    ],
+    ["U+2028 in %slurm", cell("%slurm --mem\u202864G"), "this %slurm line holds U+2028 (LINE SEPARATOR)"],
+    [
+      "a carriage return inside a line",
+      cell("#SBATCH --mem=64G\rx = 1"),
+      "this #SBATCH line holds U+000D (CARRIAGE RETURN) after `--mem=64G`",
+    ],
+    [
+      "a no-break space from a web page",
+      cell("#SBATCH --mem\u00a064G", "x"),
+      "this #SBATCH line holds U+00A0 (NO-BREAK SPACE) after `--mem`",
+    ],
+    [
+      "a zero-width space",
+      cell("%%slurm -p\u200b acpu", "x"),
+      "this %%slurm line holds U+200B (ZERO WIDTH SPACE) after `-p`",
+    ],
+    [
+      "a bidirectional control",
+      cell("#SBATCH -J a\u202eb", "x"),
+      "U+202E (a bidirectional text control) after `-J a`",
+    ],
+  ])("%s", (_what, code, message) => {
+    expect(() => parseCell(code)).toThrow(MagicError);
+    expect(() => parseCell(code)).toThrow(message);
+  });
+
+  test("a line ending in \\r\\n (Windows) is fine, and so are such characters in the Python body", () => {
+    const plan = parseCell("#SBATCH --mem=4G\r\nprint('a\u2028b')  # \u00a0");
+    expect(plan.cellOptions?.sbatch).toEqual([["--mem", "4G"]]);
+    expect(plan.body).toBe("#SBATCH --mem=4G\r\nprint('a\u2028b')  # \u00a0");
+  });
+});

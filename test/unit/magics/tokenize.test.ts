@@ -50,6 +50,16 @@ describe("tokenize", () => {
     expect(() => tokenize(line, { source: "%%slurm" })).toThrow(message);
   });
 
+  test("line breaks separate words (option text from the configuration), other controls are refused", () => {
+    expect(tokenize("--account x\n--time 1:00\r\n")).toEqual(["--account", "x", "--time", "1:00"]);
+    expect(() => tokenize("--mem\u20284G", { source: "slurm.defaults" })).toThrow(
+      "U+2028 (LINE SEPARATOR) after `--mem` in slurm.defaults: delete that character",
+    );
+    expect(() => tokenize("-p\tacpu --mem\u000b4G")).toThrow(
+      "U+000B (LINE TABULATION) after `-p\tacpu --mem`",
+    );
+  });
+
   test("a quote inside a comment is not unbalanced", () => {
     expect(tokenize("-p acpu # Maya's", { source: "%%slurm" })).toEqual(["-p", "acpu"]);
   });

@@ -4,7 +4,11 @@ import { asRequest, toRawMessage } from "../../../src/protocol/validate";
 import { handleRequest, type HandlerSession } from "../../../src/session/handlers";
 
 const session: HandlerSession = {
-  env: { pythonVersion: async () => "3.11.2", scheduler: { kind: "local" } },
+  env: {
+    pythonVersion: async () => "3.11.2",
+    scheduler: { kind: "local" },
+    config: { server: { max_cell_code_mib: 1 } },
+  },
   history: [
     [1, "import numpy as np"],
     [2, "x = np.arange(10)"],
@@ -71,11 +75,29 @@ describe("history_request", () => {
     for (const e of got) expect(e[2]).toBe(session.history.find(([n]) => n === e[1])![1]);
   });
 
+  test("a search pattern over 1024 characters is refused with a message saying so", async () => {
+    await expect(history({ hist_access_type: "search", pattern: "*a".repeat(513) })).rejects.toThrow(
+      /history search pattern is 1026 characters long, over the limit of 1024/,
+    );
+  });
+
   test("output=true gives (input, output) pairs; outputs are not kept, so null", async () => {
     expect(await history({ hist_access_type: "tail", n: 1, output: true })).toEqual([
       [0, 6, ["y = x * 2", null]],
     ]);
   });
+});
+
+describe("code over server.max_cell_code_mib (issue 10, defect 8)", () => {
+  test.each(["complete_request", "inspect_request", "is_complete_request"])(
+    "%s with 2 MiB of code gets an error saying so, not an answer",
+    async (type) => {
+      const code = "x".repeat(2 << 20);
+      await expect(handleRequest(session, request(type, { code, cursor_pos: 1 }))).rejects.toThrow(
+        /this cell's code is 2\.0 MiB, over the limit of 1 MiB \(server\.max_cell_code_mib\)/,
+      );
+    },
+  );
 });
 
 describe("other handlers", () => {

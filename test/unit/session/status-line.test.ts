@@ -320,10 +320,7 @@ describe("a quiet line (local attached cells)", () => {
     backend.job.end({ kind: "ended", status: "ok" });
     await cell.finished;
     expect(published.map((p) => [p.type, p.text])).toEqual([
-      [
-        "display_data",
-        "✔ job 28 completed in 1 s · namespace: loaded 1 of 1 name (2.0 GB mapped) in <0.1 s",
-      ],
+      ["display_data", "✔ job 28 completed in 1 s · namespace: loaded 1 of 1 name (2.0 GB mapped) in <0.1 s"],
     ]);
   });
 });
