@@ -27,6 +27,10 @@ jest.setTimeout(180_000);
 const OTHER_USER = "nobody";
 
 type Setup = { name: string; transport: TransportKind; config: (c: ClusterEnv, work: string) => string };
+/** Where the cells run: the notebook's own folder on the cluster, or (over SSH, from a laptop whose
+ * folders the cluster does not have) the notebook's directory under the work directory. */
+const cellDir = (transport: TransportKind, project: string, work: string) =>
+  transport === "ssh" ? join(work, "notebooks", "secret") : project;
 const SETUPS: Setup[] = [
   { name: "slurm backend, on the cluster (local transport)", transport: "local", config: slurmConfig },
   {
@@ -117,7 +121,7 @@ describe.each(SETUPS)("$name: files private to their user", ({ transport, config
     // What the two cells left: code, script, events, the job's own stdout/stderr, the namespace.
     for (const suffix of [".py", ".sh", ".events.jsonl", ".out", ".err"])
       expect(names.some((n) => /cells\/0001/.test(n) && n.endsWith(suffix))).toBe(true);
-    expect(names.some((n) => n.endsWith("namespace.pkl"))).toBe(true);
+    expect(names.some((n) => n.endsWith("namespace/index.json"))).toBe(true);
     expect(names.some((n) => n.endsWith("alpine_kernel_runner.py"))).toBe(true);
 
     const wrong = entries
@@ -132,14 +136,13 @@ describe.each(SETUPS)("$name: files private to their user", ({ transport, config
     expect(wrong).toEqual([]);
 
     // The cell's own file follows the cells' umask (077 unless environment.umask says otherwise).
-    expect(octal(lstatSync(join(project, "result.csv")).mode & 0o777)).toBe("0600");
+    const result = join(cellDir(transport, project, work), "result.csv");
+    expect(octal(lstatSync(result).mode & 0o777)).toBe("0600");
 
     // Another user of the cluster can read none of it, although both directories let everyone in.
-    expect(readableBy(OTHER_USER, [...entries, { path: join(project, "result.csv"), dir: false }])).toEqual(
-      [],
-    );
+    expect(readableBy(OTHER_USER, [...entries, { path: result, dir: false }])).toEqual([]);
     // ...and the owner can: the check above is not a check that fails for everyone.
-    expect(readableBy(cluster.user, [{ path: join(project, "result.csv"), dir: false }])).toHaveLength(1);
+    expect(readableBy(cluster.user, [{ path: result, dir: false }])).toHaveLength(1);
   });
 
   test("the server's own files: data and runtime directories 0700, log, ledger and runtime file 0600", () => {
