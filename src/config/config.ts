@@ -32,6 +32,8 @@ const serverSchema = z
     /** A server started by the kernel bridge exits after this long with no clients and no cells in flight. */
     idle_timeout_seconds: z.number().int().positive().default(1800),
     log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
+    /** A cell's output sent to the notebook, in MiB (0: no limit); the rest stays in the job's files. */
+    max_cell_output_mb: z.number().min(0).default(100),
   })
   .strict();
 

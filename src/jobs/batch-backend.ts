@@ -2,7 +2,8 @@
  * The per-cell job: each cell becomes a job script (rendered by `renderJobScript`) that a
  * `Scheduler` runs — sbatch on Slurm, bash on this machine — and is followed through its files.
  */
-import type { Transport } from "../cluster/transport";
+import { dirname, join } from "node:path";
+import { shellQuote, type Transport } from "../cluster/transport";
 import type {
   CellJobSpec,
   CellOffsets,
@@ -12,9 +13,9 @@ import type {
   JobListener,
   SubmittedJob,
 } from "./backend";
-import { JobFollower, type DirWatcher } from "./job-follower";
+import { JobFollower, type DirWatcher, type FollowOptions } from "./job-follower";
 import { renderJobScript, type EnvironmentSetup } from "./job-script";
-import { installRunner } from "./runner-install";
+import { OUTPUT_SCRIPT, installRunner } from "./runner-install";
 import type { Scheduler } from "./scheduler";
 import { cellPaths, namespacePath, snapshotPath, type CellPaths, type SessionFiles } from "./session-files";
 
@@ -24,6 +25,8 @@ export interface BatchBackendOptions {
   /** The configured work directory (the runner is installed under it). */
   workDir: string;
   watchDir?: DirWatcher;
+  /** Bytes of a cell's output sent to the notebook (0: all of it); the rest stays in its files. */
+  outputLimitBytes?: number;
 }
 
 /** Job names show in squeue: keep them short and shell-safe. */
@@ -62,6 +65,8 @@ function runnerArgs(spec: CellJobSpec, paths: CellPaths, namespaceIn: string): s
 class BatchJob implements JobHandle {
   readonly done;
   private readonly follower: JobFollower;
+  /** Input answers written and maybe not yet read (and deleted) by the runner. */
+  private readonly answers = new Set<number>();
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -71,10 +76,16 @@ class BatchJob implements JobHandle {
     private readonly paths: CellPaths,
     from: CellOffsets,
     listener: JobListener,
-    watchDir?: DirWatcher,
+    options: FollowOptions,
   ) {
-    this.follower = new JobFollower(transport, scheduler, jobId, paths, from, listener, watchDir);
-    this.done = this.follower.done;
+    this.follower = new JobFollower(transport, scheduler, jobId, paths, from, listener, options);
+    // An answer the runner never read (the job died waiting) may hold a password: never leave it.
+    this.done = this.follower.done.finally(() => this.removeAnswers());
+  }
+
+  private async removeAnswers(): Promise<void> {
+    for (const seq of this.answers) await this.files.removeInputAnswer(this.paths, seq).catch(() => {});
+    this.answers.clear();
   }
 
   get started(): boolean {
@@ -82,6 +93,7 @@ class BatchJob implements JobHandle {
   }
 
   answerInput(seq: number, answer: InputAnswer): Promise<void> {
+    this.answers.add(seq);
     return this.files.writeInputAnswer(this.paths, seq, answer);
   }
 
@@ -118,6 +130,12 @@ export class BatchBackend implements ExecutionBackend {
         throw err;
       });
     return this.runner;
+  }
+
+  /** The command that prints a cell's whole output as text, on the cluster (docs/cell-runner.md). */
+  private async textCommand(eventsPath: string): Promise<string> {
+    const dir = await this.runnerPath().then(dirname, () => "<work_dir>/runner/<version>");
+    return `python3 ${shellQuote(join(dir, OUTPUT_SCRIPT))} ${shellQuote(eventsPath)}`;
   }
 
   async submit(spec: CellJobSpec): Promise<SubmittedJob> {
@@ -159,15 +177,11 @@ export class BatchBackend implements ExecutionBackend {
 
   follow(job: SubmittedJob, from: CellOffsets, listener: JobListener): JobHandle {
     const paths = cellPaths(job.sessionDir, job.seq);
-    return new BatchJob(
-      this.scheduler,
-      this.files,
-      this.transport,
-      job.jobId,
-      paths,
-      from,
-      listener,
-      this.options.watchDir,
-    );
+    return new BatchJob(this.scheduler, this.files, this.transport, job.jobId, paths, from, listener, {
+      watchDir: this.options.watchDir,
+      outputLimit: this.options.outputLimitBytes
+        ? { bytes: this.options.outputLimitBytes, textCommand: (events) => this.textCommand(events) }
+        : undefined,
+    });
   }
 }

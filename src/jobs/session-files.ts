@@ -80,4 +80,9 @@ export class SessionFiles {
   async writeInputAnswer(paths: CellPaths, seq: number, answer: InputAnswer): Promise<void> {
     await this.transport.writeFile(inputAnswerPath(paths, seq), JSON.stringify(answer), 0o600);
   }
+
+  /** The runner deletes an answer once read; this removes one it never read. */
+  async removeInputAnswer(paths: CellPaths, seq: number): Promise<void> {
+    await this.transport.remove(inputAnswerPath(paths, seq));
+  }
 }

@@ -136,6 +136,7 @@ export function createBackend(
       environment: config.environment,
       workDir: config.work_dir,
       watchDir: transport.kind === "local" ? watchLocalDir : undefined,
+      outputLimitBytes: Math.round(config.server.max_cell_output_mb * (1 << 20)),
     }),
     pythonVersion: pythonVersionOf(transport, config, loginShell),
     prompts,

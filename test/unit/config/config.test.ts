@@ -22,7 +22,7 @@ describe("defaults", () => {
     expect(cfg.backend).toBe("local");
     expect(cfg.work_dir).toBe(join(dir, "data", "sessions"));
     expect(cfg.environment).toEqual({ modules: [], setup: [], python: "python3" });
-    expect(cfg.server).toEqual({ idle_timeout_seconds: 1800, log_level: "info" });
+    expect(cfg.server).toEqual({ idle_timeout_seconds: 1800, log_level: "info", max_cell_output_mb: 100 });
     expect(cfg.source).toMatch(/no configuration file/);
   });
 
