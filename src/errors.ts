@@ -45,6 +45,7 @@ export type ErrorCode =
   | "PROMPT_CANCELLED"
   // the local server
   | "SERVER_UNAVAILABLE"
+  | "LEDGER_RECORD_TOO_LARGE"
   | "ALREADY_RUNNING";
 
 export class AlpineKernelError extends Error {

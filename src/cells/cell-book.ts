@@ -122,6 +122,13 @@ function migrateLegacy(ledger: Ledger): void {
     if (ledger.get<CellRecord>("cell", id)?.notebookKey === undefined) ledger.remove("cell", id);
 }
 
+export interface TrackOptions {
+  /** Runs `fn` once the outputs sent so far have left the server (the session's frontends). */
+  afterDelivery?: (fn: () => void) => void;
+  /** The session records the end itself, once its reply went out (`answered`). */
+  answeredBySession?: boolean;
+}
+
 export class CellBook {
   /** Cells in flight in this server, by cell id. */
   private readonly live = new Map<string, Cell>();
@@ -132,22 +139,36 @@ export class CellBook {
     for (const r of this.all()) if (r.ended && Date.parse(r.ended) < cutoff) ledger.remove("cell", r.id);
   }
 
-  /** Records the cell from its submission on, until it has ended. */
-  track(cell: Cell): void {
+  /**
+   * Records the cell from its submission on, until it has ended: the whole record once, then only
+   * what changes (delivered offsets, the end). With `afterDelivery`, offsets are recorded only once
+   * the output they cover has left the server, and with `answeredBySession` the end only once the
+   * session has sent the reply (`answered`): a server killed in between follows the cell again and
+   * sends what was not delivered — never twice what was.
+   */
+  track(cell: Cell, options: TrackOptions = {}): void {
     this.live.set(cell.id, cell);
+    const gate = options.afterDelivery ?? ((fn: () => void) => fn());
     const off = cell.on((ev) => {
-      if (ev.type === "offsets" && !cell.info.detached) this.save(cell);
-      else if (ev.type === "phase" && ev.phase.name === "queued" && !this.ledger.get("cell", cell.id))
-        this.save(cell);
-      else if (ev.type === "phase" && ev.phase.name === "ended") {
+      if (ev.type === "offsets" && !cell.info.detached) {
+        const offsets = ev.offsets;
+        gate(() => this.saveOffsets(cell.id, offsets));
+      } else if (ev.type === "phase" && ev.phase.name === "queued" && !this.ledger.get("cell", cell.id)) {
+        this.create(cell);
+      } else if (ev.type === "phase" && ev.phase.name === "ended") {
         off();
         this.live.delete(cell.id);
-        if (cell.submittedJob) this.save(cell);
+        if (!options.answeredBySession) this.saveEnd(cell);
       }
     });
   }
 
-  private save(cell: Cell): void {
+  /** The session sent the reply of a cell it tracks with `answeredBySession`: its end is recorded now. */
+  answered(cell: Cell): void {
+    this.saveEnd(cell);
+  }
+
+  private create(cell: Cell): void {
     const job = cell.submittedJob;
     if (!job) return;
     const i = cell.info;
@@ -166,21 +187,34 @@ export class CellBook {
       requested: i.requested,
       origin: i.origin,
       state: "PENDING",
+      ...(i.detached ? {} : { offsets: cell.offsets }),
     };
-    const p = cell.phase;
-    if (p.name === "ended") {
-      const e = p.end;
-      Object.assign(rec, {
-        state: e.state,
-        ended: new Date(e.at).toISOString(),
-        maxRss: e.maxRss,
-        node: e.node,
-        ...(e.seconds ? { elapsed: formatDuration(Math.round(e.seconds)) } : {}),
-      });
-    } else if (!i.detached) {
-      rec.offsets = cell.offsets;
-    }
     this.ledger.put(rec);
+  }
+
+  /** Offsets only move forward (deliveries confirm in order; this guards the record anyway). */
+  private saveOffsets(id: string, offsets: CellOffsets): void {
+    const rec = this.ledger.get<CellRecord>("cell", id);
+    if (!rec || rec.ended) return;
+    const was = rec.offsets;
+    if (was && was.events + was.stdout + was.stderr > offsets.events + offsets.stdout + offsets.stderr)
+      return;
+    this.ledger.update("cell", id, { offsets }, { durable: false });
+  }
+
+  private saveEnd(cell: Cell): void {
+    const p = cell.phase;
+    if (!cell.submittedJob || p.name !== "ended") return;
+    if (!this.ledger.get("cell", cell.id)) this.create(cell);
+    const e = p.end;
+    this.ledger.update("cell", cell.id, {
+      state: e.state,
+      ended: new Date(e.at).toISOString(),
+      maxRss: e.maxRss,
+      node: e.node,
+      offsets: null, // nothing more to deliver
+      ...(e.seconds ? { elapsed: formatDuration(Math.round(e.seconds)) } : {}),
+    });
   }
 
   all(): CellRecord[] {

@@ -24,6 +24,8 @@ export interface CellHost {
   setCurrent(cell: Cell | undefined, inputs?: InputRelay): void;
   /** Sends an input_request to a frontend; returns its msg_id. */
   askInput(clientId: string, prompt: string, password: boolean, parent: MessageHeader): string;
+  /** Runs `fn` once what was sent to the frontends so far has left the server. */
+  afterDelivery(fn: () => void): void;
   /** The names a cell left in the namespace. */
   setNames(names: Record<string, string>): void;
 }

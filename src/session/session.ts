@@ -16,6 +16,7 @@ import {
   type RawMessage,
   type RequestMessage,
 } from "../protocol/messages";
+import { pushBounded } from "../ledger/ledger";
 import { asRequest, isRequestType } from "../protocol/validate";
 import { errorContent, errorReply, replyFor } from "./cell-output";
 import { CellOptions } from "./cell-options";
@@ -28,10 +29,8 @@ import type { InputRelay } from "./input-relay";
 import { LoginPrompts } from "./login-prompts";
 import type { CellHost } from "./cell-host";
 import { resumeCell, runCell } from "./run-cell";
-import type { SessionRecord } from "./session-record";
+import { HISTORY_BOUND, boundedNames, historyEntry, type SessionRecord } from "./session-record";
 export type { SessionRecord } from "./session-record";
-
-const HISTORY_LIMIT = 1000;
 
 export class Session implements CellHost {
   readonly frontends = new Frontends();
@@ -80,11 +79,14 @@ export class Session implements CellHost {
       slurmDefaults: [],
     };
     env.ledger.put(record);
-    return new Session(env, record, env.log.child({ kernel: init.id }));
+    return new Session(env, structuredClone(record), env.log.child({ kernel: init.id }));
   }
 
   /** Brings back a session recorded before a server restart, following again its cells in flight. */
-  static restore(env: SessionEnvironment, record: SessionRecord): Session {
+  static restore(env: SessionEnvironment, stored: SessionRecord): Session {
+    // A copy: the session changes its state and sends the ledger only the changes.
+    const record = structuredClone(stored);
+    record.history = (record.history ?? []).map(([n, code]) => historyEntry(n, code));
     const session = new Session(env, record, env.log.child({ kernel: record.id }));
     for (const rec of env.cells.inFlight().filter((r) => r.sessionId === record.id)) {
       session.log.info({ job: rec.jobId, seq: rec.seq }, "following a cell again after a server restart");
@@ -98,6 +100,7 @@ export class Session implements CellHost {
           clientId,
           makeMessage("shell", "execute_reply", replyFor(end, rec.executionCount), parent, session.id),
         );
+        session.frontends.afterDelivery(() => env.cells.answered(cell));
         session.publish("status", { execution_state: "idle" }, parent);
       });
     }
@@ -140,13 +143,13 @@ export class Session implements CellHost {
 
   nextSeq(): number {
     const seq = ++this.state.cellSeq;
-    this.persist();
+    this.persist({ cellSeq: seq });
     return seq;
   }
 
   saveDefaults(): void {
     this.state.slurmDefaults = this.options.notebookDefaults;
-    this.persist();
+    this.persist({ slurmDefaults: this.state.slurmDefaults });
   }
 
   setCurrent(cell: Cell | undefined, inputs?: InputRelay): void {
@@ -159,9 +162,13 @@ export class Session implements CellHost {
     return msg.header.msg_id;
   }
 
+  afterDelivery(fn: () => void): void {
+    this.frontends.afterDelivery(fn);
+  }
+
   setNames(names: Record<string, string>): void {
-    this.state.names = names;
-    this.persist();
+    this.state.names = boundedNames(names);
+    this.persist({ names: this.state.names }, false);
   }
 
   // ------------------------------------------------------------ frontends
@@ -293,15 +300,16 @@ export class Session implements CellHost {
       if (!silent && store_history) this.state.executionCount++;
       const count = this.state.executionCount;
       if (!silent) this.publish("execute_input", { code, execution_count: count }, req.header);
+      if (!silent && store_history) this.persist({ executionCount: count });
       if (store_history) this.addHistory(count, code);
-      this.persist();
       let reply: ContentByType["execute_reply"];
+      let cell: Cell | undefined;
       // While this cell runs, a login the cluster needs (password, Duo) may be asked here.
       const stopAnswering = req.content.allow_stdin
         ? this.logins.answerIn(item.clientId, req.header)
         : undefined;
       try {
-        reply = await runCell(this, {
+        ({ reply, cell } = await runCell(this, {
           header: req.header,
           code,
           silent,
@@ -309,7 +317,7 @@ export class Session implements CellHost {
           allowStdin: req.content.allow_stdin,
           clientId: item.clientId,
           executionCount: count,
-        });
+        }));
       } catch (err) {
         const ename = err instanceof AlpineKernelError ? errorName(err.code) : "KernelError";
         const e = errorContent(ename, errorMessage(err));
@@ -319,20 +327,24 @@ export class Session implements CellHost {
         stopAnswering?.();
       }
       this.frontends.send(item.clientId, makeMessage("shell", "execute_reply", reply, req.header, this.id));
+      const ran = cell;
+      if (ran) this.frontends.afterDelivery(() => this.env.cells.answered(ran));
       return { failed: reply.status === "error" };
     } finally {
       this.publish("status", { execution_state: "idle" }, req.header);
     }
   }
 
+  /** One entry more, in memory and as one `push` in the ledger (not the whole history again). */
   private addHistory(count: number, code: string): void {
-    this.state.history.push([count, code]);
-    if (this.state.history.length > HISTORY_LIMIT)
-      this.state.history.splice(0, this.state.history.length - HISTORY_LIMIT);
+    const entry = historyEntry(count, code);
+    this.state.history = pushBounded(this.state.history, entry, HISTORY_BOUND);
+    if (!this.closed) this.env.ledger.push("session", this.id, "history", entry, HISTORY_BOUND);
   }
 
-  private persist(): void {
-    if (!this.closed) this.env.ledger.put(this.state);
+  /** Records what changed of the session (durable unless said otherwise). */
+  private persist(fields: Partial<SessionRecord>, durable = true): void {
+    if (!this.closed) this.env.ledger.update("session", this.id, fields, { durable });
   }
 
   // ------------------------------------------------------------ lifecycle
@@ -366,7 +378,7 @@ export class Session implements CellHost {
       .catch((err) => this.log.warn(`removing the namespace failed: ${errorMessage(err)}`));
     this.state.executionCount = 0;
     this.state.names = {};
-    this.persist();
+    this.persist({ executionCount: 0, names: {} });
     this.publish("status", { execution_state: "starting" }, {});
     this.publish("status", { execution_state: "idle" }, {});
   }
