@@ -32,6 +32,7 @@ export type ErrorCode =
   // the cluster: commands, Slurm, the SSH connection and its login prompts
   | "COMMAND_FAILED"
   | "SUBMIT_REFUSED"
+  | "SUBMIT_CANCELLED"
   | "DISCOVERY_FAILED"
   | "BAD_SLURM_OUTPUT"
   | "CONNECT_FAILED"

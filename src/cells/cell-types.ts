@@ -60,7 +60,8 @@ export interface CellEnd {
 
 export type CellPhase =
   | { name: "planned" }
-  | { name: "submitting" }
+  /** `waiting`: why submission waits (the scheduler does not answer), while it does. */
+  | { name: "submitting"; waiting?: string }
   | { name: "queued"; jobId: string; since: number; status?: JobStatus }
   | { name: "running"; jobId: string; since: number; node?: string; status?: JobStatus }
   | { name: "ending"; jobId: string }

@@ -42,6 +42,8 @@ export class Cell {
   private cancelRequested = false;
   private cancelSent = false;
   private settle!: (end: CellEnd) => void;
+  /** Withdraws a submission still waiting for the scheduler (interrupt, cancel). */
+  private readonly withdraw = new AbortController();
 
   constructor(
     readonly info: CellInfo,
@@ -81,7 +83,12 @@ export class Cell {
     this.setPhase({ name: "submitting" });
     let job: SubmittedJob;
     try {
-      job = await backend.submit(spec);
+      job = await backend.submit(spec, {
+        signal: this.withdraw.signal,
+        onWaiting: (waiting) => {
+          if (this.phaseNow.name === "submitting") this.setPhase({ name: "submitting", waiting });
+        },
+      });
     } catch (err) {
       this.end({ kind: "refused", error: err });
       throw err;
@@ -117,7 +124,12 @@ export class Cell {
   async interrupt(): Promise<void> {
     this.interrupts++;
     const handle = this.handle;
-    if (!handle) return; // not submitted yet: applied as soon as it is
+    if (!handle) {
+      // Not submitted yet: a submission waiting for the scheduler is withdrawn; otherwise the
+      // interrupt is applied as soon as the job exists.
+      this.withdraw.abort();
+      return;
+    }
     try {
       if (this.interrupts === 1) await handle.interrupt();
       else await this.cancel();
@@ -129,6 +141,7 @@ export class Cell {
   /** Cancels the cell's job (once); before it has one, as soon as it has. */
   async cancel(): Promise<void> {
     this.cancelRequested = true;
+    this.withdraw.abort();
     const handle = this.handle;
     if (!handle || this.cancelSent || this.phaseNow.name === "ended") return;
     this.cancelSent = true;

@@ -16,7 +16,7 @@ import type {
 import { JobFollower, type DirWatcher, type FollowOptions } from "./job-follower";
 import { renderJobScript, type EnvironmentSetup } from "./job-script";
 import { OUTPUT_SCRIPT, installRunner } from "./runner-install";
-import type { Scheduler } from "./scheduler";
+import type { Scheduler, SubmitControl } from "./scheduler";
 import { cellPaths, namespacePath, snapshotPath, type CellPaths, type SessionFiles } from "./session-files";
 
 export interface BatchBackendOptions {
@@ -138,7 +138,7 @@ export class BatchBackend implements ExecutionBackend {
     return `python3 ${shellQuote(join(dir, OUTPUT_SCRIPT))} ${shellQuote(eventsPath)}`;
   }
 
-  async submit(spec: CellJobSpec): Promise<SubmittedJob> {
+  async submit(spec: CellJobSpec, control?: SubmitControl): Promise<SubmittedJob> {
     const dir = await this.files.resolve(spec.sessionDir);
     const paths = cellPaths(dir, spec.seq);
     let namespaceIn = namespacePath(dir);
@@ -163,15 +163,18 @@ export class BatchBackend implements ExecutionBackend {
     });
     await this.transport.writeFile(paths.code, spec.code);
     await this.transport.writeFile(paths.script, script, 0o755);
-    const jobId = await this.scheduler.submit({
-      scriptPath: paths.script,
-      stdoutPath: paths.stdout,
-      stderrPath: paths.stderr,
-      eventsPath: paths.events,
-      workDir: spec.workDir,
-      loginShell: environment.modules.length > 0,
-      tag,
-    });
+    const jobId = await this.scheduler.submit(
+      {
+        scriptPath: paths.script,
+        stdoutPath: paths.stdout,
+        stderrPath: paths.stderr,
+        eventsPath: paths.events,
+        workDir: spec.workDir,
+        loginShell: environment.modules.length > 0,
+        tag,
+      },
+      control,
+    );
     return { jobId, sessionDir: dir, seq: spec.seq };
   }
 

@@ -8,7 +8,7 @@ import { formatDuration } from "../jobs/slurm/slurm-time";
 import { escapeHtml } from "./html";
 
 export type Phase =
-  | { kind: "submitting" }
+  | { kind: "submitting"; waiting?: string }
   | { kind: "queued"; status?: JobStatus; since: number }
   | { kind: "running"; node?: string; cpus?: number; memory?: string; gpus?: number; since: number }
   | { kind: "done"; ok: boolean; seconds: number; maxRss?: string; detail?: string }
@@ -47,7 +47,7 @@ export function statusText(v: StatusView): string {
   const p = v.phase;
   switch (p.kind) {
     case "submitting":
-      line = "⏳ submitting…";
+      line = p.waiting ? `⏳ submitting… ${p.waiting}` : "⏳ submitting…";
       break;
     case "queued": {
       const reason =

@@ -49,6 +49,8 @@ export class StatusLine {
   private shown: boolean;
   private timer: NodeJS.Timeout | undefined;
   private extra = { html: "", text: "" };
+  /** Submission had to wait for the scheduler (and said so on this line). */
+  private waited = false;
   private readonly unsubscribe: (() => void)[];
 
   constructor(
@@ -71,7 +73,13 @@ export class StatusLine {
 
   private onPhase(p: CellPhase): void {
     if (p.name === "ended") return this.finish(p.end);
-    if (p.name !== "queued" && p.name !== "running") return; // no line before a job exists
+    // Before a job exists, a line only while submission waits for the scheduler.
+    if (p.name === "submitting") {
+      if (p.waiting || this.waited) this.set({ kind: "submitting", waiting: p.waiting });
+      this.waited ||= Boolean(p.waiting);
+      return;
+    }
+    if (p.name !== "queued" && p.name !== "running") return;
     this.view.jobId = p.jobId;
     if (!this.timer) {
       this.timer = setInterval(() => this.render(), TICK_MS);
@@ -88,8 +96,11 @@ export class StatusLine {
 
   private finish(end: CellEnd): void {
     this.stop();
-    // A cell that never got a job never showed a line.
-    if (!this.view.jobId) return;
+    // A cell that never got a job showed a line only if its submission had to wait.
+    if (!this.view.jobId) {
+      if (this.waited) this.set({ kind: "done", ok: false, seconds: 0, detail: "was not submitted" });
+      return;
+    }
     this.view.trouble = undefined;
     if (this.options.collected) this.extra = this.options.collected(this.view.jobId);
     this.set(donePhase(end, this.cell.info.detached));
