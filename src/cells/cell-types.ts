@@ -79,6 +79,8 @@ export type CellEvent =
   | { type: "output"; output: CellOutput }
   /** The job started a second time (Slurm requeued it); the output before is from the first run. */
   | { type: "requeued"; host: string }
+  /** Slurm stopped the running job and put it back in the queue: it will run the cell again. */
+  | { type: "requeueing"; cause: string }
   | { type: "input"; seq: number; prompt: string; password: boolean }
   /** Names the cell left in the namespace, with their type names. */
   | { type: "namespace"; names: Record<string, string> }

@@ -24,6 +24,15 @@ import type { CellEnd, CellEvent, CellInfo, CellListener, CellOutcome, CellPhase
 const QUEUED_STATES = new Set(["PENDING", "CONFIGURING", "REQUEUED"]);
 const RUNNING_STATES = new Set(["RUNNING", "COMPLETING"]);
 
+const STOPPED_FOR_REQUEUE = /\*\*\* JOB \d+ ON \S+ CANCELLED AT \S+ DUE TO (JOB REQUEUE|PREEMPTION)/;
+
+/** Why Slurm put a running job back in the queue, from what slurmstepd wrote to its stderr. */
+function requeueCause(stderr: string): string {
+  if (/DUE TO JOB REQUEUE/.test(stderr)) return "it was requeued with scontrol requeue";
+  if (/DUE TO PREEMPTION/.test(stderr)) return "it was preempted by a higher-priority job";
+  return "its node failed, or it was preempted or requeued";
+}
+
 export class Cell {
   readonly id: string;
   /** Resolves when the cell has ended, however it ended. */
@@ -39,6 +48,10 @@ export class Cell {
   private lastStatus: JobStatus | undefined;
   private offsetsNow: CellOffsets = NO_OFFSETS;
   private interrupts = 0;
+  /** The last of the job's stderr (slurmstepd says there why it stopped a job). */
+  private stderrRecent = "";
+  /** The running job was seen back in the queue (said once per run). */
+  private requeueing = false;
   private cancelRequested = false;
   private cancelSent = false;
   private settle!: (end: CellEnd) => void;
@@ -160,7 +173,13 @@ export class Cell {
   private listener(jobId: string): JobListener {
     return {
       onEvent: (ev) => this.onRunnerEvent(ev, jobId),
-      onOutput: (name, text) => this.emit({ type: "output", output: { type: "stream", name, text } }),
+      onOutput: (name, text) => {
+        this.emit({ type: "output", output: { type: "stream", name, text } });
+        if (name !== "stderr") return;
+        this.stderrRecent = (this.stderrRecent + text).slice(-2000);
+        // slurmstepd's own words can come before squeue shows the job back in the queue.
+        if (STOPPED_FOR_REQUEUE.test(text)) this.onRequeue();
+      },
       onStatus: (s) => this.onStatus(s, jobId),
       onOffsets: (offsets) => {
         this.offsetsNow = offsets;
@@ -180,6 +199,7 @@ export class Cell {
         // A second start: Slurm requeued the job (preemption, node failure, scontrol requeue).
         if (this.host !== undefined) this.emit({ type: "requeued", host: ev.host });
         this.host = ev.host;
+        this.requeueing = false;
         this.runningSince = ev.time * 1000;
         const p = this.phaseNow;
         const running = p.name === "running" ? p : undefined;
@@ -213,9 +233,19 @@ export class Cell {
     }
   }
 
+  /** Said once per run, when a job that ran is seen stopped for a requeue. */
+  private onRequeue(): void {
+    if (this.host === undefined || this.requeueing || this.phaseNow.name === "ended") return;
+    this.requeueing = true;
+    this.runningSince = undefined;
+    this.emit({ type: "requeueing", cause: requeueCause(this.stderrRecent) });
+  }
+
   private onStatus(s: JobStatus, jobId: string): void {
     this.lastStatus = s;
     const p = this.phaseNow;
+    // Back in the queue after it ran: node failure, preemption or `scontrol requeue`.
+    if (QUEUED_STATES.has(s.state)) this.onRequeue();
     if (p.name !== "queued" && p.name !== "running") return;
     if (QUEUED_STATES.has(s.state)) {
       this.setPhase({ name: "queued", jobId, since: p.name === "queued" ? p.since : Date.now(), status: s });

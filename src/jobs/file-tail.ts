@@ -32,7 +32,7 @@ export interface TailRead<T> {
  */
 abstract class Tail<T> {
   constructor(
-    private readonly transport: Transport,
+    protected readonly transport: Transport,
     readonly path: string,
     /** Bytes already delivered (a resumed reader starts here). */
     public offset: number,
@@ -59,6 +59,19 @@ export class TextTail extends Tail<string> {
 
   protected held(): number {
     return this.pending.length;
+  }
+
+  /**
+   * A requeued Slurm job starts its output files anew (truncated): when the file is now shorter
+   * than what was read of it, read it again from its start. True when it did.
+   */
+  async rewindIfTruncated(): Promise<boolean> {
+    if (this.offset + this.pending.length === 0) return false;
+    const probe = await this.transport.readFrom(this.path, this.offset + this.pending.length - 1, 1);
+    if (probe?.length) return false;
+    this.offset = 0;
+    this.pending = Buffer.alloc(0);
+    return true;
   }
 
   async read(): Promise<TailRead<string>> {

@@ -56,6 +56,8 @@ export class JobFollower {
   private readonly budget: OutputBudget;
   private stderrTail = "";
   private startedFlag: boolean;
+  /** The runner started again (a requeued job): its stdout/stderr files may have been started anew. */
+  private restarted = false;
   private queued = false;
   private wakeUp: (() => void) | undefined;
   private readonly stopWatchingDir: (() => void) | undefined;
@@ -191,6 +193,10 @@ export class JobFollower {
   private async drain(stdOnly: boolean): Promise<{ end?: EndEvent; got: boolean }> {
     let got = false;
     for (;;) {
+      if (this.restarted) {
+        this.restarted = false;
+        await Promise.all([this.stdout.rewindIfTruncated(), this.stderr.rewindIfTruncated()]);
+      }
       const before = this.offsets;
       const over = this.budget.over(before);
       const [ev, out, err] = await Promise.all([
@@ -231,6 +237,7 @@ export class JobFollower {
     };
     for (const ev of events) {
       if (ev.type === "start") {
+        this.restarted ||= this.startedFlag;
         this.startedFlag = true;
         this.queued = false;
       }
