@@ -50,6 +50,8 @@ export interface RecordedOutput {
   events: Buffer | null;
   stdout: Buffer | null;
   stderr: Buffer | null;
+  /** A file held more than is replayed (REPLAY_MAX_BYTES): the files that did, to say where the rest is. */
+  cut: string[];
 }
 
 const REPLAY_MAX_BYTES = 64 << 20;
@@ -69,7 +71,10 @@ export class SessionFiles {
     const [events, stdout, stderr] = await Promise.all(
       [paths.events, paths.stdout, paths.stderr].map((p) => this.transport.readFrom(p, 0, REPLAY_MAX_BYTES)),
     );
-    return { events: events ?? null, stdout: stdout ?? null, stderr: stderr ?? null };
+    const cut = [paths.events, paths.stdout, paths.stderr].filter(
+      (_p, i) => ([events, stdout, stderr][i]?.length ?? 0) >= REPLAY_MAX_BYTES,
+    );
+    return { events: events ?? null, stdout: stdout ?? null, stderr: stderr ?? null, cut };
   }
 
   /** Forgets the namespace (kernel restart); a missing file is fine. */

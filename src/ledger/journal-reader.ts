@@ -14,12 +14,13 @@ export interface ReadReport {
   /** The last line had no newline: a write cut short by a crash (normal, not damage). */
   tornTail: boolean;
   bytes: number;
+  lines: number;
   firstDamage?: string;
 }
 
 /** Calls `onLine` with each complete line's text (lines over `maxLine` bytes are skipped as damage). */
 export function readJournal(path: string, maxLine: number, onLine: (line: string) => boolean): ReadReport {
-  const report: ReadReport = { damaged: 0, tornTail: false, bytes: 0 };
+  const report: ReadReport = { damaged: 0, tornTail: false, bytes: 0, lines: 0 };
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -45,6 +46,7 @@ export function readJournal(path: string, maxLine: number, onLine: (line: string
         damage(`a line of more than ${maxLine} bytes`);
         return;
       }
+      report.lines++;
       const text = all.toString("utf8");
       if (text.trim() && !onLine(text)) damage(text.slice(0, 120));
     };

@@ -103,7 +103,9 @@ export class Ledger {
         `ledger ${this.path}: ${problem}. It was set aside as ${aside}; the ${this.records.size} record(s) that could be read were kept. Cells it recorded that are not listed by %squeue may be followed by hand with %slurm output JOBID.`,
       );
     }
-    this.compact();
+    // Rewritten at start only when it holds much more than what is live (or was set aside).
+    if (problem || report.tornTail || report.lines > 2 * this.records.size + 1000) this.compact();
+    else this.bytes = this.liveBytes = report.bytes;
   }
 
   /** Applies one journal line to the records; false when it is not a ledger operation. */

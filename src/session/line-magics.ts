@@ -186,7 +186,7 @@ async function sacctMagic(args: string[], ctx: MagicContext): Promise<void> {
 
 /** `%slurm output JOBID`: the job's whole output, from its files, as this cell's output. */
 async function replayOutput(files: SessionFiles, rec: CellRecord, out: OutputSink): Promise<void> {
-  const { events, stdout, stderr } = await files.recorded(rec);
+  const { events, stdout, stderr, cut } = await files.recorded(rec);
   if (!events && !stdout && !stderr) {
     out.stream("stderr", `job ${rec.jobId} left no output files in ${rec.sessionDir} (were they purged?)\n`);
     return;
@@ -201,6 +201,11 @@ async function replayOutput(files: SessionFiles, rec: CellRecord, out: OutputSin
   }
   if (stdout?.length) out.stream("stdout", stdout.toString("utf8"));
   if (stderr?.length) out.stream("stderr", stderr.toString("utf8"));
+  if (cut.length)
+    out.stream(
+      "stderr",
+      `alpine-kernel: job ${rec.jobId} wrote more than a notebook can hold: this is the first 64 MiB of each of its files; all of it is in ${cut.join(", ")} (alpine_kernel_output.py, beside the runner under your work_dir's runner/ directory, prints an events file as text).\n`,
+    );
   if (!rec.ended) {
     out.stream(
       "stderr",

@@ -42,8 +42,8 @@ test("what one instance wrote, a restarted one reads back (last write of an id w
     id: "s1/1",
     offsets: { events: 250, stdout: 3, stderr: 0 },
   });
-  // Opening compacts: one line per live record.
-  expect(lines(p)).toHaveLength(2);
+  // A journal holding little more than what is live is not rewritten at every start.
+  expect(lines(p)).toHaveLength(6);
 });
 
 test("kinds are separate namespaces for ids", () => {
