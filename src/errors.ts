@@ -39,6 +39,7 @@ export type ErrorCode =
   // the cluster: commands, Slurm, the SSH connection and its login prompts
   | "COMMAND_FAILED"
   | "SUBMIT_REFUSED"
+  | "SUBMIT_CANCELLED"
   | "DISCOVERY_FAILED"
   | "BAD_SLURM_OUTPUT"
   | "CONNECT_FAILED"
@@ -52,6 +53,7 @@ export type ErrorCode =
   | "PROMPT_CANCELLED"
   // the local server
   | "SERVER_UNAVAILABLE"
+  | "LEDGER_RECORD_TOO_LARGE"
   | "ALREADY_RUNNING";
 
 export class AlpineKernelError extends Error {

@@ -128,6 +128,18 @@ function endFields(e: CellEnd): Partial<CellRecord> {
   }
 }
 
+/** Oldest first (ISO times compare as strings; localeCompare costs seconds over 10,000 records). */
+function bySubmission(recs: CellRecord[]): CellRecord[] {
+  return recs.sort((a, b) => (a.submitted < b.submitted ? -1 : a.submitted > b.submitted ? 1 : 0));
+}
+
+export interface TrackOptions {
+  /** Runs `fn` once the outputs sent so far have left the server (the session's frontends). */
+  afterDelivery?: (fn: () => void) => void;
+  /** The session records the end itself, once its reply went out (`answered`). */
+  answeredBySession?: boolean;
+}
+
 export class CellBook {
   /** Cells in flight in this server, by cell id. */
   private readonly live = new Map<string, Cell>();
@@ -159,28 +171,44 @@ export class CellBook {
     for (const l of [...this.changeListeners]) l(id);
   }
 
-  /** Records the cell from its submission on, until it has ended. */
-  track(cell: Cell): void {
+  /**
+   * Records the cell from its submission on, until it has ended: the whole record once, then only
+   * what changes (delivered offsets, the end). With `afterDelivery`, offsets are recorded only once
+   * the output they cover has left the server, and with `answeredBySession` the end only once the
+   * session has sent the reply (`answered`): a server killed in between follows the cell again and
+   * sends what was not delivered — never twice what was.
+   */
+  track(cell: Cell, options: TrackOptions = {}): void {
     this.live.set(cell.id, cell);
+    const gate = options.afterDelivery ?? ((fn: () => void) => fn());
     const off = cell.on((ev) => {
       if (ev.type === "output") this.outputBytes += outputSize(ev.output);
-      else if (ev.type === "offsets" && !cell.info.detached) this.save(cell);
-      else if (ev.type === "phase" && ev.phase.name === "ended") {
+      else if (ev.type === "offsets" && !cell.info.detached) {
+        const offsets = ev.offsets;
+        gate(() => this.saveOffsets(cell.id, offsets));
+      } else if (ev.type === "phase" && ev.phase.name === "ended") {
         off();
         this.live.delete(cell.id);
-        if (cell.submittedJob) this.save(cell);
         this.statuses.delete(cell.id);
+        if (!options.answeredBySession) this.saveEnd(cell);
         this.changed(cell.id);
       } else if (ev.type === "phase") {
         const st = "status" in ev.phase ? ev.phase.status : undefined;
         if (st) this.statuses.set(cell.id, st);
-        if (ev.phase.name === "queued" && !this.ledger.get("cell", cell.id)) this.save(cell);
+        if (ev.phase.name === "queued" && !this.ledger.get("cell", cell.id)) this.create(cell);
+        else if (st) this.saveAllocation(cell.id, st);
         this.changed(cell.id);
       }
     });
   }
 
-  private save(cell: Cell): void {
+  /** The session sent the reply of a cell it tracks with `answeredBySession`: its end is recorded now. */
+  answered(cell: Cell): void {
+    this.saveEnd(cell);
+    this.changed(cell.id);
+  }
+
+  private create(cell: Cell): void {
     const job = cell.submittedJob;
     if (!job) return;
     const i = cell.info;
@@ -208,26 +236,52 @@ export class CellBook {
         billing: this.statuses.get(cell.id)?.billing,
         resources: allocationText(this.statuses.get(cell.id)),
       }),
+      ...(i.detached ? {} : { offsets: cell.offsets }),
     };
-    const p = cell.phase;
-    if (p.name === "ended") {
-      const e = p.end;
-      Object.assign(rec, {
-        state: e.state,
-        ended: new Date(e.at).toISOString(),
-        maxRss: e.maxRss,
-        node: e.node,
-        ...(e.seconds ? { elapsed: formatDuration(Math.round(e.seconds)) } : {}),
-        ...defined({ ...endFields(e), seconds: e.seconds || undefined }),
-      });
-    } else if (!i.detached) {
-      rec.offsets = cell.offsets;
-    }
     this.ledger.put(rec);
   }
 
+  /** Offsets only move forward (deliveries confirm in order; this guards the record anyway). */
+  private saveOffsets(id: string, offsets: CellOffsets): void {
+    const rec = this.ledger.get<CellRecord>("cell", id);
+    if (!rec || rec.ended) return;
+    const was = rec.offsets;
+    if (was && was.events + was.stdout + was.stderr > offsets.events + offsets.stdout + offsets.stderr)
+      return;
+    this.ledger.update("cell", id, { offsets }, { durable: false });
+  }
+
+  /** Billing and allocation as squeue last said them (the panel shows them after a restart too). */
+  private saveAllocation(id: string, st: JobStatus): void {
+    const rec = this.ledger.get<CellRecord>("cell", id);
+    if (!rec || rec.ended) return;
+    const patch = defined({ billing: st.billing, resources: allocationText(st) });
+    if (
+      (patch.billing ?? rec.billing) === rec.billing &&
+      (patch.resources ?? rec.resources) === rec.resources
+    )
+      return;
+    this.ledger.update("cell", id, patch, { durable: false });
+  }
+
+  private saveEnd(cell: Cell): void {
+    const p = cell.phase;
+    if (!cell.submittedJob || p.name !== "ended") return;
+    if (!this.ledger.get("cell", cell.id)) this.create(cell);
+    const e = p.end;
+    this.ledger.update("cell", cell.id, {
+      state: e.state,
+      ended: new Date(e.at).toISOString(),
+      maxRss: e.maxRss,
+      node: e.node,
+      offsets: null, // nothing more to deliver
+      ...(e.seconds ? { elapsed: formatDuration(Math.round(e.seconds)) } : {}),
+      ...defined({ ...endFields(e), seconds: e.seconds || undefined }),
+    });
+  }
+
   all(): CellRecord[] {
-    return this.ledger.list<CellRecord>("cell").sort((a, b) => a.submitted.localeCompare(b.submitted));
+    return bySubmission(this.ledger.list<CellRecord>("cell"));
   }
 
   record(id: string): CellRecord | undefined {
@@ -249,7 +303,7 @@ export class CellBook {
 
   /** Records of cells that had not ended when they were last written (to follow again after a restart). */
   inFlight(): CellRecord[] {
-    return this.all().filter((r) => !r.ended);
+    return bySubmission(this.ledger.list<CellRecord>("cell").filter((r) => !r.ended));
   }
 
   /** Detached cells in flight: they keep the server from idling out. */

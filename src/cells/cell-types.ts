@@ -75,7 +75,8 @@ export interface PageRequest {
 
 export type CellPhase =
   | { name: "planned" }
-  | { name: "submitting" }
+  /** `waiting`: why submission waits (the scheduler does not answer), while it does. */
+  | { name: "submitting"; waiting?: string }
   | { name: "queued"; jobId: string; since: number; status?: JobStatus }
   | { name: "running"; jobId: string; since: number; node?: string; status?: JobStatus }
   | { name: "ending"; jobId: string }
@@ -93,6 +94,8 @@ export type CellEvent =
   | { type: "output"; output: CellOutput }
   /** The job started a second time (Slurm requeued it); the output before is from the first run. */
   | { type: "requeued"; host: string }
+  /** Slurm stopped the running job and put it back in the queue: it will run the cell again. */
+  | { type: "requeueing"; cause: string }
   | { type: "input"; seq: number; prompt: string; password: boolean }
   | { type: "page"; page: PageRequest }
   /** What the cell did with the namespace; `names`: every name it left there, with type names

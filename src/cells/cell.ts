@@ -47,6 +47,15 @@ function namespaceUse(ev: RunnerEvent & { type: "namespace" }): NamespaceUse {
 }
 const RUNNING_STATES = new Set(["RUNNING", "COMPLETING"]);
 
+const STOPPED_FOR_REQUEUE = /\*\*\* JOB \d+ ON \S+ CANCELLED AT \S+ DUE TO (JOB REQUEUE|PREEMPTION)/;
+
+/** Why Slurm put a running job back in the queue, from what slurmstepd wrote to its stderr. */
+function requeueCause(stderr: string): string {
+  if (/DUE TO JOB REQUEUE/.test(stderr)) return "it was requeued with scontrol requeue";
+  if (/DUE TO PREEMPTION/.test(stderr)) return "it was preempted by a higher-priority job";
+  return "its node failed, or it was preempted or requeued";
+}
+
 export class Cell {
   readonly id: string;
   /** Resolves when the cell has ended, however it ended. */
@@ -63,9 +72,15 @@ export class Cell {
   private lastStatus: JobStatus | undefined;
   private offsetsNow: CellOffsets = NO_OFFSETS;
   private interrupts = 0;
+  /** The last of the job's stderr (slurmstepd says there why it stopped a job). */
+  private stderrRecent = "";
+  /** The running job was seen back in the queue (said once per run). */
+  private requeueing = false;
   private cancelRequested = false;
   private cancelSent = false;
   private settle!: (end: CellEnd) => void;
+  /** Withdraws a submission still waiting for the scheduler (interrupt, cancel). */
+  private readonly withdraw = new AbortController();
 
   constructor(
     readonly info: CellInfo,
@@ -105,7 +120,12 @@ export class Cell {
     this.setPhase({ name: "submitting" });
     let job: SubmittedJob;
     try {
-      job = await backend.submit(spec);
+      job = await backend.submit(spec, {
+        signal: this.withdraw.signal,
+        onWaiting: (waiting) => {
+          if (this.phaseNow.name === "submitting") this.setPhase({ name: "submitting", waiting });
+        },
+      });
     } catch (err) {
       this.end({ kind: "refused", error: err });
       throw err;
@@ -141,7 +161,12 @@ export class Cell {
   async interrupt(): Promise<void> {
     this.interrupts++;
     const handle = this.handle;
-    if (!handle) return; // not submitted yet: applied as soon as it is
+    if (!handle) {
+      // Not submitted yet: a submission waiting for the scheduler is withdrawn; otherwise the
+      // interrupt is applied as soon as the job exists.
+      this.withdraw.abort();
+      return;
+    }
     try {
       if (this.interrupts === 1) await handle.interrupt();
       else await this.cancel();
@@ -153,6 +178,7 @@ export class Cell {
   /** Cancels the cell's job (once); before it has one, as soon as it has. */
   async cancel(): Promise<void> {
     this.cancelRequested = true;
+    this.withdraw.abort();
     const handle = this.handle;
     if (!handle || this.cancelSent || this.phaseNow.name === "ended") return;
     this.cancelSent = true;
@@ -171,7 +197,13 @@ export class Cell {
   private listener(jobId: string): JobListener {
     return {
       onEvent: (ev) => this.onRunnerEvent(ev, jobId),
-      onOutput: (name, text) => this.emit({ type: "output", output: { type: "stream", name, text } }),
+      onOutput: (name, text) => {
+        this.emit({ type: "output", output: { type: "stream", name, text } });
+        if (name !== "stderr") return;
+        this.stderrRecent = (this.stderrRecent + text).slice(-2000);
+        // slurmstepd's own words can come before squeue shows the job back in the queue.
+        if (STOPPED_FOR_REQUEUE.test(text)) this.onRequeue();
+      },
       onStatus: (s) => this.onStatus(s, jobId),
       onOffsets: (offsets) => {
         this.offsetsNow = offsets;
@@ -191,6 +223,7 @@ export class Cell {
         // A second start: Slurm requeued the job (preemption, node failure, scontrol requeue).
         if (this.host !== undefined) this.emit({ type: "requeued", host: ev.host });
         this.host = ev.host;
+        this.requeueing = false;
         this.runningSince = ev.time * 1000;
         const p = this.phaseNow;
         const running = p.name === "running" ? p : undefined;
@@ -232,9 +265,19 @@ export class Cell {
     }
   }
 
+  /** Said once per run, when a job that ran is seen stopped for a requeue. */
+  private onRequeue(): void {
+    if (this.host === undefined || this.requeueing || this.phaseNow.name === "ended") return;
+    this.requeueing = true;
+    this.runningSince = undefined;
+    this.emit({ type: "requeueing", cause: requeueCause(this.stderrRecent) });
+  }
+
   private onStatus(s: JobStatus, jobId: string): void {
     this.lastStatus = s;
     const p = this.phaseNow;
+    // Back in the queue after it ran: node failure, preemption or `scontrol requeue`.
+    if (QUEUED_STATES.has(s.state)) this.onRequeue();
     if (p.name !== "queued" && p.name !== "running") return;
     if (QUEUED_STATES.has(s.state)) {
       this.setPhase({ name: "queued", jobId, since: p.name === "queued" ? p.since : Date.now(), status: s });

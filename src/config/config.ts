@@ -54,6 +54,8 @@ const serverSchema = z
     max_cell_code_mib: z.number().positive().max(256).default(DEFAULT_MAX_CELL_CODE_MIB),
     /** Host names the server answers to besides loopback addresses and localhost (DNS rebinding guard). */
     allow_hosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$/, "is a host name")).default([]),
+    /** A cell's output sent to the notebook, in MiB (0: no limit); the rest stays in the job's files. */
+    max_cell_output_mb: z.number().min(0).default(100),
   })
   .strict();
 

@@ -6,7 +6,7 @@
  */
 import type { SbatchPair } from "./job-script";
 import type { RunnerEvent } from "./runner-events";
-import type { FinalJobStatus, JobStatus } from "./scheduler";
+import type { FinalJobStatus, JobStatus, SubmitControl } from "./scheduler";
 
 /** Byte offsets already delivered, persisted so a restarted server resumes without repeats. */
 export interface CellOffsets {
@@ -89,8 +89,8 @@ export interface JobHandle {
 export interface ExecutionBackend {
   /** The options of `sbatch` that this backend would not apply (said to the user, once). */
   ignoredOptions(sbatch: readonly SbatchPair[]): SbatchPair[];
-  /** Writes the cell's files and submits it; resolves once the job has an id. */
-  submit(spec: CellJobSpec): Promise<SubmittedJob>;
+  /** Writes the cell's files and submits it; resolves once the job has an id (waiting out a scheduler outage). */
+  submit(spec: CellJobSpec, control?: SubmitControl): Promise<SubmittedJob>;
   /** Follows a submitted job from the given offsets (zero for a new one). */
   follow(job: SubmittedJob, from: CellOffsets, listener: JobListener): JobHandle;
 }

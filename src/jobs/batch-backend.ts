@@ -2,7 +2,8 @@
  * The per-cell job: each cell becomes a job script (rendered by `renderJobScript`) that a
  * `Scheduler` runs — sbatch on Slurm, bash on this machine — and is followed through its files.
  */
-import type { Transport } from "../cluster/transport";
+import { dirname, join } from "node:path";
+import { shellQuote, type Transport } from "../cluster/transport";
 import type {
   CellJobSpec,
   CellOffsets,
@@ -12,11 +13,11 @@ import type {
   JobListener,
   SubmittedJob,
 } from "./backend";
-import { JobFollower, type DirWatcher } from "./job-follower";
+import { JobFollower, type DirWatcher, type FollowOptions } from "./job-follower";
 import { renderJobScript, type EnvironmentSetup, type SbatchPair } from "./job-script";
 import { parseTimeOption } from "./slurm/slurm-time";
-import { installRunner } from "./runner-install";
-import type { Scheduler } from "./scheduler";
+import { OUTPUT_SCRIPT, installRunner } from "./runner-install";
+import type { Scheduler, SubmitControl } from "./scheduler";
 import { cellPaths, namespacePath, snapshotPath, type CellPaths, type SessionFiles } from "./session-files";
 
 export interface BatchBackendOptions {
@@ -27,6 +28,8 @@ export interface BatchBackendOptions {
   /** The umask cells run with (environment.umask). */
   umask: string;
   watchDir?: DirWatcher;
+  /** Bytes of a cell's output sent to the notebook (0: all of it); the rest stays in its files. */
+  outputLimitBytes?: number;
 }
 
 /** Job names show in squeue: keep them short and shell-safe. */
@@ -72,6 +75,8 @@ function runnerArgs(spec: CellJobSpec, paths: CellPaths, namespaceIn: string): s
 class BatchJob implements JobHandle {
   readonly done;
   private readonly follower: JobFollower;
+  /** Input answers written and maybe not yet read (and deleted) by the runner. */
+  private readonly answers = new Set<number>();
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -82,10 +87,11 @@ class BatchJob implements JobHandle {
     from: CellOffsets,
     listener: JobListener,
     detached: boolean,
-    watchDir?: DirWatcher,
+    options: FollowOptions,
   ) {
-    this.follower = new JobFollower(transport, scheduler, jobId, paths, from, listener, watchDir);
-    this.done = this.follower.done;
+    this.follower = new JobFollower(transport, scheduler, jobId, paths, from, listener, options);
+    // An answer the runner never read (the job died waiting) may hold a password: never leave it.
+    this.done = this.follower.done.finally(() => this.removeAnswers());
     // A detached cell's snapshot is garbage once it has ended, however it ended. Failing to remove
     // it loses nothing: the session's restart or shutdown removes the rest of its directory's
     // namespace, and the snapshot is only disk space.
@@ -95,11 +101,17 @@ class BatchJob implements JobHandle {
     }
   }
 
+  private async removeAnswers(): Promise<void> {
+    for (const seq of this.answers) await this.files.removeInputAnswer(this.paths, seq).catch(() => {});
+    this.answers.clear();
+  }
+
   get started(): boolean {
     return this.follower.started;
   }
 
   answerInput(seq: number, answer: InputAnswer): Promise<void> {
+    this.answers.add(seq);
     return this.files.writeInputAnswer(this.paths, seq, answer);
   }
 
@@ -145,7 +157,13 @@ export class BatchBackend implements ExecutionBackend {
     return sbatch.filter(([k]) => !applies.has(k) && k !== "--job-name" && k !== "--comment");
   }
 
-  async submit(spec: CellJobSpec): Promise<SubmittedJob> {
+  /** The command that prints a cell's whole output as text, on the cluster (docs/cell-runner.md). */
+  private async textCommand(eventsPath: string): Promise<string> {
+    const dir = await this.runnerPath().then(dirname, () => "<work_dir>/runner/<version>");
+    return `python3 ${shellQuote(join(dir, OUTPUT_SCRIPT))} ${shellQuote(eventsPath)}`;
+  }
+
+  async submit(spec: CellJobSpec, control?: SubmitControl): Promise<SubmittedJob> {
     const [dir, workDir] = await Promise.all([
       this.files.resolve(spec.sessionDir),
       this.files.prepareDir(spec.workDir),
@@ -173,16 +191,19 @@ export class BatchBackend implements ExecutionBackend {
     });
     await this.transport.writeFile(paths.code, spec.code, 0o600);
     await this.transport.writeFile(paths.script, script, 0o600);
-    const jobId = await this.scheduler.submit({
-      scriptPath: paths.script,
-      stdoutPath: paths.stdout,
-      stderrPath: paths.stderr,
-      eventsPath: paths.events,
-      workDir,
-      loginShell: environment.modules.length > 0,
-      tag,
-      timeLimitSeconds: timeLimitOf(spec.sbatch),
-    });
+    const jobId = await this.scheduler.submit(
+      {
+        scriptPath: paths.script,
+        stdoutPath: paths.stdout,
+        stderrPath: paths.stderr,
+        eventsPath: paths.events,
+        workDir,
+        loginShell: environment.modules.length > 0,
+        tag,
+        timeLimitSeconds: timeLimitOf(spec.sbatch),
+      },
+      control,
+    );
     return { jobId, sessionDir: dir, seq: spec.seq, workDir, ...(spec.detached ? { detached: true } : {}) };
   }
 
@@ -197,7 +218,12 @@ export class BatchBackend implements ExecutionBackend {
       from,
       listener,
       job.detached === true,
-      this.options.watchDir,
+      {
+        watchDir: this.options.watchDir,
+        outputLimit: this.options.outputLimitBytes
+          ? { bytes: this.options.outputLimitBytes, textCommand: (events) => this.textCommand(events) }
+          : undefined,
+      },
     );
   }
 }

@@ -2,17 +2,21 @@
  * Follows one cell's files from byte offsets until the cell is over: the events file and the job's
  * stdout/stderr. A cell that writes its end marker is finished at once (no scheduler query); one
  * whose job leaves the queue without it is "died", with the final state the liveness source gives.
- * Backend-neutral: what tells it the job is alive (squeue, a pid, an allocation's daemon) is a
- * `JobLiveness`.
+ * Every file is read to its end before the cell is called over, however much it holds: in chunks,
+ * each delivered before the next is read. Backend-neutral: what tells it the job is alive (squeue,
+ * a pid, an allocation's daemon) is a `JobLiveness`.
  */
 import { join } from "node:path";
 import type { Transport } from "../cluster/transport";
 import { errorMessage } from "../errors";
 import type { CellOffsets, JobListener, JobOutcome } from "./backend";
-import { LineTail, TextTail } from "./file-tail";
+import { LineTail, TextTail, type LineChunk } from "./file-tail";
+import { OutputBudget, type OutputLimit } from "./output-budget";
 import { parseRunnerEvents, type RunnerEvent } from "./runner-events";
 import type { FinalJobStatus, StatusListener } from "./scheduler";
 import type { CellPaths } from "./session-files";
+
+export type { OutputLimit } from "./output-budget";
 
 /** Whether a job is still there, and how it ended once it is not. */
 export interface JobLiveness {
@@ -38,13 +42,22 @@ const POLL_MAX_MS = 250;
 const QUEUED_POLL_MS = 1000;
 const STDERR_TAIL_CHARS = 4000;
 
+export interface FollowOptions {
+  watchDir?: DirWatcher;
+  /** How much output the notebook is sent; the rest stays in the files (see OutputBudget). */
+  outputLimit?: OutputLimit;
+}
+
 export class JobFollower {
   readonly done: Promise<JobOutcome>;
   private readonly events: LineTail;
   private readonly stdout: TextTail;
   private readonly stderr: TextTail;
+  private readonly budget: OutputBudget;
   private stderrTail = "";
   private startedFlag: boolean;
+  /** The runner started again (a requeued job): its stdout/stderr files may have been started anew. */
+  private restarted = false;
   private queued = false;
   private wakeUp: (() => void) | undefined;
   private readonly stopWatchingDir: (() => void) | undefined;
@@ -56,13 +69,14 @@ export class JobFollower {
     private readonly paths: CellPaths,
     offsets: CellOffsets,
     private readonly listener: JobListener,
-    watchDir?: DirWatcher,
+    options: FollowOptions = {},
   ) {
     this.events = new LineTail(transport, paths.events, offsets.events);
     this.stdout = new TextTail(transport, paths.stdout, offsets.stdout);
     this.stderr = new TextTail(transport, paths.stderr, offsets.stderr);
+    this.budget = new OutputBudget(options.outputLimit, paths);
     this.startedFlag = offsets.events > 0;
-    this.stopWatchingDir = watchDir?.(join(paths.events, ".."), () => this.wakeUp?.());
+    this.stopWatchingDir = options.watchDir?.(join(paths.events, ".."), () => this.wakeUp?.());
     this.done = this.follow(transport);
   }
 
@@ -117,7 +131,7 @@ export class JobFollower {
         const wasGone = gone;
         let result: { end?: EndEvent; got: boolean };
         try {
-          result = await this.drain();
+          result = await this.drain(false);
         } catch (err) {
           // A read that failed (connection lost, file system hiccup): try again later, lose nothing.
           this.listener.onTrouble(errorMessage(err));
@@ -127,13 +141,13 @@ export class JobFollower {
         }
         if (result.end) {
           this.listener.onEnding();
-          if (await this.drainStd()) this.listener.onOffsets(this.offsets);
+          await this.untilRead(() => this.drain(true));
           return { kind: "ended", status: result.end.status, maxRss: formatRss(result.end.maxrss_kb) };
         }
         if (wasGone) {
+          // drain() read every file to its end: nothing more will come, and no end marker did.
           this.listener.onEnding();
           const final = await this.liveness.final(this.jobId);
-          if (await this.drainStd()) this.listener.onOffsets(this.offsets);
           return { kind: "died", final, started: this.startedFlag, stderrTail: this.stderrTail };
         }
         delay = result.got ? POLL_MIN_MS : Math.min(delay * 1.5, POLL_MAX_MS);
@@ -143,6 +157,19 @@ export class JobFollower {
     } finally {
       unwatch();
       this.stopWatchingDir?.();
+    }
+  }
+
+  /** After the end marker: the job's own stdout/stderr to their ends, retrying reads that fail. */
+  private async untilRead(read: () => Promise<unknown>): Promise<void> {
+    for (let delay = POLL_MIN_MS; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await read();
+        return;
+      } catch (err) {
+        this.listener.onTrouble(errorMessage(err));
+        await this.sleep(delay);
+      }
     }
   }
 
@@ -157,21 +184,50 @@ export class JobFollower {
     });
   }
 
-  private async drain(): Promise<{ end?: EndEvent; got: boolean }> {
-    const before = this.offsets;
-    // The three files at once: over SSH, one round trip for all of them.
-    const [got, text] = await Promise.all([this.drainStd(), this.events.read()]);
-    const end = text ? this.deliver(text) : undefined;
-    const after = this.offsets;
-    const moved =
-      after.events !== before.events || after.stdout !== before.stdout || after.stderr !== before.stderr;
-    if (moved) this.listener.onOffsets(after);
-    return { end, got: got || moved };
+  /**
+   * Reads the three files (at once: over SSH one round trip for all of them) chunk by chunk until
+   * each is read to its end, delivering each round before reading the next and saving the offsets
+   * right after what they cover was delivered (no await in between: a server killed at any moment
+   * repeats nothing and loses nothing). `stdOnly`: the events file is over (its end marker was read).
+   */
+  private async drain(stdOnly: boolean): Promise<{ end?: EndEvent; got: boolean }> {
+    let got = false;
+    for (;;) {
+      if (this.restarted) {
+        this.restarted = false;
+        await Promise.all([this.stdout.rewindIfTruncated(), this.stderr.rewindIfTruncated()]);
+      }
+      const before = this.offsets;
+      const over = this.budget.over(before);
+      const [ev, out, err] = await Promise.all([
+        stdOnly ? undefined : this.events.read(),
+        this.stdout.read(),
+        this.stderr.read(),
+      ]);
+      if (out.data) this.std("stdout", out.data, over);
+      if (err.data) this.std("stderr", err.data, over);
+      const end = ev ? this.deliver(ev.data, over) : undefined;
+      const after = this.offsets;
+      const moved =
+        after.events !== before.events || after.stdout !== before.stdout || after.stderr !== before.stderr;
+      if (moved) this.listener.onOffsets(after);
+      got ||= moved;
+      if (!over && this.budget.over(after)) this.listener.onOutput("stderr", await this.budget.notice());
+      if (end) return { end, got };
+      if (!(ev?.more || out.more || err.more)) return { got };
+    }
+  }
+
+  private std(name: "stdout" | "stderr", text: string, over: boolean): void {
+    if (name === "stderr") this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_CHARS);
+    if (!over) this.listener.onOutput(name, text);
   }
 
   /** Hands complete events to the listener (consecutive streams of one name merged); returns the end marker. */
-  private deliver(text: string): EndEvent | undefined {
-    const { events, bad } = parseRunnerEvents(text);
+  private deliver(chunk: LineChunk, over: boolean): EndEvent | undefined {
+    if (!over) for (const s of chunk.skipped) this.listener.onOutput("stderr", this.budget.tooLong(s));
+    if (!chunk.lines.length) return undefined;
+    const { events, bad } = parseRunnerEvents(this.budget.kept(chunk.lines, over));
     for (const b of bad) this.listener.onOutput("stderr", `alpine-kernel: unreadable runner event (${b})\n`);
     let end: EndEvent | undefined;
     let pending: (RunnerEvent & { type: "stream" }) | undefined;
@@ -181,11 +237,13 @@ export class JobFollower {
     };
     for (const ev of events) {
       if (ev.type === "start") {
+        this.restarted ||= this.startedFlag;
         this.startedFlag = true;
         this.queued = false;
       }
       if (ev.type === "stream") {
         if (ev.name === "stderr") this.stderrTail = (this.stderrTail + ev.text).slice(-STDERR_TAIL_CHARS);
+        if (over) continue;
         if (pending && pending.name === ev.name) pending = { ...pending, text: pending.text + ev.text };
         else {
           flush();
@@ -193,21 +251,12 @@ export class JobFollower {
         }
         continue;
       }
+      if (over && (ev.type === "display_data" || ev.type === "update_display_data")) continue;
       flush();
       if (ev.type === "end") end = ev;
       else this.listener.onEvent(ev);
     }
     flush();
     return end;
-  }
-
-  private async drainStd(): Promise<boolean> {
-    const [out, err] = await Promise.all([this.stdout.read(), this.stderr.read()]);
-    if (out) this.listener.onOutput("stdout", out);
-    if (err) {
-      this.stderrTail = (this.stderrTail + err).slice(-STDERR_TAIL_CHARS);
-      this.listener.onOutput("stderr", err);
-    }
-    return Boolean(out || err);
   }
 }

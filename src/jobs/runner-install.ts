@@ -16,6 +16,8 @@ export function runnerSourceDir(): string {
 }
 
 export const RUNNER_ENTRY = "alpine_kernel_runner.py";
+/** Beside the runner: prints a cell's whole output as text from its events file. */
+export const OUTPUT_SCRIPT = "alpine_kernel_output.py";
 
 /** The runner's .py files, with paths relative to the runner directory (it has a package below it). */
 function runnerFiles(dir = runnerSourceDir(), prefix = ""): { name: string; data: Buffer }[] {

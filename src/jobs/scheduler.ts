@@ -77,11 +77,19 @@ export interface SubmitSpec {
 
 export type StatusListener = (status: JobStatus) => void;
 
+/** How a submission that has to wait (the controller does not answer) is watched and withdrawn. */
+export interface SubmitControl {
+  /** Withdraws the submission (an interrupt): no more retries; a job that may exist is still looked for. */
+  signal?: AbortSignal;
+  /** Why submission is waiting, while it waits; `undefined` once it is done waiting. */
+  onWaiting?: (message: string | undefined) => void;
+}
+
 export interface Scheduler {
   readonly kind: "local" | "slurm";
   /** The sbatch options it applies: all of them (Slurm), or those it can (the local backend: --time). */
   readonly applies: "all" | ReadonlySet<string>;
-  submit(spec: SubmitSpec): Promise<string>;
+  submit(spec: SubmitSpec, control?: SubmitControl): Promise<string>;
   /** Live statuses of a job; `onGone` is called once when the job has left the queue. */
   watch(jobId: string, onStatus: StatusListener, onGone: () => void): () => void;
   /** SIGINT to the cell's Python (KeyboardInterrupt). */

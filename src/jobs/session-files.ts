@@ -61,6 +61,8 @@ export interface RecordedOutput {
   events: Buffer | null;
   stdout: Buffer | null;
   stderr: Buffer | null;
+  /** A file held more than is replayed (REPLAY_MAX_BYTES): the files that did, to say where the rest is. */
+  cut: string[];
 }
 
 const REPLAY_MAX_BYTES = 64 << 20;
@@ -142,7 +144,10 @@ export class SessionFiles {
     const [events, stdout, stderr] = await Promise.all(
       [paths.events, paths.stdout, paths.stderr].map((p) => this.transport.readFrom(p, 0, REPLAY_MAX_BYTES)),
     );
-    return { events: events ?? null, stdout: stdout ?? null, stderr: stderr ?? null };
+    const cut = [paths.events, paths.stdout, paths.stderr].filter(
+      (_p, i) => ([events, stdout, stderr][i]?.length ?? 0) >= REPLAY_MAX_BYTES,
+    );
+    return { events: events ?? null, stdout: stdout ?? null, stderr: stderr ?? null, cut };
   }
 
   /**
@@ -230,5 +235,10 @@ export class SessionFiles {
 
   async writeInputAnswer(paths: CellPaths, seq: number, answer: InputAnswer): Promise<void> {
     await this.transport.writeFile(inputAnswerPath(paths, seq), JSON.stringify(answer), 0o600);
+  }
+
+  /** The runner deletes an answer once read; this removes one it never read. */
+  async removeInputAnswer(paths: CellPaths, seq: number): Promise<void> {
+    await this.transport.remove(inputAnswerPath(paths, seq));
   }
 }

@@ -32,6 +32,11 @@ export const SBATCH_OPTIONS: readonly SbatchOption[] = [
   { long: "--job-name", short: "-J", takesValue: true, help: "job name shown by squeue" },
   { long: "--begin", takesValue: true, help: "start no earlier than, e.g. now+1hour or 16:00" },
   { long: "--requeue", takesValue: false, help: "let Slurm requeue the job if it is preempted" },
+  {
+    long: "--no-requeue",
+    takesValue: false,
+    help: "never rerun the cell: a node failure or preemption ends it",
+  },
 ];
 
 /** Options of %%slurm that are the kernel's own, not sbatch's. */

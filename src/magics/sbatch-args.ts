@@ -28,7 +28,7 @@ const OTHER_SBATCH = new Set(
     "ntasks-per-node ntasks-per-core ntasks-per-socket nodelist exclude mem-per-gpu gpus-per-task " +
     "gpus-per-socket cpus-per-gpu tmp licenses reservation signal hold comment distribution " +
     "threads-per-core hint gpu-bind time-min deadline priority nice wckey tres-per-task propagate " +
-    "get-user-env no-requeue oversubscribe overcommit core-spec sockets-per-node cores-per-socket " +
+    "get-user-env oversubscribe overcommit core-spec sockets-per-node cores-per-socket " +
     "switches clusters container spread-job use-min-nodes acctg-freq immediate no-kill quiet " +
     "verbose version help usage mincpus extra-node-info"
   )
@@ -43,6 +43,7 @@ const MAIL_TYPES = (
 
 /** Options that are alternatives: a later one replaces an earlier one of the same group. */
 function groupOf(long: string): string {
+  if (long === "--no-requeue") return "--requeue";
   return long === "--mem-per-cpu" ? "--mem" : long;
 }
 

@@ -142,6 +142,7 @@ export function createBackend(
       workDir: config.work_dir,
       umask: config.environment.umask,
       watchDir: transport.kind === "local" ? watchLocalDir : undefined,
+      outputLimitBytes: Math.round(config.server.max_cell_output_mb * (1 << 20)),
     }),
     pythonVersion: pythonVersionOf(transport, config, loginShell),
     prompts,

@@ -19,6 +19,10 @@ import type { KernelManager } from "./kernel-manager";
 const CHANNELS_PATH = /^\/api\/kernels\/([0-9a-f-]{36})\/channels\/?$/;
 
 class WsClient implements SessionClient {
+  private sent = 0;
+  private done = 0;
+  private readonly waiting: { upTo: number; fn: () => void }[] = [];
+
   constructor(
     readonly id: string,
     private readonly ws: WebSocket,
@@ -27,7 +31,17 @@ class WsClient implements SessionClient {
 
   send(msg: OutgoingMessage): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(encodeWsMessage(this.framing, msg));
+    this.sent++;
+    // ws calls back in order, once the frame is written to the socket (or failed to be).
+    this.ws.send(encodeWsMessage(this.framing, msg), () => {
+      this.done++;
+      while (this.waiting.length && this.waiting[0]!.upTo <= this.done) this.waiting.shift()!.fn();
+    });
+  }
+
+  whenSent(fn: () => void): void {
+    if (this.done >= this.sent || this.ws.readyState !== this.ws.OPEN) fn();
+    else this.waiting.push({ upTo: this.sent, fn });
   }
 
   close(reason: string): void {

@@ -48,7 +48,13 @@ const IDLE_CHECK_MS = 5000;
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { config, log } = opts;
   const token = opts.token ?? randomBytes(24).toString("hex");
-  const ledger = new Ledger(opts.ledgerPath ?? join(dataDir(), "ledger.jsonl"));
+  const ledger = new Ledger(opts.ledgerPath ?? join(dataDir(), "ledger.jsonl"), {
+    // Said in the log, and on stderr for whoever started the server in the foreground.
+    warn: (message) => {
+      log.warn(message);
+      process.stderr.write(`alpine-kernel: ${message}\n`);
+    },
+  });
   const prompts = new PromptBroker(config.cluster.prompt_timeout_seconds * 1000);
   const backend = createBackend(config, ledger, log, prompts);
   const kernels = new KernelManager(backend.env);
@@ -114,6 +120,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await backend.close(); // never rejects: `closed` must resolve, or the process would wait for ever
+      ledger.close();
       log.info("server stopped");
       log.flush();
       resolveClosed();

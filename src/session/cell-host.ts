@@ -45,6 +45,8 @@ export interface CellHost {
   readonly namespaceBytes: number | undefined;
   /** True the first time `what` is asked in this session (things said once: where cells run, ignored options). */
   once(what: string): boolean;
+  /** Runs `fn` once what was sent to the frontends so far has left the server. */
+  afterDelivery(fn: () => void): void;
 }
 
 export interface CellRequest {

@@ -17,7 +17,7 @@ export async function cancelCellJob(env: SessionEnvironment, rec: CellRecord): P
 
 /** `%slurm output JOBID`: the job's whole output, from its files, as this cell's output. */
 export async function replayOutput(files: SessionFiles, rec: CellRecord, out: OutputSink): Promise<void> {
-  const { events, stdout, stderr } = await files.recorded(jobOf(rec));
+  const { events, stdout, stderr, cut } = await files.recorded(jobOf(rec));
   if (!events && !stdout && !stderr) {
     out.stream("stderr", `job ${rec.jobId} left no output files in ${rec.sessionDir} (were they purged?)\n`);
     return;
@@ -34,6 +34,11 @@ export async function replayOutput(files: SessionFiles, rec: CellRecord, out: Ou
   }
   if (stdout?.length) out.stream("stdout", stdout.toString("utf8"));
   if (stderr?.length) out.stream("stderr", stderr.toString("utf8"));
+  if (cut.length)
+    out.stream(
+      "stderr",
+      `alpine-kernel: job ${rec.jobId} wrote more than a notebook can hold: this is the first 64 MiB of each of its files; all of it is in ${cut.join(", ")} (alpine_kernel_output.py, beside the runner under your work_dir's runner/ directory, prints an events file as text).\n`,
+    );
   if (!rec.ended) {
     out.stream(
       "stderr",

@@ -56,6 +56,10 @@ export function failureContent(f: JobFailure): ErrorContent {
   return errorContent(f.name, f.message, f.details);
 }
 
+export function requeueingNotice(jobId: string, cause: string): string {
+  return `alpine-kernel: Slurm stopped job ${jobId} and put it back in the queue (${cause}); it will run this cell again from the start, and that run's output follows below. The output above is from the stopped run.\n`;
+}
+
 export function requeuedNotice(jobId: string, host: string): string {
   return `alpine-kernel: job ${jobId} was requeued and started again on ${host}; the output above is from its earlier run.\n`;
 }
@@ -83,6 +87,7 @@ export function bindOutputs(cell: Cell, sink: OutputSink): void {
     if (ev.type === "output") showOutput(sink, ev.output, cell.info.executionCount);
     else if (ev.type === "requeued") sink.stream("stderr", requeuedNotice(cell.jobId ?? "", ev.host));
     else if (ev.type === "page") sink.page(ev.page.data);
+    else if (ev.type === "requeueing") sink.stream("stderr", requeueingNotice(cell.jobId ?? "", ev.cause));
     else if (ev.type === "phase" && ev.phase.name === "ended") {
       off();
       // The cell's own exception was shown as it happened, a refused submission is the session's to

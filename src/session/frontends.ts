@@ -10,7 +10,8 @@ const UNSENT_LIMIT = 5000;
 
 export class Frontends {
   private readonly clients = new Map<string, SessionClient>();
-  private readonly unsent: OutgoingMessage[] = [];
+  /** Messages, and what waits for them to be delivered (afterDelivery), in order. */
+  private readonly unsent: (OutgoingMessage | (() => void))[] = [];
   private closed = false;
 
   get count(): number {
@@ -19,7 +20,33 @@ export class Frontends {
 
   attach(client: SessionClient): void {
     this.clients.set(client.id, client);
-    for (const msg of this.unsent.splice(0)) client.send(msg);
+    for (const item of this.unsent.splice(0)) {
+      if (typeof item === "function") this.afterDelivery(item);
+      else client.send(item);
+    }
+  }
+
+  /**
+   * Runs `fn` once every message broadcast so far has left this process for every frontend attached
+   * — with none attached, once the next one has been sent what was kept for it. What a cell records
+   * as delivered (its output offsets, its end) waits for this: a server killed at any moment then
+   * sends again what never left it, and nothing that did.
+   */
+  afterDelivery(fn: () => void): void {
+    if (this.closed) return fn();
+    const clients = [...this.clients.values()];
+    if (!clients.length) {
+      this.unsent.push(fn);
+      return;
+    }
+    let waiting = clients.length;
+    const one = () => {
+      if (--waiting === 0) fn();
+    };
+    for (const c of clients) {
+      if (c.whenSent) c.whenSent(one);
+      else one();
+    }
   }
 
   detach(client: SessionClient): void {
@@ -31,7 +58,10 @@ export class Frontends {
     if (this.clients.size > 0) {
       for (const c of this.clients.values()) c.send(msg);
     } else if (!this.closed) {
-      if (this.unsent.length >= UNSENT_LIMIT) this.unsent.shift();
+      if (this.unsent.length >= UNSENT_LIMIT) {
+        const dropped = this.unsent.shift();
+        if (typeof dropped === "function") dropped();
+      }
       this.unsent.push(msg);
     }
   }
@@ -46,7 +76,7 @@ export class Frontends {
   /** Ends every connection (the kernel was shut down, as Jupyter Server closes a deleted kernel's channels). */
   closeAll(reason: string): void {
     this.closed = true;
-    this.unsent.length = 0;
+    for (const item of this.unsent.splice(0)) if (typeof item === "function") item();
     for (const c of this.clients.values()) c.close?.(reason);
     this.clients.clear();
   }

@@ -117,14 +117,23 @@ function present(host: CellHost, cell: Cell, resumed: boolean): void {
       }
     });
   }
-  host.env.cells.track(cell);
+  host.env.cells.track(
+    cell,
+    detached ? {} : { afterDelivery: (fn) => host.afterDelivery(fn), answeredBySession: true },
+  );
 }
 
-export async function runCell(host: CellHost, req: CellRequest): Promise<ExecuteReplyContent> {
+/** The reply, and the cell when one ran (its end is recorded once the reply has left: `CellBook.answered`). */
+export interface CellRun {
+  reply: ExecuteReplyContent;
+  cell?: Cell;
+}
+
+export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun> {
   const count = req.executionCount;
   const sink = iopubSink(host.publish, req.header);
   const planned = await plan(host, req, sink);
-  if (planned.kind === "answered") return planned.reply;
+  if (planned.kind === "answered") return { reply: planned.reply };
   const { body, options } = planned;
   const { env } = host;
   const seq = host.nextSeq();
@@ -176,15 +185,17 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
   } catch (err) {
     if (!(err instanceof SubmitError)) throw err;
     env.discovery?.invalidate();
-    return refuse(
-      sink,
-      count,
-      "SubmitError",
-      `${err.message}\n(nothing is queued; fix the options and run the cell again)`,
-    );
+    return {
+      reply: refuse(
+        sink,
+        count,
+        "SubmitError",
+        `${err.message}\n(nothing is queued; fix the options and run the cell again)`,
+      ),
+    };
   }
-  if (detached) return okReply(count);
-  return replyFor(await cell.finished, count);
+  if (detached) return { reply: okReply(count) };
+  return { reply: replyFor(await cell.finished, count), cell };
 }
 
 /**

@@ -30,7 +30,14 @@ import type { InputRelay } from "./input-relay";
 import { LoginPrompts } from "./login-prompts";
 import type { CellHost, SessionPlace } from "./cell-host";
 import { resumeCell, runCell } from "./run-cell";
-import { addHistory, newSessionRecord, type SessionRecord } from "./session-record";
+import {
+  HISTORY_BOUND,
+  addHistory,
+  boundedNames,
+  historyEntry,
+  newSessionRecord,
+  type SessionRecord,
+} from "./session-record";
 export type { SessionRecord } from "./session-record";
 
 export class Session implements CellHost {
@@ -81,11 +88,14 @@ export class Session implements CellHost {
       run: previousRun + 1,
     });
     env.ledger.put(record);
-    return new Session(env, record, env.log.child({ kernel: init.id }));
+    return new Session(env, structuredClone(record), env.log.child({ kernel: init.id }));
   }
 
   /** Brings back a session recorded before a server restart, following again its cells in flight. */
-  static restore(env: SessionEnvironment, record: SessionRecord): Session {
+  static restore(env: SessionEnvironment, stored: SessionRecord): Session {
+    // A copy: the session changes its state and sends the ledger only the changes.
+    const record = structuredClone(stored);
+    record.history = (record.history ?? []).map(([n, code]) => historyEntry(n, code));
     const session = new Session(env, record, env.log.child({ kernel: record.id }));
     for (const rec of env.cells.inFlight().filter((r) => r.sessionId === record.id)) {
       session.log.info({ job: rec.jobId, seq: rec.seq }, "following a cell again after a server restart");
@@ -99,6 +109,7 @@ export class Session implements CellHost {
           clientId,
           makeMessage("shell", "execute_reply", replyFor(end, rec.executionCount), parent, session.id),
         );
+        session.frontends.afterDelivery(() => env.cells.answered(cell));
         session.publish("status", { execution_state: "idle" }, parent);
       });
     }
@@ -147,7 +158,7 @@ export class Session implements CellHost {
   setNotebookPath(path: string): void {
     if (this.state.notebookPath === path) return;
     this.state.notebookPath = path;
-    this.persist();
+    this.persist({ notebookPath: path });
   }
 
   get place(): SessionPlace {
@@ -164,13 +175,13 @@ export class Session implements CellHost {
 
   nextSeq(): number {
     const seq = ++this.state.cellSeq;
-    this.persist();
+    this.persist({ cellSeq: seq });
     return seq;
   }
 
   saveDefaults(): void {
     this.state.slurmDefaults = this.options.notebookDefaults;
-    this.persist();
+    this.persist({ slurmDefaults: this.state.slurmDefaults });
   }
 
   setCurrent(cell: Cell | undefined, inputs?: InputRelay): void {
@@ -184,9 +195,13 @@ export class Session implements CellHost {
   }
 
   setNamespace(names: Record<string, string>, storeBytes?: number): void {
-    this.state.names = names;
+    this.state.names = boundedNames(names);
     this.state.namespaceBytes = storeBytes;
-    this.persist();
+    this.persist({ names: this.state.names, namespaceBytes: storeBytes ?? null }, false);
+  }
+
+  afterDelivery(fn: () => void): void {
+    this.frontends.afterDelivery(fn);
   }
 
   get namespaceBytes(): number | undefined {
@@ -328,15 +343,19 @@ export class Session implements CellHost {
       if (!silent && store_history) this.state.executionCount++;
       const count = this.state.executionCount;
       if (!silent) this.publish("execute_input", { code, execution_count: count }, req.header);
-      if (store_history) addHistory(this.state, count, code);
-      this.persist();
+      if (!silent && store_history) this.persist({ executionCount: count });
+      if (store_history) {
+        const entry = addHistory(this.state, count, code);
+        if (!this.closed) this.env.ledger.push("session", this.id, "history", entry, HISTORY_BOUND);
+      }
       let reply: ContentByType["execute_reply"];
+      let cell: Cell | undefined;
       // While this cell runs, a login the cluster needs (password, Duo) may be asked here.
       const stopAnswering = req.content.allow_stdin
         ? this.logins.answerIn(item.clientId, req.header)
         : undefined;
       try {
-        reply = await runCell(this, {
+        ({ reply, cell } = await runCell(this, {
           header: req.header,
           code,
           silent,
@@ -345,7 +364,7 @@ export class Session implements CellHost {
           clientId: item.clientId,
           executionCount: count,
           cellId: typeof req.metadata.cellId === "string" ? req.metadata.cellId.slice(0, 200) : undefined,
-        });
+        }));
       } catch (err) {
         const ename = err instanceof AlpineKernelError ? errorName(err.code) : "KernelError";
         const e = errorContent(ename, errorMessage(err));
@@ -355,6 +374,8 @@ export class Session implements CellHost {
         stopAnswering?.();
       }
       this.frontends.send(item.clientId, makeMessage("shell", "execute_reply", reply, req.header, this.id));
+      const ran = cell;
+      if (ran) this.frontends.afterDelivery(() => this.env.cells.answered(ran));
       return { failed: reply.status === "error" };
     } finally {
       this.publish("status", { execution_state: "idle" }, req.header);
@@ -372,8 +393,9 @@ export class Session implements CellHost {
     return { failed: true };
   }
 
-  private persist(): void {
-    if (!this.closed) this.env.ledger.put(this.state);
+  /** Records what changed of the session (durable unless said otherwise). */
+  private persist(fields: { [K in keyof SessionRecord]?: SessionRecord[K] | null }, durable = true): void {
+    if (!this.closed) this.env.ledger.update("session", this.id, fields, { durable });
   }
 
   // ------------------------------------------------------------ lifecycle
@@ -410,7 +432,7 @@ export class Session implements CellHost {
     this.state.namespaceBytes = undefined;
     this.state.run = this.run + 1;
     this.comms.closeAll();
-    this.persist();
+    this.persist({ executionCount: 0, names: {}, namespaceBytes: null, run: this.state.run });
     this.publish("status", { execution_state: "starting" }, {});
     this.publish("status", { execution_state: "idle" }, {});
   }

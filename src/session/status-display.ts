@@ -9,7 +9,7 @@ import { clockText } from "../protocol/jobs-feed";
 import { escapeHtml } from "./html";
 
 export type Phase =
-  | { kind: "submitting" }
+  | { kind: "submitting"; waiting?: string }
   | { kind: "queued"; status?: JobStatus; since: number }
   | { kind: "running"; node?: string; cpus?: number; memory?: string; gpus?: number; since: number }
   | { kind: "done"; ok: boolean; seconds: number; maxRss?: string; detail?: string; namespace?: string }
@@ -52,7 +52,7 @@ export function statusText(v: StatusView): string {
   const p = v.phase;
   switch (p.kind) {
     case "submitting":
-      line = `${IN_FLIGHT_MARK} submitting`;
+      line = p.waiting ? `${IN_FLIGHT_MARK} submitting… ${p.waiting}` : `${IN_FLIGHT_MARK} submitting`;
       break;
     case "queued": {
       const reason =

@@ -56,6 +56,8 @@ export class StatusLine {
   private extra = { html: "", text: "" };
   /** What the cell did with the namespace, when it is worth saying. */
   private namespace: string | undefined;
+  /** Submission had to wait for the scheduler (and said so on this line). */
+  private waited = false;
   private readonly unsubscribe: (() => void)[];
 
   constructor(
@@ -79,7 +81,13 @@ export class StatusLine {
 
   private onPhase(p: CellPhase): void {
     if (p.name === "ended") return this.finish(p.end);
-    if (p.name !== "queued" && p.name !== "running") return; // no line before a job exists
+    // Before a job exists, a line only while submission waits for the scheduler.
+    if (p.name === "submitting") {
+      if (p.waiting || this.waited) this.set({ kind: "submitting", waiting: p.waiting });
+      this.waited ||= Boolean(p.waiting);
+      return;
+    }
+    if (p.name !== "queued" && p.name !== "running") return;
     this.view.jobId = p.jobId;
     this.view.note ??= this.options.note?.(this.cell);
     if (!this.timer) {
@@ -97,8 +105,11 @@ export class StatusLine {
 
   private finish(end: CellEnd): void {
     this.stop();
-    // A cell that never got a job never showed a line.
-    if (!this.view.jobId) return;
+    // A cell that never got a job showed a line only if its submission had to wait.
+    if (!this.view.jobId) {
+      if (this.waited) this.set({ kind: "done", ok: false, seconds: 0, detail: "was not submitted" });
+      return;
+    }
     this.view.trouble = undefined;
     if (this.options.collected) this.extra = this.options.collected(this.view.jobId);
     if (this.options.quiet && !this.namespace) return;

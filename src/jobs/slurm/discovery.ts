@@ -6,6 +6,7 @@
 import { CommandError, type Transport } from "../../cluster/transport";
 import { ClusterError, errorMessage } from "../../errors";
 import type { ClusterInfo } from "./cluster-info";
+import { isOutage } from "./outage";
 import {
   SCONTROL_PARTITIONS_ARGV,
   SINFO_NODE_SIZES_ARGV,
@@ -19,12 +20,14 @@ import {
  */
 function discoveryError(err: unknown, what: string): unknown {
   return err instanceof CommandError
-    ? new ClusterError("DISCOVERY_FAILED", `${what}: ${errorMessage(err)}`)
+    ? new ClusterError("DISCOVERY_FAILED", `${what}: ${errorMessage(err)}`, { cause: err })
     : err;
 }
 
 export class ClusterDiscovery {
   private cached: ClusterInfo | undefined;
+  /** The last discovery, kept past its TTL: used while the controller does not answer. */
+  private stale: ClusterInfo | undefined;
   private pending: Promise<ClusterInfo> | undefined;
 
   constructor(
@@ -36,7 +39,14 @@ export class ClusterDiscovery {
   get(): Promise<ClusterInfo> {
     if (this.cached && Date.now() - this.cached.discoveredAt < this.ttlMs)
       return Promise.resolve(this.cached);
-    this.pending ??= this.discover().finally(() => (this.pending = undefined));
+    this.pending ??= this.discover()
+      .catch((err: unknown) => {
+        // The controller not answering is no reason to fail a cell: what Slurm said last still holds.
+        if (this.stale && isOutage(err instanceof ClusterError && err.cause ? err.cause : err))
+          return this.stale;
+        throw err;
+      })
+      .finally(() => (this.pending = undefined));
     return this.pending;
   }
 
@@ -58,7 +68,7 @@ export class ClusterDiscovery {
       }),
     ]);
     const info: ClusterInfo = parseClusterInfo({ partitions, nodeSizes, user }, Date.now());
-    this.cached = info;
+    this.cached = this.stale = info;
     return info;
   }
 }

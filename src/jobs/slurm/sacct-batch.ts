@@ -5,6 +5,7 @@
  */
 import type { Transport } from "../../cluster/transport";
 import type { FinalJobStatus, JobState } from "../scheduler";
+import { outageWords } from "./outage";
 import { SACCT_ARGS, parseSacct } from "./parse-sacct";
 
 const ACTIVE: ReadonlySet<JobState> = new Set([
@@ -32,7 +33,14 @@ export class SacctBatch {
   private running = false;
   private again = false;
 
-  constructor(private readonly transport: Transport) {}
+  /** Consecutive sacct failures (slurmdbd or the way to it down): final asks wait them out. */
+  private failures = 0;
+
+  constructor(
+    private readonly transport: Transport,
+    /** Told while sacct cannot answer, and (undefined) once it answers again. */
+    private readonly onTrouble?: (message: string | undefined) => void,
+  ) {}
 
   /** The job's end state from accounting; UNKNOWN (`unknown: true`) once accounting never told. */
   final(jobId: string): Promise<FinalJobStatus> {
@@ -90,6 +98,13 @@ export class SacctBatch {
     } finally {
       this.running = false;
     }
+    if (failure) {
+      this.failures++;
+      this.onTrouble?.(`accounting (sacct) not answering (${outageWords(failure)}), retrying`);
+    } else if (this.failures) {
+      this.failures = 0;
+      this.onTrouble?.(undefined);
+    }
     let retryIn = this.again ? BATCH_MS : 0;
     this.again = false;
     for (const id of ids) {
@@ -102,6 +117,9 @@ export class SacctBatch {
           else a.resolve(f);
         } else if (f && !ACTIVE.has(f.state)) {
           a.resolve(f);
+        } else if (failure) {
+          // sacct did not answer: nothing is known, so nothing is decided; ask again, for as long as it takes.
+          keep.push(a);
         } else if (a.attempt >= RETRIES_MS.length) {
           a.resolve({ jobId: id, state: f?.state ?? "UNKNOWN", exitCode: 0, signal: 0, unknown: true });
         } else {
@@ -111,8 +129,10 @@ export class SacctBatch {
       }
       if (keep.length) {
         const attempt = Math.max(...keep.map((a) => a.attempt));
-        for (const a of keep) a.attempt++;
-        const wait = RETRIES_MS[attempt]!;
+        if (!failure) for (const a of keep) a.attempt++;
+        const wait = failure
+          ? RETRIES_MS[Math.min(this.failures - 1, RETRIES_MS.length - 1)]!
+          : RETRIES_MS[attempt]!;
         retryIn = retryIn ? Math.min(retryIn, wait) : wait;
         this.asks.set(id, keep);
       } else {

@@ -6,7 +6,8 @@ import type { Transport } from "../../cluster/transport";
 import { CommandError } from "../../cluster/transport";
 import { AlpineKernelError } from "../../errors";
 import { parseRunnerEvents } from "../runner-events";
-import type { FinalJobStatus, Scheduler, StatusListener, SubmitSpec } from "../scheduler";
+import type { FinalJobStatus, Scheduler, StatusListener, SubmitControl, SubmitSpec } from "../scheduler";
+import { SubmitCancelledError, backoffMs, isOutage, mayHaveQueued, outageWords } from "./outage";
 import { SacctBatch } from "./sacct-batch";
 import { SlurmWatcher, type WatcherOptions } from "./watcher";
 
@@ -46,6 +47,31 @@ export function submitHint(stderr: string): string {
   return HINTS.find(([re]) => re.test(stderr))?.[1] ?? "";
 }
 
+function parseJobId(stdout: string): string {
+  const id = stdout.trim().split("\n").pop()?.split(";")[0]?.trim() ?? "";
+  if (!/^\d+(_\d+)?$/.test(id))
+    throw new SubmitError(`unexpected sbatch output ${JSON.stringify(stdout.trim())}`, "");
+  return id;
+}
+
+const cancelled = () =>
+  new SubmitCancelledError(
+    "the cell was withdrawn while the Slurm controller was not answering; nothing was submitted",
+  );
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
+
 function sbatchMessage(stderr: string): string {
   const lines = stderr
     .split("\n")
@@ -65,48 +91,73 @@ export class SlurmScheduler implements Scheduler {
     watcherOptions: WatcherOptions,
   ) {
     this.watcher = new SlurmWatcher(transport, watcherOptions);
-    this.sacct = new SacctBatch(transport);
+    this.sacct = new SacctBatch(transport, watcherOptions.onTrouble);
   }
 
-  async submit(spec: SubmitSpec): Promise<string> {
-    let stdout: string;
-    try {
-      ({ stdout } = await this.transport.run(["sbatch", "--parsable", spec.scriptPath], {
-        timeoutMs: 120_000,
-      }));
-    } catch (err) {
-      if (err instanceof CommandError && err.exitCode !== 127)
-        throw new SubmitError(sbatchMessage(err.stderr || err.stdout), submitHint(err.stderr));
-      if (!(err instanceof AlpineKernelError && err.code === "CONNECTION_LOST")) throw err;
-      // The answer was lost with the connection: Slurm may or may not have the job. Never submit twice.
-      const adopted = await this.findSubmitted(spec);
-      if (adopted) return adopted;
-      ({ stdout } = await this.transport.run(["sbatch", "--parsable", spec.scriptPath], {
-        timeoutMs: 120_000,
-      }));
+  /**
+   * `sbatch --parsable`, riding out a controller that does not answer: retried with backoff and
+   * jitter (`control.onWaiting` says so meanwhile) for as long as it takes, unless withdrawn. After
+   * an attempt whose answer was lost (a timeout: the job may be queued all the same), the cell's
+   * tag is looked up before every retry: a job is never submitted twice.
+   */
+  async submit(spec: SubmitSpec, control: SubmitControl = {}): Promise<string> {
+    let maybeQueued = false;
+    for (let attempt = 0; ; attempt++) {
+      let failure: unknown;
+      try {
+        if (maybeQueued) {
+          const adopted = await this.findSubmitted(spec);
+          if (adopted) return this.submitted(adopted, control);
+          maybeQueued = false; // Slurm answered: no such job, so a new sbatch cannot make two
+        }
+        if (control.signal?.aborted) throw cancelled();
+        const { stdout } = await this.transport.run(["sbatch", "--parsable", spec.scriptPath], {
+          timeoutMs: 120_000,
+        });
+        return this.submitted(parseJobId(stdout), control);
+      } catch (err) {
+        if (err instanceof SubmitCancelledError) throw err;
+        if (!isOutage(err)) {
+          if (err instanceof CommandError && err.exitCode !== 127 && err.argv[0] === "sbatch")
+            throw new SubmitError(sbatchMessage(err.stderr || err.stdout), submitHint(err.stderr));
+          throw err;
+        }
+        failure = err;
+        if (err instanceof CommandError && err.argv[0] === "sbatch") maybeQueued ||= mayHaveQueued(err);
+        else if (!(err instanceof CommandError)) maybeQueued = true; // the connection dropped mid-sbatch
+      }
+      // Withdrawn: stop now, unless a job may exist; then only look for it until Slurm answers.
+      if (control.signal?.aborted && !maybeQueued) throw cancelled();
+      const wait = backoffMs(attempt);
+      control.onWaiting?.(
+        `the Slurm controller is not answering (${outageWords(failure)}); ${maybeQueued ? "looking for the job and " : ""}submitting again in ${Math.round(wait / 1000)} s (attempt ${attempt + 2})`,
+      );
+      await sleep(wait, control.signal);
     }
-    const id = stdout.trim().split("\n").pop()?.split(";")[0]?.trim() ?? "";
-    if (!/^\d+(_\d+)?$/.test(id))
-      throw new SubmitError(`unexpected sbatch output ${JSON.stringify(stdout.trim())}`, "");
+  }
+
+  private submitted(id: string, control: SubmitControl): string {
+    control.onWaiting?.(undefined);
     this.watcher.hurry();
     return id;
   }
 
-  /** The job of a submission whose answer was lost: in the queue by its tag, or started (its events name it). */
+  /** The job of a submission whose answer was lost: in the queue by its tag (also if it ended since), or started (its events name it). */
   private async findSubmitted(spec: SubmitSpec): Promise<string | undefined> {
+    const events = await this.transport.readFrom(spec.eventsPath, 0, 64 * 1024).catch(() => null);
+    const started = events
+      ? parseRunnerEvents(events.toString("utf8")).events.find((e) => e.type === "start")
+      : undefined;
+    if (started?.type === "start" && started.job_id) return started.job_id;
     const { stdout } = await this.transport.run(
-      ["squeue", "--noheader", "--user", this.transport.user, "--format=%i|%k"],
+      ["squeue", "--noheader", "--states=all", "--user", this.transport.user, "--format=%i|%k"],
       { timeoutMs: 60_000 },
     );
     for (const line of stdout.split("\n")) {
       const [id, comment] = line.trim().split("|");
       if (id && comment === spec.tag) return id;
     }
-    const events = await this.transport.readFrom(spec.eventsPath, 0, 64 * 1024).catch(() => null);
-    const started = events
-      ? parseRunnerEvents(events.toString("utf8")).events.find((e) => e.type === "start")
-      : undefined;
-    return started?.type === "start" && started.job_id ? started.job_id : undefined;
+    return undefined;
   }
 
   watch(jobId: string, onStatus: StatusListener, onGone: () => void): () => void {

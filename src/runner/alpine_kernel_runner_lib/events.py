@@ -16,6 +16,22 @@ class EventWriter(object):
         self.path = path
         self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self.closed = False
+        self._end_torn_line()
+
+    def _end_torn_line(self):
+        """A requeued job appends to the events file of its killed run, which may end mid-line:
+        start on a line of our own, so the new run's start event is read."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                if f.tell() == 0:
+                    return
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) == b"\n":
+                    return
+            os.write(self.fd, b"\n")
+        except OSError:
+            pass
 
     def emit(self, event):
         if self.closed:

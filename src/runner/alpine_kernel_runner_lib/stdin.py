@@ -2,10 +2,12 @@
 
 The runner emits {"type": "input_request", "seq": N, ...} and polls every 50 ms for the reply file
 EVENTS.input.N, which the server writes atomically: {"value": "text"} or {"error": "message"}.
+The reply file is deleted as soon as it is read: a getpass() answer never stays on disk.
 Without --allow-stdin both raise StdinNotImplementedError at once: a cell never hangs on input.
 """
 import builtins
 import json
+import os
 import time
 
 from . import events
@@ -51,6 +53,7 @@ class InputChannel(object):
             try:
                 reply = json.loads(text)
                 if isinstance(reply, dict):
+                    _remove(path)
                     return reply
                 raise ValueError("not an object")
             except ValueError:
@@ -58,6 +61,7 @@ class InputChannel(object):
                 # for a little while, rather than answer with a half-written value.
                 unreadable += 1
                 if unreadable > 40:
+                    _remove(path)
                     raise EOFError("unreadable input reply %s: %r" % (path, text[:200]))
                 time.sleep(POLL_SECONDS)
 
@@ -68,6 +72,13 @@ class InputChannel(object):
     def getpass(self, prompt="Password: ", stream=None):
         __tracebackhide__ = True  # noqa: F841
         return self.request(str(prompt), True, "getpass()")
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass  # already gone; the server also removes answers the runner never read
 
 
 def install(channel):

@@ -8,6 +8,10 @@ import io
 
 from . import events
 
+# One write of a huge string becomes several events of at most this many characters: a reader
+# never has to hold one giant line (print("y" * 10**9) is a gigabyte in one call).
+MAX_EVENT_CHARS = 1 << 20
+
 
 class EventStream(io.TextIOBase):
     """A text stream whose writes are emitted as {"type": "stream", "name": ..., "text": ...}."""
@@ -47,8 +51,8 @@ class EventStream(io.TextIOBase):
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError("write() argument must be str, not %s" % type(text).__name__)
-        if text:
-            events.emit({"type": "stream", "name": self._name, "text": text})
+        for start in range(0, len(text), MAX_EVENT_CHARS):
+            events.emit({"type": "stream", "name": self._name, "text": text[start : start + MAX_EVENT_CHARS]})
         return len(text)
 
     def writelines(self, lines):

@@ -331,11 +331,17 @@ describe("interrupt", () => {
   });
 });
 
-test("input() answers are written next to the events file, readable by the user only", async () => {
-  const { job, paths } = await run([waitFor('"$EVENTS.input.1"'), emit(START, END_OK)], new Recorder());
+test("input() answers are written next to the events file, readable by the user only, and never left behind", async () => {
+  // The fake runner copies the answer aside (mode kept) without deleting it, as a runner killed
+  // right after reading would leave it: once the cell is over, the server removes it.
+  const { job, paths } = await run(
+    [waitFor('"$EVENTS.input.1"'), 'cp -p "$EVENTS.input.1" "$EVENTS.seen"', emit(START, END_OK)],
+    new Recorder(),
+  );
   await job.answerInput(1, { value: "42" });
   await job.done;
-  const file = `${paths.events}.input.1`;
-  expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({ value: "42" });
-  expect(statSync(file).mode & 0o777).toBe(0o600);
+  const seen = `${paths.events}.seen`;
+  expect(JSON.parse(readFileSync(seen, "utf8"))).toEqual({ value: "42" });
+  expect(statSync(seen).mode & 0o777).toBe(0o600);
+  expect(existsSync(`${paths.events}.input.1`)).toBe(false);
 });

@@ -2,6 +2,7 @@
  * input() and getpass() through input_request events and reply files; without --allow-stdin they
  * fail at once instead of hanging.
  */
+import { existsSync } from "node:fs";
 import {
   CellDir,
   IPYTHON,
@@ -44,6 +45,9 @@ describe.each([
     expect(r.exitCode).toBe(0);
     expect(streamText(r.events, "stdout")).toBe("hello Ralphie\n6\n");
     expect(shape(r.events)).toEqual(["start", "input_request", "input_request", "end"]);
+    // The answers (one a password) were deleted as soon as they were read.
+    expect(existsSync(`${running.eventsPath}.input.1`)).toBe(false);
+    expect(existsSync(`${running.eventsPath}.input.2`)).toBe(false);
   });
 
   test("an error reply raises EOFError in the cell", async () => {

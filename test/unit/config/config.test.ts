@@ -28,6 +28,7 @@ describe("defaults", () => {
       allow_origins: [],
       max_cell_code_mib: 4,
       allow_hosts: [],
+      max_cell_output_mb: 100,
     });
     expect(cfg.source).toMatch(/no configuration file/);
   });

@@ -90,14 +90,14 @@ describe("the events file reader under fuzzing", () => {
           const to = Math.min(bytes.length, at + (cut % 40));
           file.data = bytes.subarray(0, cut === bytes.length ? bytes.length : to);
           at = file.data.length;
-          const got = parseRunnerEvents(rest + (await tail.read()));
+          const got = parseRunnerEvents(rest + (await tail.read()).data.lines.toString("utf8"));
           events.push(...got.events);
           bad.push(...got.bad);
           rest = got.rest; // LineTail gives whole lines: nothing is left over
           expect(rest).toBe("");
         }
         file.data = bytes;
-        const last = parseRunnerEvents(await tail.read());
+        const last = parseRunnerEvents((await tail.read()).data.lines.toString("utf8"));
         events.push(...last.events);
         bad.push(...last.bad);
         // As JSON carries them (-0 becomes 0).
@@ -124,12 +124,12 @@ describe("the events file reader under fuzzing", () => {
           for (const step of steps) {
             at = Math.min(bytes.length, at + step);
             file.data = bytes.subarray(0, at);
-            const piece = await tail.read();
+            const piece = (await tail.read()).data;
             expect(piece).not.toContain("\ufffd"); // no half character decoded as a replacement
             got += piece;
           }
           file.data = bytes;
-          got += await tail.read();
+          got += (await tail.read()).data;
           expect(got).toBe(s);
         },
       ),
@@ -143,9 +143,9 @@ describe("the events file reader under fuzzing", () => {
         const file = new GrowingFile();
         file.data = Buffer.from(raw).subarray(0, cut);
         const tail = new LineTail(file.transport, "events");
-        parseRunnerEvents(await tail.read());
+        parseRunnerEvents((await tail.read()).data.lines.toString("utf8"));
         file.data = Buffer.from(raw);
-        parseRunnerEvents(await tail.read());
+        parseRunnerEvents((await tail.read()).data.lines.toString("utf8"));
       }),
       FUZZ,
     );

@@ -203,6 +203,7 @@ describe("an sbatch whose answer was lost with the connection: never submitted t
     expect(t.callsOf("squeue")[0]!.argv).toEqual([
       "squeue",
       "--noheader",
+      "--states=all",
       "--user",
       "alice",
       "--format=%i|%k",
@@ -324,6 +325,17 @@ describe("final(): one sacct for every job asked about, again while accounting l
           ? refused("sacct: error: Problem talking to the database: Connection refused")
           : ok(COMPLETED_20),
       [150, 650, 1650, 3650],
+      { state: "COMPLETED" },
+    ],
+    [
+      "accounting down for minutes (9 failures): never called unknown, waited out",
+      (i) =>
+        i < 9
+          ? refused(
+              "sacct: error: slurm_persist_conn_open_without_init: failed to open persistent connection",
+            )
+          : ok(COMPLETED_20),
+      [150, 650, 1650, 3650, 7650, 15650, 30650, 45650, 60650, 75650],
       { state: "COMPLETED" },
     ],
     [
