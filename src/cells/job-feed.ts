@@ -83,8 +83,9 @@ export class JobFeed {
     if (!rec) return; // not recorded yet (still being submitted)
     // Each squeue pass re-delivers every cell's status: most of the time nothing moved.
     const live = this.source.liveCell(id)?.phase;
+    // The ledger changes a record in place: a shallow copy keeps what this view was made from.
     const inputs = [
-      rec,
+      { ...rec },
       live?.name,
       live && "status" in live ? live.status : undefined,
       this.paths.get(rec.sessionId),

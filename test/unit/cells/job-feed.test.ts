@@ -25,12 +25,12 @@ let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "ak-feed-"))));
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function setup(over: Parameters<typeof cellInfo>[0] = {}) {
+async function setup(over: Parameters<typeof cellInfo>[0] = {}, answeredBySession = false) {
   const book = new CellBook(new Ledger(join(dir, "ledger.jsonl")));
   const messages: JobsFeedMessage[] = [];
   book.feed.subscribe((m) => messages.push(m));
   const cell = new Cell(cellInfo({ firstLine: "df = load()", cellId: "c-7", run: 2, ...over }), () => {});
-  book.track(cell);
+  book.track(cell, { answeredBySession });
   const backend = new FakeBackend();
   await cell.submit(backend, cellSpec());
   return { book, cell, job: backend.job, messages };
@@ -110,6 +110,17 @@ test("a cell that raised: FAILED, the cell's own error, exit 1:0 — and an ende
     end: { outcome: "raised", errorName: "ValueError", message: "bad", exitCode: "1:0", maxRss: "410M" },
   });
   expect(stateWords(v)).toBe("FAILED (cell raised ValueError)");
+  expect(notices(messages).at(-1)).toMatchObject({ kind: "ended", job: { id: "s1/1" } });
+});
+
+test("a cell whose end is recorded once its reply has left (the session's cells) ends in the feed too", async () => {
+  const { book, cell, job, messages } = await setup({}, true);
+  job.start();
+  job.end({ kind: "ended", status: "ok", maxRss: "35M" });
+  await cell.finished;
+  expect(book.record("s1/1")?.ended).toBeUndefined(); // the reply has not left yet
+  book.answered(cell); // the ledger changes the record in place: the feed must see it all the same
+  expect(updates(messages).at(-1)).toMatchObject({ phase: "ended", state: "COMPLETED" });
   expect(notices(messages).at(-1)).toMatchObject({ kind: "ended", job: { id: "s1/1" } });
 });
 
