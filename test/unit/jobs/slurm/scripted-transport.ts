@@ -9,6 +9,7 @@ import {
   CommandError,
   type RunOptions,
   type RunResult,
+  type StreamedProcess,
   type Transport,
 } from "../../../../src/cluster/transport";
 
@@ -64,6 +65,9 @@ export class ScriptedTransport implements Transport {
   }
   copyFile(): Promise<void> {
     return notScripted();
+  }
+  spawn(): Promise<StreamedProcess> {
+    return Promise.reject(new Error("streamed processes are not scripted in this fake"));
   }
   async close(): Promise<void> {}
 }
