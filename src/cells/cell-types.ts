@@ -4,7 +4,7 @@
  */
 import type { CellOffsets } from "../jobs/backend";
 import type { JobFailure, RequestedResources } from "../jobs/diagnose";
-import type { RunnerError, RunnerEvent } from "../jobs/runner-events";
+import type { NameKinds, RunnerError, RunnerEvent } from "../jobs/runner-events";
 import type { FinalJobStatus, JobState, JobStatus } from "../jobs/scheduler";
 import type { MessageHeader } from "../protocol/messages";
 
@@ -80,7 +80,7 @@ export type CellEvent =
   | { type: "requeued"; host: string }
   | { type: "input"; seq: number; prompt: string; password: boolean }
   /** Names the cell left in the namespace, with their type names. */
-  | { type: "namespace"; names: Record<string, string> }
+  | { type: "namespace"; names: Record<string, string>; kinds?: NameKinds }
   | { type: "offsets"; offsets: CellOffsets }
   /** Reading the job's output failed for now; retrying. */
   | { type: "trouble"; message: string };

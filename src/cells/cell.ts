@@ -191,7 +191,10 @@ export class Cell {
         }
         return this.emit({ type: "input", seq: ev.seq, prompt: ev.prompt, password: ev.password });
       case "namespace":
-        if (ev.names) this.emit({ type: "namespace", names: ev.names });
+        if (ev.names) {
+          const kinds = ev.modules && ev.types ? { modules: ev.modules, types: ev.types } : undefined;
+          this.emit({ type: "namespace", names: ev.names, ...(kinds ? { kinds } : {}) });
+        }
         return;
       case "end":
         return;

@@ -59,6 +59,15 @@ const slurmSchema = z
   })
   .strict();
 
+const completionSchema = z
+  .object({
+    /** Completion and Shift-Tab from jedi in the cells' environment (one helper process per notebook). */
+    helper: z.boolean().default(true),
+    /** How long a completion waits for the helper before the kernel answers without it. */
+    timeout_ms: z.number().int().min(50).max(10_000).default(1000),
+  })
+  .strict();
+
 const clusterSchema = z
   .object({
     /** local: commands run on this machine (on Alpine itself, e.g. OnDemand); ssh: through one SSH connection. */
@@ -99,6 +108,7 @@ export const configSchema = z
     slurm: slurmSchema.default(slurmSchema.parse({})),
     cluster: clusterSchema.default(clusterSchema.parse({})),
     server: serverSchema.default(serverSchema.parse({})),
+    completion: completionSchema.default(completionSchema.parse({})),
   })
   .strict();
 

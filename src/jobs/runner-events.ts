@@ -25,6 +25,12 @@ export class RunnerEventError extends InputError {
 
 const isObject = (x: unknown): x is JsonObject => typeof x === "object" && x !== null && !Array.isArray(x);
 
+/** What each name of the namespace is, without its value (for the introspection helper). */
+export interface NameKinds {
+  modules: Record<string, string>;
+  types: Record<string, string>;
+}
+
 export type RunnerEvent =
   | {
       type: "start";
@@ -54,6 +60,10 @@ export type RunnerEvent =
       bytes: number;
       seconds: number;
       names?: Record<string, string>;
+      /** Names bound to modules, with the module's name (`{"np": "numpy"}`). */
+      modules?: Record<string, string>;
+      /** Every other carried name's type as `module:qualname` (`pandas.core.frame:DataFrame`). */
+      types?: Record<string, string>;
     }
   | { type: "end"; status: "ok" | "error"; time: number; maxrss_kb?: number };
 
@@ -103,6 +113,11 @@ export function assertRunnerEvent(e: unknown): asserts e is RunnerEvent {
           "namespace names must map names to type names",
         );
       }
+      for (const key of ["modules", "types"] as const)
+        need(
+          ev[key] === undefined || (isObject(ev[key]) && Object.values(ev[key]).every(isStr)),
+          `namespace ${key} must map names to strings`,
+        );
       return;
     case "end":
       need(ev.status === "ok" || ev.status === "error", "end needs status ok or error");

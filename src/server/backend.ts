@@ -20,6 +20,7 @@ import { resolveSshHost } from "../cluster/ssh-host-config";
 import { SshTransport, type ConnectionState } from "../cluster/ssh-transport";
 import { expandPath } from "../config/paths";
 import { PromptBroker } from "./prompt-broker";
+import { IntrospectionHelper } from "../jobs/introspection/introspection-helper";
 
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
@@ -139,6 +140,18 @@ export function createBackend(
     }),
     pythonVersion: pythonVersionOf(transport, config, loginShell),
     prompts,
+    openIntrospection: config.completion.helper
+      ? () =>
+          new IntrospectionHelper(transport, {
+            environment: config.environment,
+            workDir: config.work_dir,
+            loginShell,
+            timeoutMs: config.completion.timeout_ms,
+            // Completion never opens a login (a Duo prompt nobody asked for): it waits for a cell to.
+            canStart: () => !(transport instanceof SshTransport) || transport.state.status === "connected",
+            log: (m) => log.info(m),
+          })
+      : undefined,
   };
   return {
     env,

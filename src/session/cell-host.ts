@@ -1,5 +1,6 @@
 /** What running a cell needs from its session: one narrow view of it (Session implements it). */
 import type { Cell } from "../cells/cell";
+import type { NameKinds } from "../jobs/runner-events";
 import type { MessageHeader } from "../protocol/messages";
 import type { IopubPublisher } from "./cell-output";
 import type { CellOptions } from "./cell-options";
@@ -24,8 +25,8 @@ export interface CellHost {
   setCurrent(cell: Cell | undefined, inputs?: InputRelay): void;
   /** Sends an input_request to a frontend; returns its msg_id. */
   askInput(clientId: string, prompt: string, password: boolean, parent: MessageHeader): string;
-  /** The names a cell left in the namespace. */
-  setNames(names: Record<string, string>): void;
+  /** The names a cell left in the namespace (with their modules and types, when the runner said). */
+  setNames(names: Record<string, string>, kinds?: NameKinds): void;
 }
 
 export interface CellRequest {

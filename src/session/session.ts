@@ -29,9 +29,13 @@ import { LoginPrompts } from "./login-prompts";
 import type { CellHost } from "./cell-host";
 import { resumeCell, runCell } from "./run-cell";
 import type { SessionRecord } from "./session-record";
+import type { HelperContext } from "../jobs/introspection/helper-protocol";
+import type { IntrospectionHelper } from "../jobs/introspection/introspection-helper";
+import type { NameKinds } from "../jobs/runner-events";
 export type { SessionRecord } from "./session-record";
 
 const HISTORY_LIMIT = 1000;
+const INTROSPECTION_CELLS = 200;
 
 export class Session implements CellHost {
   readonly frontends = new Frontends();
@@ -42,6 +46,7 @@ export class Session implements CellHost {
   readonly options: CellOptions;
   private readonly logins: LoginPrompts;
   private closed = false;
+  private helper: IntrospectionHelper | undefined;
   /** Called when a frontend asked, on the control channel, to shut the kernel down. */
   onShutdownRequest: (restart: boolean) => Promise<void> = async () => {};
 
@@ -159,9 +164,29 @@ export class Session implements CellHost {
     return msg.header.msg_id;
   }
 
-  setNames(names: Record<string, string>): void {
+  setNames(names: Record<string, string>, kinds?: NameKinds): void {
     this.state.names = names;
+    this.state.kinds = kinds;
     this.persist();
+    this.helper?.setContext(this.introspectionContext());
+  }
+
+  // ------------------------------------------------------------ completion and inspection
+
+  /** This session's introspection helper, started on first use (none when completion.helper is off). */
+  get introspection(): IntrospectionHelper | undefined {
+    if (!this.helper && this.env.openIntrospection && !this.closed) {
+      this.helper = this.env.openIntrospection();
+      this.helper.setContext(this.introspectionContext());
+    }
+    return this.helper;
+  }
+
+  private introspectionContext(): HelperContext {
+    const kinds = this.state.kinds ?? { modules: {}, types: {} };
+    // The newest cells hold the definitions that count; older ones only cost parsing.
+    const cells = this.state.history.slice(-INTROSPECTION_CELLS).map(([, code]) => code);
+    return { ...kinds, cells };
   }
 
   // ------------------------------------------------------------ frontends
@@ -365,8 +390,7 @@ export class Session implements CellHost {
       .removeNamespace(this.state.dir)
       .catch((err) => this.log.warn(`removing the namespace failed: ${errorMessage(err)}`));
     this.state.executionCount = 0;
-    this.state.names = {};
-    this.persist();
+    this.setNames({});
     this.publish("status", { execution_state: "starting" }, {});
     this.publish("status", { execution_state: "idle" }, {});
   }
@@ -374,6 +398,7 @@ export class Session implements CellHost {
   async shutdown(): Promise<void> {
     await this.stopCells();
     this.closed = true;
+    this.helper?.close();
     this.env.ledger.remove("session", this.id);
     this.frontends.closeAll("kernel shut down");
   }

@@ -123,6 +123,12 @@ def save(path, ns, main_module, use_dill, excluded=()):
     return {
         "saved": len(records) + len(modules),
         "names": dict((name, type(ns[name]).__name__) for name in ns if name in carried),
+        # For the introspection helper: what each name is, without its value.
+        "modules": modules,
+        "types": dict(
+            (name, "%s:%s" % (type(ns[name]).__module__, type(ns[name]).__qualname__))
+            for name, _segment, _start in records
+        ),
         "skipped": skipped,
         "bytes": size,
         "seconds": round(time.time() - started, 3),

@@ -1,0 +1,161 @@
+"""Completion and inspection for the introspection helper (alpine_kernel_introspect.py), with jedi.
+
+The notebook's namespace is known by its types only (the values live in the cells' jobs). A stand-in
+namespace is built from them (see `Context`), and answers follow IPython's own conventions, so that
+JupyterLab shows what it shows with ipykernel: matches with jedi's types, Inspector's text.
+"""
+import re
+
+from . import stand_in
+
+_ATTRIBUTE_AT_END = re.compile(r"([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.(\w*)$")
+_NAME_AT = re.compile(r"[A-Za-z_][\w.]*")
+
+
+def _sort_key(name):
+    """jedi's order: public names, then _private, then __dunder__, alphabetically."""
+    return (name.startswith("__"), name.startswith("_"), name.lower())
+
+
+def _line_and_column(text):
+    lines = text.split("\n")
+    return len(lines), len(lines[-1])
+
+
+def _in_string(line):
+    """A quote left open on the line: completing inside a string is not Python completion."""
+    quotes = re.sub(r"\\.", "", line)
+    return quotes.count("'") % 2 == 1 or quotes.count('"') % 2 == 1
+
+
+def _blank_magics(code):
+    """IPython's %magics and !shell lines are not Python: jedi sees them as empty lines."""
+    return "\n".join("" if line.lstrip()[:1] in ("%", "!") else line for line in code.split("\n"))
+
+
+class Session:
+    def __init__(self, jedi):
+        self.jedi = jedi
+        self.context = stand_in.Context({}, {}, [])
+        # Warm up before saying ready: jedi's first completion and IPython's inspector cost ~1 s.
+        self.complete("import o", 8)
+        self.complete("from os import pa", 17)
+        self.inspect("len(", 4, 0)
+
+    def handle(self, request):
+        op = request.get("op")
+        if op == "context":
+            self.context = stand_in.Context(
+                request.get("modules") or {}, request.get("types") or {}, request.get("cells") or []
+            )
+            return {"ok": True, "unresolved": sorted(self.context.unresolved)}
+        code, cursor = request.get("code"), request.get("cursor")
+        if not isinstance(code, str) or not isinstance(cursor, int) or not 0 <= cursor <= len(code):
+            return {"error": "code must be a string and cursor a position in it"}
+        if op == "complete":
+            return self.complete(code, cursor)
+        if op == "inspect":
+            return self.inspect(code, cursor, int(request.get("detail") or 0))
+        return {"error": "unknown op %r" % (op,)}
+
+    # ------------------------------------------------------------------ completion
+
+    def complete(self, code, cursor):
+        text = code[:cursor]
+        line = text.rsplit("\n", 1)[-1]
+        if line.lstrip()[:1] in ("%", "!") or _in_string(line):
+            return {"matches": [], "start": cursor, "end": cursor, "types": []}
+        found = self._attribute_matches(line)
+        if found is None:
+            found = self._jedi_matches(_blank_magics(text), line)
+        prefix_len, items = found
+        start = cursor - prefix_len
+        return {
+            "matches": [name for name, _type, _sig in items],
+            "start": start,
+            "end": cursor,
+            "types": [
+                {"start": start, "end": cursor, "text": name, "type": kind, "signature": sig}
+                for name, kind, sig in items
+            ],
+        }
+
+    def _attribute_matches(self, line):
+        """`obj.attr.pre` where obj is a module or a name of known type: from the real objects at
+        once (jedi takes 0.2-0.7 s on a DataFrame's members). None when jedi must answer."""
+        m = _ATTRIBUTE_AT_END.search(line)
+        if not m or (m.start() > 0 and line[m.start() - 1] in ".)]}\"'"):
+            return None
+        target = self.context.resolve(m.group(1))
+        if target is None:
+            return None
+        typed = m.group(2)
+        names = [n for n in target.names() if n.startswith(typed)]
+        if not typed:
+            names = [n for n in names if not n.startswith("_")]  # IPython's omit__names=2
+        names.sort(key=_sort_key)
+        return len(typed), [(n,) + target.kind_of(n) for n in names]
+
+    def _jedi_matches(self, text, line):
+        source = self.context.prefix + text
+        row, col = _line_and_column(source)
+        completions = self.jedi.Interpreter(source, [self.context.ns]).complete(row, col)
+        after_dot = line.endswith(".")
+        items, prefix_len = [], 0
+        for c in completions:
+            name = c.name
+            if name.startswith(stand_in.PRIVATE) or (after_dot and name.startswith("_")):
+                continue
+            prefix_len = c.get_completion_prefix_length()
+            items.append((name, c.type, ""))
+        return prefix_len, items
+
+    # ------------------------------------------------------------------ inspection
+
+    def inspect(self, code, cursor, detail):
+        name = _token_at_cursor(code, cursor)
+        if not name:
+            return {"found": False}
+        target = self.context.resolve(name)
+        if target is not None:
+            return {"found": True, "data": target.describe(name, detail)}
+        return self._jedi_inspect(_blank_magics(code), code.find(name, max(0, cursor - len(name) - 1)), name)
+
+    def _jedi_inspect(self, code, at, name):
+        """Cell-defined functions and classes (their source is all there is): jedi's signature and
+        docstring, laid out as IPython's Inspector lays them out."""
+        if at < 0:
+            return {"found": False}
+        source = self.context.prefix + code[: at + len(name)]
+        row, col = _line_and_column(source)
+        found = self.jedi.Interpreter(source, [self.context.ns]).infer(row, col)
+        if not found:
+            return {"found": False}
+        d = found[0]
+        # Shown under the name as written (`foo.bar(...)`), as IPython does.
+        sigs = [name + s.to_string()[len(s.name) :] for s in d.get_signatures()]
+        doc = d.docstring(raw=True)
+        fields = []
+        if d.type == "class":
+            fields.append(("Init signature", sigs[0] if sigs else name + "()"))
+        elif sigs:
+            fields.append(("Signature", sigs[0]))
+        fields.append(("Docstring", doc or "<no docstring>"))
+        fields.append(("Type", {"class": "type", "function": "function", "module": "module"}.get(d.type, d.type)))
+        return {"found": True, "data": {"text/plain": stand_in.fields_text(fields)}}
+
+
+def _token_at_cursor(code, cursor):
+    """The name Shift-Tab asks about: IPython's own rule (the called function inside a call's
+    parentheses), or the dotted name around the cursor without IPython."""
+    try:
+        from IPython.utils.tokenutil import token_at_cursor
+
+        return token_at_cursor(code, cursor)
+    except Exception:  # noqa: BLE001 -- no IPython, or it failed on odd code
+        pass
+    for m in _NAME_AT.finditer(code):
+        if m.start() <= cursor <= m.end():
+            return m.group(0).rstrip(".")
+    return ""
+
