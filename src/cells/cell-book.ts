@@ -6,6 +6,7 @@
 import type { CellOffsets } from "../jobs/backend";
 import type { RequestedResources } from "../jobs/diagnose";
 import type { JobState } from "../jobs/scheduler";
+import type { StartHint } from "../jobs/slurm/start-hints";
 import type { Ledger, LedgerEntry } from "../ledger/ledger";
 import { formatDuration } from "../jobs/slurm/slurm-time";
 import type { Cell } from "./cell";
@@ -35,6 +36,8 @@ export interface CellRecord extends LedgerEntry {
   elapsed?: string;
   maxRss?: string;
   node?: string;
+  /** While it waits: a request that would start sooner (`sbatch --test-only`), for the jobs panel. */
+  startHint?: StartHint;
 }
 
 const KEEP_ENDED_MS = 7 * 24 * 3600 * 1000;
@@ -136,7 +139,7 @@ export class CellBook {
   track(cell: Cell): void {
     this.live.set(cell.id, cell);
     const off = cell.on((ev) => {
-      if (ev.type === "offsets" && !cell.info.detached) this.save(cell);
+      if ((ev.type === "offsets" && !cell.info.detached) || ev.type === "hint") this.save(cell);
       else if (ev.type === "phase" && ev.phase.name === "queued" && !this.ledger.get("cell", cell.id))
         this.save(cell);
       else if (ev.type === "phase" && ev.phase.name === "ended") {
@@ -177,8 +180,9 @@ export class CellBook {
         node: e.node,
         ...(e.seconds ? { elapsed: formatDuration(Math.round(e.seconds)) } : {}),
       });
-    } else if (!i.detached) {
-      rec.offsets = cell.offsets;
+    } else {
+      if (!i.detached) rec.offsets = cell.offsets;
+      if (cell.startHint) rec.startHint = cell.startHint;
     }
     this.ledger.put(rec);
   }

@@ -6,6 +6,7 @@ import type { CellOffsets } from "../jobs/backend";
 import type { JobFailure, RequestedResources } from "../jobs/diagnose";
 import type { NameKinds, RunnerError, RunnerEvent } from "../jobs/runner-events";
 import type { FinalJobStatus, JobState, JobStatus } from "../jobs/scheduler";
+import type { StartHint } from "../jobs/slurm/start-hints";
 import type { MessageHeader } from "../protocol/messages";
 
 /** Who asked for the cell, to answer them (also after a server restart). */
@@ -83,6 +84,8 @@ export type CellEvent =
   | { type: "namespace"; names: Record<string, string>; kinds?: NameKinds }
   | { type: "offsets"; offsets: CellOffsets }
   /** Reading the job's output failed for now; retrying. */
-  | { type: "trouble"; message: string };
+  | { type: "trouble"; message: string }
+  /** While it waits: another request that would start sooner (none: undefined). */
+  | { type: "hint"; hint: StartHint | undefined };
 
 export type CellListener = (event: CellEvent) => void;

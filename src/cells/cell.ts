@@ -18,6 +18,7 @@ import {
 import { diagnoseDeath } from "../jobs/diagnose";
 import type { RunnerError, RunnerEvent } from "../jobs/runner-events";
 import type { JobStatus } from "../jobs/scheduler";
+import type { StartHint } from "../jobs/slurm/start-hints";
 import { startFromElapsed } from "../jobs/slurm/slurm-time";
 import type { CellEnd, CellEvent, CellInfo, CellListener, CellOutcome, CellPhase } from "./cell-types";
 
@@ -37,6 +38,7 @@ export class Cell {
   private host: string | undefined;
   private lastError: RunnerError | undefined;
   private lastStatus: JobStatus | undefined;
+  private hintNow: StartHint | undefined;
   private offsetsNow: CellOffsets = NO_OFFSETS;
   private interrupts = 0;
   private cancelRequested = false;
@@ -65,6 +67,10 @@ export class Cell {
   }
   get offsets(): CellOffsets {
     return this.offsetsNow;
+  }
+  /** A request that would start sooner, while the cell waits. */
+  get startHint(): StartHint | undefined {
+    return this.phaseNow.name === "queued" ? this.hintNow : undefined;
   }
   /** The scheduler's last word on the job while it is in flight. */
   get queueStatus(): JobStatus | undefined {
@@ -157,6 +163,10 @@ export class Cell {
       onTrouble: (message) => {
         this.warn(`cell ${this.info.seq}: reading job output failed, retrying: ${message}`);
         this.emit({ type: "trouble", message });
+      },
+      onHint: (hint) => {
+        this.hintNow = hint;
+        this.emit({ type: "hint", hint });
       },
     };
   }

@@ -56,6 +56,12 @@ const slurmSchema = z
     poll_max_seconds: z.number().positive().default(30),
     /** How long discovered partitions/accounts are trusted before asking Slurm again. */
     discovery_ttl_seconds: z.number().int().positive().default(600),
+    /** Start-time hints: ask `sbatch --test-only` whether another request would start a waiting cell sooner. */
+    start_hints: z.boolean().default(true),
+    /** Extra Slurm calls the hints may make per minute, for all cells together. */
+    hint_calls_per_minute: z.number().int().min(1).max(30).default(4),
+    /** How long a cell waits on Priority/Resources before hints are asked for. */
+    hint_after_seconds: z.number().min(0).default(30),
   })
   .strict();
 

@@ -75,6 +75,8 @@ class BatchJob implements JobHandle {
   ) {
     this.follower = new JobFollower(transport, scheduler, jobId, paths, from, listener, watchDir);
     this.done = this.follower.done;
+    const stopHints = scheduler.startHints?.(jobId, paths.script, (hint) => listener.onHint?.(hint));
+    if (stopHints) void this.done.finally(stopHints).catch(() => {}); // the cell reports a failed follow
   }
 
   get started(): boolean {

@@ -108,15 +108,25 @@ export function createBackend(
   let scheduler: Scheduler;
   let discovery: ClusterDiscovery | undefined;
   if (config.backend === "slurm") {
-    scheduler = new SlurmScheduler(transport, {
-      minIntervalMs: config.slurm.poll_min_seconds * 1000,
-      maxIntervalMs: config.slurm.poll_max_seconds * 1000,
-      onTrouble: (message) => {
-        if (message) log.warn(message);
-        health.report(message);
-      },
-    });
     discovery = new ClusterDiscovery(transport, config.slurm.discovery_ttl_seconds * 1000);
+    const hintOptions = {
+      callsPerMinute: config.slurm.hint_calls_per_minute,
+      afterMs: config.slurm.hint_after_seconds * 1000,
+      refreshMs: 5 * 60_000,
+      log: (m: string) => log.info(m),
+    };
+    scheduler = new SlurmScheduler(
+      transport,
+      {
+        minIntervalMs: config.slurm.poll_min_seconds * 1000,
+        maxIntervalMs: config.slurm.poll_max_seconds * 1000,
+        onTrouble: (message) => {
+          if (message) log.warn(message);
+          health.report(message);
+        },
+      },
+      config.slurm.start_hints ? { discovery, options: hintOptions } : undefined,
+    );
   } else {
     if (!(transport instanceof LocalTransport))
       throw new Error("the local backend runs cells on this machine: it needs the local transport");

@@ -64,6 +64,7 @@ export class StatusLine {
       cell.on((ev) => {
         if (ev.type === "phase") this.onPhase(ev.phase);
         else if (ev.type === "trouble") this.trouble(OUTPUT_TROUBLE);
+        else if (ev.type === "hint") this.hint(ev.hint?.text);
       }),
       health.onChange((message) => this.trouble(message)),
     ];
@@ -73,11 +74,18 @@ export class StatusLine {
     if (p.name === "ended") return this.finish(p.end);
     if (p.name !== "queued" && p.name !== "running") return; // no line before a job exists
     this.view.jobId = p.jobId;
+    if (p.name !== "queued") this.view.hint = undefined;
     if (!this.timer) {
       this.timer = setInterval(() => this.render(), TICK_MS);
       this.timer.unref();
     }
     this.set(displayPhase(p));
+  }
+
+  private hint(text: string | undefined): void {
+    if (this.view.hint === text) return;
+    this.view.hint = text;
+    this.render();
   }
 
   private trouble(message: string | undefined): void {

@@ -8,6 +8,8 @@ import { AlpineKernelError } from "../../errors";
 import { parseRunnerEvents } from "../runner-events";
 import type { FinalJobStatus, Scheduler, StatusListener, SubmitSpec } from "../scheduler";
 import { SacctBatch } from "./sacct-batch";
+import type { ClusterDiscovery } from "./discovery";
+import { StartHints, type HintListener, type StartHintOptions } from "./start-hints";
 import { SlurmWatcher, type WatcherOptions } from "./watcher";
 
 /** sbatch refused the job: its own words, plus what to do. */
@@ -58,13 +60,21 @@ export class SlurmScheduler implements Scheduler {
   readonly kind = "slurm" as const;
   readonly watcher: SlurmWatcher;
   private readonly sacct: SacctBatch;
+  /** Start-time hints, when asked for (slurm.start_hints). */
+  readonly hints: StartHints | undefined;
 
   constructor(
     private readonly transport: Transport,
     watcherOptions: WatcherOptions,
+    hints?: { discovery: ClusterDiscovery; options: StartHintOptions },
   ) {
     this.watcher = new SlurmWatcher(transport, watcherOptions);
     this.sacct = new SacctBatch(transport);
+    this.hints = hints && new StartHints(transport, hints.discovery, this.watcher, hints.options);
+  }
+
+  startHints(jobId: string, scriptPath: string, onHint: HintListener): () => void {
+    return this.hints ? this.hints.watch(jobId, scriptPath, onHint) : () => {};
   }
 
   async submit(spec: SubmitSpec): Promise<string> {
@@ -143,6 +153,7 @@ export class SlurmScheduler implements Scheduler {
   }
 
   async close(): Promise<void> {
+    this.hints?.close();
     this.watcher.close();
     this.sacct.close();
   }
