@@ -16,14 +16,21 @@ annotated with that class, and functions and classes defined in cells come from 
 import json
 import os
 import platform
+import select
 import sys
+import threading
 
 _proto = None  # the protocol's own copy of stdout: stray prints from imported modules go to stderr
 
 
+_emit_lock = threading.Lock()
+
+
 def emit(obj):
-    _proto.write(json.dumps(obj) + "\n")
-    _proto.flush()
+    line = json.dumps(obj) + "\n"
+    with _emit_lock:
+        _proto.write(line)
+        _proto.flush()
 
 
 def main():
@@ -46,19 +53,78 @@ def main():
     jedi.settings.case_insensitive_completion = False  # as IPython sets it
     session = introspection.Session(jedi)
     emit({"ready": True, "jedi": jedi.__version__, "python": platform.python_version()})
-    for raw in sys.stdin.buffer:
-        try:
-            request = json.loads(raw.decode("utf-8"))
-        except ValueError as e:
-            emit({"id": None, "error": "not a JSON request: %s" % e})
-            continue
-        try:
-            reply = session.handle(request)
-        except Exception as e:  # noqa: BLE001 -- one bad request must not end the helper
-            reply = {"error": "%s: %s" % (type(e).__name__, e)}
-        reply["id"] = request.get("id") if isinstance(request, dict) else None
-        emit(reply)
+    jedi_worker = JediWorker(session)
+    for batch in _request_batches():
+        for request in batch:
+            if not isinstance(request, dict):
+                emit({"id": None, "error": "not a JSON object request"})
+                continue
+            try:
+                reply = session.quick(request) if request.get("op") != "context" else session.handle(request)
+            except Exception as e:  # noqa: BLE001 -- one bad request must not end the helper
+                reply = {"error": "%s: %s" % (type(e).__name__, e)}
+            if reply is None:
+                jedi_worker.submit(request)
+            else:
+                reply["id"] = request.get("id")
+                emit(reply)
     return 0
+
+
+class JediWorker:
+    """jedi's answers, in a thread of their own: a slow one (0.2-3 s) never holds up the quick
+    answers behind it, and only the newest request waiting for jedi is computed — the older ones
+    were answered without the helper by then (the kernel waits completion.timeout_ms at most)."""
+
+    def __init__(self, session):
+        self.session = session
+        self.waiting = None
+        self.cond = threading.Condition()
+        threading.Thread(target=self.run, name="jedi", daemon=True).start()
+
+    def submit(self, request):
+        with self.cond:
+            if self.waiting is not None:
+                emit({"id": self.waiting.get("id"), "stale": True})
+            self.waiting = request
+            self.cond.notify()
+
+    def run(self):
+        while True:
+            with self.cond:
+                while self.waiting is None:
+                    self.cond.wait()
+                request, self.waiting = self.waiting, None
+            try:
+                reply = self.session.handle(request)
+            except Exception as e:  # noqa: BLE001 -- one bad request must not end the helper
+                reply = {"error": "%s: %s" % (type(e).__name__, e)}
+            reply["id"] = request.get("id")
+            emit(reply)
+
+
+def _request_batches():
+    """The requests waiting on stdin, as lists: blocks for the first, then takes all that are there."""
+    buffered = b""
+    while True:
+        ready = [0]
+        while ready:
+            chunk = os.read(0, 1 << 16)
+            if not chunk:
+                return
+            buffered += chunk
+            ready, _, _ = select.select([0], [], [], 0)
+        *lines, buffered = buffered.split(b"\n")
+        batch = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                batch.append(json.loads(line.decode("utf-8")))
+            except ValueError as e:
+                emit({"id": None, "error": "not a JSON request: %s" % e})
+        if batch:
+            yield batch
 
 
 if __name__ == "__main__":

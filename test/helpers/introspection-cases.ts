@@ -124,8 +124,9 @@ export function askKernel(
   return JSON.parse(out) as KernelAnswers;
 }
 
+/** IPython's Inspector colours its titles with ANSI codes. */
 // eslint-disable-next-line no-control-regex
-const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;]*m/g, "");
+export const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;]*m/g, "");
 
 /** Inspector text's fields: {"Signature": "len(obj, /)", "Docstring": "Return…", ...}. */
 export function inspectorFields(text: string): Record<string, string> {

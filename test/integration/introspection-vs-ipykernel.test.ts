@@ -9,7 +9,14 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { installKernelSpec, isolatedEnv, ROOT, type IsolatedEnv } from "../helpers/env";
-import { CASES, agree, askKernel, type CaseAnswer, type KernelAnswers } from "../helpers/introspection-cases";
+import {
+  CASES,
+  agree,
+  askKernel,
+  stripAnsi,
+  type CaseAnswer,
+  type KernelAnswers,
+} from "../helpers/introspection-cases";
 
 let iso: IsolatedEnv;
 let ours: KernelAnswers;
@@ -27,8 +34,7 @@ const show = (a: CaseAnswer): string =>
   a.matches !== undefined
     ? a.matches.slice(0, 6).join(" ") + (a.matches.length > 6 ? ` …(${a.matches.length})` : "")
     : a.found
-      ? (a.text ?? "")
-          .replace(/\x1b\[[0-9;]*m/g, "") // eslint-disable-line no-control-regex
+      ? stripAnsi(a.text ?? "")
           .split("\n")
           .slice(0, 2)
           .join(" ⏎ ")
@@ -76,7 +82,7 @@ test.each([
   ["Point(", "Point(x, y)"],
 ])("Shift-Tab on %s shows the signature %s and the docstring, as ipykernel", (code, sig) => {
   const i = CASES.findIndex((c) => c.kind === "inspect" && c.code === code);
-  const text = (ours.answers[i]!.text ?? "").replace(/\x1b\[[0-9;]*m/g, ""); // eslint-disable-line no-control-regex
+  const text = stripAnsi(ours.answers[i]!.text ?? "");
   expect(text.replace(/\s+/g, "")).toContain(sig.replace(/\s+/g, ""));
   expect(agree(CASES[i]!, ours.answers[i]!, theirs.answers[i]!)).toBe(true);
 });

@@ -30,7 +30,7 @@ def fields_text(fields):
     return out
 
 
-def _import(module):
+def import_quietly(module):
     try:
         return importlib.import_module(module)
     except BaseException:  # noqa: BLE001 -- SystemExit and friends from a module's import too
@@ -39,7 +39,7 @@ def _import(module):
 
 def _class_of(type_path):
     module, _, qualname = type_path.partition(":")
-    obj = _import(module) if module and qualname else None
+    obj = import_quietly(module) if module and qualname else None
     for part in qualname.split(".") if obj is not None else ():
         obj = getattr(obj, part, None)
     return obj if isinstance(obj, type) else None
@@ -72,7 +72,7 @@ class Context:
         self.unresolved = set()
         self.known = set(modules) | set(type_paths)
         for name, module in modules.items():
-            mod = _import(module)
+            mod = import_quietly(module)
             if mod is None:
                 self.unresolved.add(name)
             else:

@@ -66,7 +66,7 @@ export class ScriptedTransport implements Transport {
   copyFile(): Promise<void> {
     return notScripted();
   }
-  spawn(): Promise<StreamedProcess> {
+  spawn(_argv: readonly string[]): Promise<StreamedProcess> {
     return Promise.reject(new Error("streamed processes are not scripted in this fake"));
   }
   async close(): Promise<void> {}
