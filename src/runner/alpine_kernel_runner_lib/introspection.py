@@ -11,6 +11,7 @@ from . import stand_in
 _ATTRIBUTE_AT_END = re.compile(r"([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.(\w*)$")
 _STRING_ATTRIBUTE_AT_END = re.compile(r"(?:^|[\s(\[{,=])(?:'[^'\\]*'|\"[^\"\\]*\")\.(\w*)$")
 _FROM_IMPORT_AT_END = re.compile(r"^\s*from\s+([A-Za-z_][\w.]*)\s+import\s+(?:\(?\s*(?:\w+(?:\s+as\s+\w+)?\s*,\s*)*)(\w*)$")
+_IMPORT_AT_END = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_][\w.]*|)$")
 _NAME_AT = re.compile(r"[A-Za-z_][\w.]*")
 
 
@@ -40,7 +41,7 @@ class Session:
         self.jedi = jedi
         self.context = stand_in.Context({}, {}, [])
         # Warm up before saying ready: jedi's first completion and IPython's inspector cost ~1 s.
-        self.complete("import o", 8)
+        self.complete("x = [1]\nx.ap", 12)  # jedi (the quick paths need no warming)
         self.inspect("len(", 4, 0)
 
     def quick(self, request):
@@ -110,6 +111,13 @@ class Session:
         literal = _STRING_ATTRIBUTE_AT_END.search(line)
         if literal:
             return self._matches(stand_in.Real(str), literal.group(1))
+        plain_import = _IMPORT_AT_END.match(line)
+        if plain_import:
+            package, _, typed = plain_import.group(1).rpartition(".")
+            names = stand_in.module_names(package)
+            if names is None:
+                return None
+            return len(typed), [(n, "module", "") for n in sorted(n for n in names if n.startswith(typed))]
         from_import = _FROM_IMPORT_AT_END.match(line)
         if from_import:
             module = stand_in.import_quietly(from_import.group(1))

@@ -37,6 +37,26 @@ def import_quietly(module):
         return None
 
 
+_top_level_modules = None
+
+
+def module_names(package=""):
+    """Importable module names: top-level ones (listed once, as IPython's import completer does),
+    or a package's submodules. None when the package cannot be imported."""
+    global _top_level_modules
+    import pkgutil
+    import sys
+
+    if not package:
+        if _top_level_modules is None:
+            _top_level_modules = set(sys.builtin_module_names) | {m.name for m in pkgutil.iter_modules()}
+        return _top_level_modules
+    mod = import_quietly(package)
+    if mod is None:
+        return None
+    return {m.name for m in pkgutil.iter_modules(getattr(mod, "__path__", []))}
+
+
 def _class_of(type_path):
     module, _, qualname = type_path.partition(":")
     obj = import_quietly(module) if module and qualname else None
@@ -46,7 +66,7 @@ def _class_of(type_path):
 
 
 def _definitions(cells, wanted):
-    """Source of the newest top-level def/class of each wanted name in the cells' code."""
+    """The newest top-level def/class of each wanted name in the cells' code: (source, ast node)."""
     found = {}
     for cell in reversed(cells):
         if not wanted - set(found):
@@ -61,7 +81,7 @@ def _definitions(cells, wanted):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 if node.name in wanted and node.name not in found:
                     first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-                    found[node.name] = "\n".join(lines[first - 1 : node.end_lineno])
+                    found[node.name] = ("\n".join(lines[first - 1 : node.end_lineno]), node)
     return found
 
 
@@ -77,7 +97,7 @@ class Context:
                 self.unresolved.add(name)
             else:
                 self.ns[name] = mod
-        annotations, wanted = [], set()
+        annotations, wanted, of_cell_class = [], set(), {}
         for name, type_path in type_paths.items():
             module, _, qualname = type_path.partition(":")
             if module == "builtins" and qualname in ("function", "type"):
@@ -85,6 +105,7 @@ class Context:
             elif module == "__main__":
                 wanted.add(qualname.split(".")[0])
                 annotations.append("%s: %s" % (name, qualname))
+                of_cell_class[name] = qualname
             else:
                 cls = _class_of(type_path)
                 if cls is None:
@@ -97,7 +118,13 @@ class Context:
                 annotations.append("%s: %s" % (name, alias))
         defs = _definitions(cells, wanted)
         self.unresolved.update(n for n in wanted if n not in defs and n in type_paths)
-        body = list(defs.values()) + annotations
+        # Instances of plain classes defined in cells: their members are read from the source.
+        self.cell_instances = {}
+        for name, cls in of_cell_class.items():
+            node = defs.get(cls, (None, None))[1]
+            if isinstance(node, ast.ClassDef) and not node.bases and not node.keywords:
+                self.cell_instances[name] = node
+        body = [source for source, _node in defs.values()] + annotations
         self.prefix = "\n".join(body) + "\n" if body else ""
 
     def resolve(self, dotted):
@@ -107,6 +134,8 @@ class Context:
         head = parts[0]
         if head in self.instances:
             target = Instance(self.instances[head])
+        elif head in self.cell_instances:
+            target = CellInstance(self.cell_instances[head])
         elif head in self.ns and not head.startswith(PRIVATE):
             target = Real(self.ns[head])
         elif head not in self.known and hasattr(builtins, head):
@@ -185,6 +214,44 @@ class Instance:
         except TypeError:
             pass
         fields.append(("Docstring", pyinspect.getdoc(cls) or "<no docstring>"))
+        return {"text/plain": fields_text(fields)}
+
+
+class CellInstance:
+    """An instance of a class defined in a cell (no bases): its methods, its class attributes and
+    the `self.NAME = ...` of its methods, read from the source, never run."""
+
+    def __init__(self, node):
+        self.node = node
+        self.members = {}
+        for item in node.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                decorators = {getattr(d, "id", getattr(d, "attr", "")) for d in item.decorator_list}
+                self.members[item.name] = "property" if "property" in decorators else "function"
+                for sub in ast.walk(item):
+                    if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store):
+                        if isinstance(sub.value, ast.Name) and sub.value.id == "self":
+                            self.members.setdefault(sub.attr, "instance")
+            elif isinstance(item, (ast.Assign, ast.AnnAssign)):
+                for target in item.targets if isinstance(item, ast.Assign) else [item.target]:
+                    if isinstance(target, ast.Name):
+                        self.members.setdefault(target.id, "instance")
+
+    def attribute(self, name):
+        return None  # what a member holds is jedi's to infer
+
+    def names(self):
+        return sorted(set(self.members) | set(dir(object)))
+
+    def kind_of(self, name):
+        return (self.members.get(name, _kind(getattr(object, name, None))), "")
+
+    def describe(self, oname, detail):
+        fields = [
+            ("Type", self.node.name),
+            ("String form", "<its value lives in the cells' jobs: run `%s` in a cell to see it>" % oname),
+            ("Docstring", ast.get_docstring(self.node) or "<no docstring>"),
+        ]
         return {"text/plain": fields_text(fields)}
 
 
