@@ -71,6 +71,8 @@ const completionSchema = z
     helper: z.boolean().default(true),
     /** How long a completion waits for the helper before the kernel answers without it. */
     timeout_ms: z.number().int().min(50).max(10_000).default(1000),
+    /** The helper's CPU priority (nice): 19, the lowest, leaves the login node to everyone else. */
+    nice: z.number().int().min(0).max(19).default(19),
   })
   .strict();
 

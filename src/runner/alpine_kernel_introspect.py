@@ -13,6 +13,7 @@ annotated with that class, and functions and classes defined in cells come from 
     -> {"id": 3, "op": "inspect", "code": "len(", "cursor": 4, "detail": 0}
     <- {"id": 3, "found": true, "data": {"text/plain": "Signature: len(obj, /)..."}}
 """
+import ctypes
 import json
 import os
 import platform
@@ -38,9 +39,9 @@ def main():
     _proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    try:
-        os.nice(19)  # completion waits for nobody's job: lowest CPU priority on the login node
-    except (AttributeError, OSError):
+    try:  # a login node is everyone's: completion yields to their work
+        os.nice(int(sys.argv[sys.argv.index("--nice") + 1]) if "--nice" in sys.argv[:-1] else 19)
+    except (AttributeError, OSError, ValueError):
         pass
     try:
         import jedi
@@ -66,21 +67,29 @@ def main():
             if reply is None:
                 jedi_worker.submit(request)
             else:
+                if request.get("op") != "context":
+                    jedi_worker.interrupt()
                 reply["id"] = request.get("id")
                 emit(reply)
     return 0
 
 
+class Stale(Exception):
+    """Raised in the jedi thread when a newer request makes its work pointless."""
+
+
 class JediWorker:
     """jedi's answers, in a thread of their own: a slow one (0.2-3 s) never holds up the quick
-    answers behind it, and only the newest request waiting for jedi is computed — the older ones
-    were answered without the helper by then (the kernel waits completion.timeout_ms at most)."""
+    answers. A newer request ends the one jedi is working on (the kernel answered it without the
+    helper by then, or the user typed on): it is stopped, not left to hold the interpreter."""
 
     def __init__(self, session):
         self.session = session
         self.waiting = None
+        self.busy = None
         self.cond = threading.Condition()
-        threading.Thread(target=self.run, name="jedi", daemon=True).start()
+        self.thread = threading.Thread(target=self.run, name="jedi", daemon=True)
+        self.thread.start()
 
     def submit(self, request):
         with self.cond:
@@ -88,19 +97,37 @@ class JediWorker:
                 emit({"id": self.waiting.get("id"), "stale": True})
             self.waiting = request
             self.cond.notify()
+        self.interrupt()
+
+    def interrupt(self):
+        """Stops the request jedi is working on now, if any."""
+        with self.cond:
+            if self.busy is not None:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(self.thread.ident), ctypes.py_object(Stale)
+                )
+                self.busy = None
 
     def run(self):
         while True:
-            with self.cond:
-                while self.waiting is None:
-                    self.cond.wait()
-                request, self.waiting = self.waiting, None
             try:
-                reply = self.session.handle(request)
-            except Exception as e:  # noqa: BLE001 -- one bad request must not end the helper
-                reply = {"error": "%s: %s" % (type(e).__name__, e)}
-            reply["id"] = request.get("id")
-            emit(reply)
+                with self.cond:
+                    while self.waiting is None:
+                        self.cond.wait()
+                    request, self.waiting = self.waiting, None
+                    self.busy = request
+                try:
+                    reply = self.session.handle(request)
+                except Stale:
+                    reply = {"stale": True}
+                except Exception as e:  # noqa: BLE001 -- one bad request must not end the helper
+                    reply = {"error": "%s: %s" % (type(e).__name__, e)}
+                with self.cond:
+                    self.busy = None
+                reply["id"] = request.get("id")
+                emit(reply)
+            except Stale:
+                continue  # it arrived just after the work was done: nothing to stop
 
 
 def _request_batches():

@@ -157,6 +157,7 @@ export function createBackend(
             workDir: config.work_dir,
             loginShell,
             timeoutMs: config.completion.timeout_ms,
+            nice: config.completion.nice,
             // Completion never opens a login (a Duo prompt nobody asked for): it waits for a cell to.
             canStart: () => !(transport instanceof SshTransport) || transport.state.status === "connected",
             log: (m) => log.info(m),

@@ -35,6 +35,8 @@ export interface IntrospectionOptions {
   loginShell: boolean;
   /** How long a request waits for a ready helper before the session answers without it. */
   timeoutMs: number;
+  /** Its CPU priority (0-19). */
+  nice: number;
   /** Whether the helper may start now (over SSH: only once connected — never to open a login). */
   canStart(): boolean;
   log(message: string): void;
@@ -127,7 +129,7 @@ export class IntrospectionHelper {
     const env = this.opts.environment;
     const script = [
       ...renderEnvironmentSetup(env),
-      `exec ${shellQuote(env.python)} -u ${shellQuote(entry)}`,
+      `exec ${shellQuote(env.python)} -u ${shellQuote(entry)} --nice ${Math.trunc(this.opts.nice)}`,
     ].join("\n");
     const proc = await this.transport.spawn(["bash", ...(this.opts.loginShell ? ["-l"] : []), "-c", script]);
     if (this.stateNow === "closed") return proc.close();

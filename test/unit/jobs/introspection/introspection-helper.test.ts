@@ -66,6 +66,7 @@ function setup(over: { canStart?: () => boolean; timeoutMs?: number } = {}) {
     workDir: "/scratch/alpine/u/ak",
     loginShell: true,
     timeoutMs: over.timeoutMs ?? 200,
+    nice: 19,
     canStart: over.canStart ?? (() => true),
     log: (m) => logs.push(m),
   });
@@ -89,7 +90,7 @@ test("starts in the cells' environment: login shell, modules, conda env, the hel
   expect(script).toContain("module load miniforge");
   expect(script).toContain("conda activate 'my env'");
   expect(script).toMatch(
-    /exec python -u \/scratch\/alpine\/u\/ak\/runner\/[^/]+\/alpine_kernel_introspect\.py$/,
+    /exec python -u \/scratch\/alpine\/u\/ak\/runner\/[^/]+\/alpine_kernel_introspect\.py --nice 19$/,
   );
 });
 
