@@ -4,6 +4,7 @@ The notebook's namespace is known by its types only (the values live in the cell
 namespace is built from them (see `Context`), and answers follow IPython's own conventions, so that
 JupyterLab shows what it shows with ipykernel: matches with jedi's types, Inspector's text.
 """
+import keyword
 import re
 
 from . import stand_in
@@ -12,6 +13,16 @@ _ATTRIBUTE_AT_END = re.compile(r"([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.(\w*)$")
 _STRING_ATTRIBUTE_AT_END = re.compile(r"(?:^|[\s(\[{,=])(?:'[^'\\]*'|\"[^\"\\]*\")\.(\w*)$")
 _FROM_IMPORT_AT_END = re.compile(r"^\s*from\s+([A-Za-z_][\w.]*)\s+import\s+(?:\(?\s*(?:\w+(?:\s+as\s+\w+)?\s*,\s*)*)(\w*)$")
 _IMPORT_AT_END = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_][\w.]*|)$")
+# The keywords jedi offers where a statement starts, and inside an expression.
+_STATEMENT_KEYWORDS = set(keyword.kwlist) - {"finally", "else", "elif", "except", "as", "in", "is", "and", "or"}
+_EXPRESSION_KEYWORDS = {"False", "None", "True", "lambda", "not", "await", "yield"}
+_NAME_AT_END = re.compile(r"(?:^|[\s=(\[{,:+\-*/%<>!&|^~@])([A-Za-z_]\w*)$")
+# After these a name is being bound or is a module's, not looked up: jedi's to answer.
+_BINDING_BEFORE = re.compile(r"\b(def|class|import|from|as|global|nonlocal|lambda|for|with|except)\s+[\w., ]*$")
+_BOUND_NAME = re.compile(
+    r"^(?:([A-Za-z_]\w*)\s*(?::[^=\n]*)?=(?!=)|(?:def|class)\s+([A-Za-z_]\w*)|import\s+([A-Za-z_]\w*)|for\s+([A-Za-z_]\w*)\s+in\b)",
+    re.M,
+)
 _NAME_AT = re.compile(r"[A-Za-z_][\w.]*")
 
 
@@ -42,6 +53,8 @@ class Session:
         self.context = stand_in.Context({}, {}, [])
         # Warm up before saying ready: jedi's first completion and IPython's inspector cost ~1 s.
         self.complete("x = [1]\nx.ap", 12)  # jedi (the quick paths need no warming)
+        # The builtins as jedi knows them (its typeshed), for bare names answered without it.
+        self.builtins = {c.name for c in jedi.Interpreter("", [{}]).complete(1, 0) if c.type != "keyword"}
         self.inspect("len(", 4, 0)
 
     def quick(self, request):
@@ -56,6 +69,8 @@ class Session:
             if line.lstrip()[:1] in ("%", "!") or _in_string(line):
                 return self._reply(cursor, (0, []))
             found = self._attribute_matches(line)
+            if found is None:
+                found = self._name_matches(code[:cursor], line)
             return None if found is None else self._reply(cursor, found)
         name = _token_at_cursor(code, cursor)
         target = self.context.resolve(name) if name else None
@@ -136,6 +151,33 @@ class Session:
             names = [n for n in names if not n.startswith("_")]  # IPython's omit__names=2
         names.sort(key=_sort_key)
         return len(typed), [(n,) + target.kind_of(n) for n in names]
+
+    def _name_matches(self, text, line):
+        """A bare name typed at the top level of the cell (not indented: no locals or parameters to
+        know of): keywords, builtins, the namespace's names and the names this cell binds before
+        the cursor — jedi's answer there, at once. None when jedi must answer."""
+        m = _NAME_AT_END.search(line)
+        if not m or line[:1].isspace() or _BINDING_BEFORE.search(line[: m.start(1)]):
+            return None
+        typed = m.group(1)
+        if typed.startswith("_"):
+            return None
+        at_statement = not line[: m.start(1)].strip()
+        names = set(_STATEMENT_KEYWORDS if at_statement else _EXPRESSION_KEYWORDS)
+        names |= self.builtins | self.context.names()
+        names.update(n for groups in _BOUND_NAME.findall(text[: len(text) - len(typed)]) for n in groups if n)
+        found = [n for n in names if n.startswith(typed) and not n.startswith("_")]
+        found.sort(key=_sort_key)
+        kinds = {n: self._kind_of_name(n) for n in found}
+        return len(typed), [(n, kinds[n], "") for n in found]
+
+    def _kind_of_name(self, name):
+        if keyword.iskeyword(name):
+            return "keyword"
+        target = self.context.resolve(name)
+        if isinstance(target, stand_in.Real):
+            return stand_in.kind(target.obj)
+        return "instance" if target is not None else "statement"
 
     def _jedi_matches(self, text, line):
         source = self.context.prefix + text

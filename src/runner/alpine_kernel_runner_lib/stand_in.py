@@ -127,6 +127,10 @@ class Context:
         body = [source for source, _node in defs.values()] + annotations
         self.prefix = "\n".join(body) + "\n" if body else ""
 
+    def names(self):
+        """Every name of the namespace (not the stand-in's own aliases)."""
+        return {n for n in self.known if not n.startswith(PRIVATE)}
+
     def resolve(self, dotted):
         """The object a dotted name stands for, when it is known without jedi: a module or a
         builtin (real), an instance of a known class, or one of their attributes."""
@@ -173,7 +177,7 @@ class Real:
             value = getattr(self.obj, name)
         except Exception:  # noqa: BLE001
             return ("instance", "")
-        return (_kind(value), "")
+        return (kind(value), "")
 
     def describe(self, oname, detail):
         return _inspector_bundle(self.obj, oname, detail)
@@ -204,7 +208,7 @@ class Instance:
             return ("property", "")
         if isinstance(value, (staticmethod, classmethod)):
             return ("function", "")
-        return (_kind(value), "")
+        return (kind(value), "")
 
     def describe(self, oname, detail):
         cls = self.cls
@@ -244,7 +248,7 @@ class CellInstance:
         return sorted(set(self.members) | set(dir(object)))
 
     def kind_of(self, name):
-        return (self.members.get(name, _kind(getattr(object, name, None))), "")
+        return (self.members.get(name, kind(getattr(object, name, None))), "")
 
     def describe(self, oname, detail):
         fields = [
@@ -270,7 +274,7 @@ class _Unbound:
         return "<the instance in the cells' jobs>"
 
 
-def _kind(value):
+def kind(value):
     if isinstance(value, types.ModuleType):
         return "module"
     if isinstance(value, type):
