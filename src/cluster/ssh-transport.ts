@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
 import type { Client, ClientChannel, SFTPWrapper } from "ssh2";
-import { ClusterError, errorMessage } from "../errors";
+import { errorMessage } from "../errors";
 import { connectSsh, SshError, type ConnectOptions } from "./ssh-connect";
 import type { ResolvedHost } from "./ssh-host-config";
 import {
@@ -15,14 +15,12 @@ import {
   commandOutcome,
   countCommand,
   shellJoin,
-  StdoutRelay,
-  TailBuffer,
   type RunOptions,
   type RunResult,
-  type StreamExit,
   type StreamedProcess,
   type Transport,
 } from "./transport";
+import { streamedChannel, streamLimitError } from "./ssh-stream";
 
 export type ConnectionStatus = "disconnected" | "connecting" | "connected" | "failed";
 
@@ -78,9 +76,8 @@ export class SshTransport implements Transport {
   private nextAttempt = 0;
   private home: string | undefined;
   private readonly slots: Slots;
-  /** Channels held by streamed processes: at most maxStreams, so commands always keep two. */
+  /** Channels held by streamed processes: commands always keep two of max_channels. */
   private streams = 0;
-  private readonly maxStreams: number;
   private closed = false;
   state: ConnectionState;
   private readonly stateListeners = new Set<(state: ConnectionState) => void>();
@@ -91,7 +88,6 @@ export class SshTransport implements Transport {
   ) {
     this.user = host.user;
     this.slots = new Slots(opts.maxChannels ?? 8);
-    this.maxStreams = Math.max(0, (opts.maxChannels ?? 8) - 2);
     this.state = {
       status: "disconnected",
       target: `${host.user}@${host.hostName}:${host.port}`,
@@ -200,14 +196,15 @@ export class SshTransport implements Transport {
 
   /** One exec channel held open for the process's life (it takes a channel slot until it ends). */
   async spawn(argv: readonly string[]): Promise<StreamedProcess> {
-    if (this.streams >= this.maxStreams)
-      throw new ClusterError(
-        "STREAM_LIMIT",
-        `no channel left for a long-lived process: ${this.streams} of cluster.max_channels=${this.opts.maxChannels ?? 8} are held by them and two stay for commands`,
-      );
+    const channels = this.opts.maxChannels ?? 8;
+    if (this.streams >= channels - 2) throw streamLimitError(this.streams, channels);
     countCommand(this.commandCounts, argv);
     this.streams++;
-    let release: (() => void) | undefined;
+    let release = () => {};
+    const giveBack = () => {
+      release();
+      this.streams--;
+    };
     try {
       const client = await this.connect();
       release = await this.slots.acquire();
@@ -218,54 +215,11 @@ export class SshTransport implements Transport {
             : resolve(ch),
         ),
       );
-      return this.streamed(stream, () => {
-        release?.();
-        this.streams--;
-      });
+      return streamedChannel(stream, giveBack);
     } catch (err) {
-      release?.();
-      this.streams--;
+      giveBack();
       throw err;
     }
-  }
-
-  private streamed(stream: ClientChannel, done: () => void): StreamedProcess {
-    const stderr = new TailBuffer();
-    const stdout = new StdoutRelay();
-    stream.stderr.on("data", (d: Buffer) => stderr.push(d));
-    stream.on("data", (d: Buffer) => stdout.push(d));
-    let ended = false;
-    let finish!: (exit: StreamExit) => void;
-    const exited = new Promise<StreamExit>((resolve) => {
-      finish = (exit) => {
-        if (ended) return;
-        ended = true;
-        done();
-        resolve(exit);
-      };
-    });
-    // code is undefined when the channel closed without an exit status (connection lost, closed).
-    stream.on("close", (code?: number | null, signal?: string) =>
-      finish({ code: typeof code === "number" ? code : null, ...(signal ? { signal } : {}) }),
-    );
-    stream.on("error", () => {}); // a channel error ends in close: exited reports it
-    return {
-      write: (data) => {
-        if (!ended) stream.write(data);
-      },
-      onStdout: (listener) => stdout.add(listener),
-      exited,
-      stderrTail: () => stderr.toString(),
-      // sshd keeps a channel open until its process exits and does not pass signals on: the
-      // process is told by the end of its input (the introspection helper exits then), and the
-      // channel is given back at once.
-      close: () => {
-        if (ended) return;
-        stream.end();
-        stream.close();
-        finish({ code: null, signal: "closed" });
-      },
-    };
   }
 
   private async sftp(): Promise<SFTPWrapper> {
