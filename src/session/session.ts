@@ -29,13 +29,12 @@ import { LoginPrompts } from "./login-prompts";
 import type { CellHost } from "./cell-host";
 import { resumeCell, runCell } from "./run-cell";
 import type { SessionRecord } from "./session-record";
-import type { HelperContext } from "../jobs/introspection/helper-protocol";
 import type { IntrospectionHelper } from "../jobs/introspection/introspection-helper";
+import { SessionIntrospection, introspectionContext } from "./session-introspection";
 import type { NameKinds } from "../jobs/runner-events";
 export type { SessionRecord } from "./session-record";
 
 const HISTORY_LIMIT = 1000;
-const INTROSPECTION_CELLS = 200;
 
 export class Session implements CellHost {
   readonly frontends = new Frontends();
@@ -46,7 +45,7 @@ export class Session implements CellHost {
   readonly options: CellOptions;
   private readonly logins: LoginPrompts;
   private closed = false;
-  private helper: IntrospectionHelper | undefined;
+  private readonly introspector: SessionIntrospection;
   /** Called when a frontend asked, on the control channel, to shut the kernel down. */
   onShutdownRequest: (restart: boolean) => Promise<void> = async () => {};
 
@@ -64,6 +63,9 @@ export class Session implements CellHost {
       this.frontends.send(clientId, msg),
     );
     this.options = new CellOptions(env.config, env.discovery, state.slurmDefaults);
+    this.introspector = new SessionIntrospection(env.openIntrospection, () =>
+      introspectionContext(this.state),
+    );
   }
 
   static create(
@@ -168,25 +170,12 @@ export class Session implements CellHost {
     this.state.names = names;
     this.state.kinds = kinds;
     this.persist();
-    this.helper?.setContext(this.introspectionContext());
+    this.introspector.changed();
   }
-
-  // ------------------------------------------------------------ completion and inspection
 
   /** This session's introspection helper, started on first use (none when completion.helper is off). */
   get introspection(): IntrospectionHelper | undefined {
-    if (!this.helper && this.env.openIntrospection && !this.closed) {
-      this.helper = this.env.openIntrospection();
-      this.helper.setContext(this.introspectionContext());
-    }
-    return this.helper;
-  }
-
-  private introspectionContext(): HelperContext {
-    const kinds = this.state.kinds ?? { modules: {}, types: {} };
-    // The newest cells hold the definitions that count; older ones only cost parsing.
-    const cells = this.state.history.slice(-INTROSPECTION_CELLS).map(([, code]) => code);
-    return { ...kinds, cells };
+    return this.introspector.get();
   }
 
   // ------------------------------------------------------------ frontends
@@ -398,7 +387,7 @@ export class Session implements CellHost {
   async shutdown(): Promise<void> {
     await this.stopCells();
     this.closed = true;
-    this.helper?.close();
+    this.introspector.close();
     this.env.ledger.remove("session", this.id);
     this.frontends.closeAll("kernel shut down");
   }
