@@ -74,6 +74,8 @@ export const CASES: IntrospectionCase[] = [
   complete("imports", "from collections import Def"),
   complete("imports", "import json.de"),
   complete("imports", "import collec"),
+  complete("imports", "import os."),
+  complete("imports", "from xml.e"),
   complete("names", "are"),
   complete("names", "Poi"),
   complete("names", "le"),

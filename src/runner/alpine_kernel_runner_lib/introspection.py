@@ -36,6 +36,13 @@ def _line_and_column(text):
     return len(lines), len(lines[-1])
 
 
+def _import_matches(names, typed):
+    """IPython's rule for its import completer: the names that start with what was typed, else
+    those that do when case is ignored (`from collections import Def` → defaultdict)."""
+    found = [n for n in names if n.startswith(typed)]
+    return found or [n for n in names if n.lower().startswith(typed.lower())]
+
+
 def _in_string(line):
     """A quote left open on the line: completing inside a string is not Python completion."""
     quotes = re.sub(r"\\.", "", line)
@@ -128,15 +135,25 @@ class Session:
             return self._matches(stand_in.Real(str), literal.group(1))
         plain_import = _IMPORT_AT_END.match(line)
         if plain_import:
-            package, _, typed = plain_import.group(1).rpartition(".")
+            # IPython's import completer: a package's submodules as whole dotted names.
+            dotted = plain_import.group(1)
+            package, dot, _typed = dotted.rpartition(".")
             names = stand_in.module_names(package)
             if names is None:
                 return None
-            return len(typed), [(n, "module", "") for n in sorted(n for n in names if n.startswith(typed))]
+            found = _import_matches([package + dot + n for n in names], dotted)
+            return len(dotted), [(n, "module", "") for n in sorted(found)]
         from_import = _FROM_IMPORT_AT_END.match(line)
         if from_import:
             module = stand_in.import_quietly(from_import.group(1))
-            return None if module is None else self._matches(stand_in.Real(module), from_import.group(2))
+            if module is None:
+                return None
+            target, typed = stand_in.Real(module), from_import.group(2)
+            found = _import_matches(target.names(), typed)
+            if not typed:
+                found = [n for n in found if not n.startswith("_")]
+            found.sort(key=_sort_key)
+            return len(typed), [(n,) + target.kind_of(n) for n in found]
         m = _ATTRIBUTE_AT_END.search(line)
         if not m or (m.start() > 0 and line[m.start() - 1] in ".)]}\"'"):
             return None

@@ -54,7 +54,16 @@ def module_names(package=""):
     mod = import_quietly(package)
     if mod is None:
         return None
-    return {m.name for m in pkgutil.iter_modules(getattr(mod, "__path__", []))}
+    names = {m.name for m in pkgutil.iter_modules(getattr(mod, "__path__", []))}
+    # As IPython's try_import: a package's module attributes (json.codecs), and the submodules a
+    # module lists in __all__ (os.path), imported or not yet.
+    if "__init__" in (getattr(mod, "__file__", None) or "__init__"):
+        names.update(n for n in dir(mod) if isinstance(getattr(mod, n, None), types.ModuleType))
+    for n in getattr(mod, "__all__", None) or ():
+        if isinstance(n, str) and isinstance(getattr(mod, n, types.ModuleType(n)), types.ModuleType):
+            names.add(n)
+    names.discard("__init__")
+    return names
 
 
 def _class_of(type_path):
