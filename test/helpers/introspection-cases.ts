@@ -64,6 +64,7 @@ export const CASES: IntrospectionCase[] = [
   complete("attributes", "pt.no"),
   complete("attributes", "'abc'.upp"),
   complete("attributes", "x = [1, 2]\nx.ex"),
+  complete("attributes", "words = 'abc'\nwords.up"),
   complete("DataFrame", "df.gr"),
   complete("DataFrame", "df.to_c"),
   complete("DataFrame", "df.des"),

@@ -7,7 +7,7 @@ JupyterLab shows what it shows with ipykernel: matches with jedi's types, Inspec
 import keyword
 import re
 
-from . import stand_in
+from . import cell_bindings, stand_in
 
 _ATTRIBUTE_AT_END = re.compile(r"([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.(\w*)$")
 _STRING_ATTRIBUTE_AT_END = re.compile(r"(?:^|[\s(\[{,=])(?:'[^'\\]*'|\"[^\"\\]*\")\.(\w*)$")
@@ -75,7 +75,7 @@ class Session:
             line = code[:cursor].rsplit("\n", 1)[-1]
             if line.lstrip()[:1] in ("%", "!") or _in_string(line):
                 return self._reply(cursor, (0, []))
-            found = self._attribute_matches(line)
+            found = self._attribute_matches(code[:cursor], line)
             if found is None:
                 found = self._name_matches(code[:cursor], line)
             return None if found is None else self._reply(cursor, found)
@@ -108,7 +108,7 @@ class Session:
         line = text.rsplit("\n", 1)[-1]
         if line.lstrip()[:1] in ("%", "!") or _in_string(line):
             return {"matches": [], "start": cursor, "end": cursor, "types": []}
-        found = self._attribute_matches(line)
+        found = self._attribute_matches(text, line)
         if found is None:
             found = self._jedi_matches(_blank_magics(text), line)
         return self._reply(cursor, found)
@@ -127,7 +127,7 @@ class Session:
             ],
         }
 
-    def _attribute_matches(self, line):
+    def _attribute_matches(self, text, line):
         """`obj.attr.pre` where obj is a module or a name of known type: from the real objects at
         once (jedi takes 0.2-0.7 s on a DataFrame's members). None when jedi must answer."""
         literal = _STRING_ATTRIBUTE_AT_END.search(line)
@@ -157,10 +157,26 @@ class Session:
         m = _ATTRIBUTE_AT_END.search(line)
         if not m or (m.start() > 0 and line[m.start() - 1] in ".)]}\"'"):
             return None
-        target = self.context.resolve(m.group(1))
+        target = self._resolve_in_cell(text, m.group(1))
         if target is None:
             return None
         return self._matches(target, m.group(2))
+
+    def _resolve_in_cell(self, text, dotted):
+        """A dotted name as the cell before the cursor's line leaves it: a literal it assigned,
+        else the namespace's — or None when only jedi can follow the cell's code."""
+        head, *parts = dotted.split(".")
+        bound = cell_bindings.last_binding(text, head)
+        if bound is cell_bindings.NOT_BOUND:
+            return self.context.resolve(dotted)
+        if bound is cell_bindings.FOLLOW_THE_CODE:
+            return None
+        target = stand_in.Instance(bound)
+        for part in parts:
+            target = target.attribute(part)
+            if target is None:
+                return None
+        return target
 
     def _matches(self, target, typed):
         names = [n for n in target.names() if n.startswith(typed)]
