@@ -20,6 +20,9 @@ _LITERAL_TYPES = {
     ast.JoinedStr: str,
 }
 _CONSTANT_TYPES = (str, bytes, int, float, complex)
+# Parsing costs ~3 ms per 100 lines on a loaded machine, on every keystroke: longer cells (before
+# the cursor) are left to the namespace, as they were.
+_MAX_PARSED = 20_000
 
 NOT_BOUND = None
 FOLLOW_THE_CODE = False
@@ -29,7 +32,7 @@ def last_binding(text, name):
     """The builtin type the cell's lines before the cursor's last bound `name` to as a literal;
     NOT_BOUND when they do not bind it; FOLLOW_THE_CODE when only jedi can tell."""
     head = text[: text.rfind("\n") + 1]
-    if name not in head:
+    if name not in head or len(head) > _MAX_PARSED:
         return NOT_BOUND
     lines = ["" if line.lstrip()[:1] in ("%", "!") else line for line in head.split("\n")]
     # The cursor's line may be the body of a block the lines before open (`for ...:`).
@@ -37,11 +40,12 @@ def last_binding(text, name):
     lines[-1] = line[: len(line) - len(line.lstrip())] + "pass"
     try:
         tree = ast.parse("\n".join(lines))
-    except (SyntaxError, ValueError):
-        return NOT_BOUND  # mid-expression, or broken above: the namespace's, as without this
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return NOT_BOUND  # mid-expression, broken or too deep above: the namespace's, as without this
     last = None
     for statement in tree.body:
-        if _binds(statement, name):
+        source = "\n".join(lines[statement.lineno - 1 : getattr(statement, "end_lineno", len(lines))])
+        if name in source and _binds(statement, name):
             last = statement
     if last is None:
         return NOT_BOUND
