@@ -8,7 +8,7 @@ PKGS=(
   python3-jupyter-client python3-nbclient python3-nbformat jupyter-notebook python3-ipykernel
   jupyter-nbconvert jupyter-client jupyter-console python3-jupyter-kernel-test
   # what cells use: the demo's numeric stack, dill for namespaces
-  python3-numpy python3-pandas python3-matplotlib python3-dill
+  python3-numpy python3-pandas python3-matplotlib python3-dill python3-jedi
   # browser for the UI test
   chromium
   # test cluster (scripts/test-cluster/up.sh)

@@ -51,6 +51,9 @@ export type ErrorCode =
   | "KNOWN_HOSTS_WRITE_FAILED"
   | "PROMPT_TIMEOUT"
   | "PROMPT_CANCELLED"
+  | "STREAM_LIMIT"
+  // the introspection helper (completion and inspection in the cells' environment)
+  | "HELPER_UNAVAILABLE"
   // the local server
   | "SERVER_UNAVAILABLE"
   | "LEDGER_RECORD_TOO_LARGE"

@@ -6,6 +6,7 @@
 import type { CellOffsets, SubmittedJob } from "../jobs/backend";
 import type { RequestedResources } from "../jobs/diagnose";
 import type { JobState, JobStatus } from "../jobs/scheduler";
+import type { StartHint } from "../jobs/slurm/start-hints";
 import type { Ledger, LedgerEntry } from "../ledger/ledger";
 import { formatDuration } from "../jobs/slurm/slurm-time";
 import type { JobOutcome } from "../protocol/jobs-feed";
@@ -59,6 +60,8 @@ export interface CellRecord extends LedgerEntry {
   resources?: string;
   /** Seconds from the start of the cell's process to its end (`elapsed` to the second). */
   seconds?: number;
+  /** While it waits: a request that would start sooner (`sbatch --test-only`), for the jobs panel. */
+  startHint?: StartHint;
 }
 
 const KEEP_ENDED_MS = 7 * 24 * 3600 * 1000;
@@ -186,6 +189,9 @@ export class CellBook {
       else if (ev.type === "offsets" && !cell.info.detached) {
         const offsets = ev.offsets;
         gate(() => this.saveOffsets(cell.id, offsets));
+      } else if (ev.type === "hint") {
+        this.saveHint(cell.id, ev.hint);
+        this.changed(cell.id);
       } else if (ev.type === "phase" && ev.phase.name === "ended") {
         off();
         this.live.delete(cell.id);
@@ -235,6 +241,7 @@ export class CellBook {
         notebookPath: i.notebookPath,
         billing: this.statuses.get(cell.id)?.billing,
         resources: allocationText(this.statuses.get(cell.id)),
+        startHint: cell.startHint,
       }),
       ...(i.detached ? {} : { offsets: cell.offsets }),
     };
@@ -249,6 +256,13 @@ export class CellBook {
     if (was && was.events + was.stdout + was.stderr > offsets.events + offsets.stdout + offsets.stderr)
       return;
     this.ledger.update("cell", id, { offsets }, { durable: false });
+  }
+
+  /** A request that would start the waiting cell sooner (null: none any more), for the jobs panel. */
+  private saveHint(id: string, hint: StartHint | undefined): void {
+    const rec = this.ledger.get<CellRecord>("cell", id);
+    if (!rec || rec.ended || (rec.startHint === undefined && hint === undefined)) return;
+    this.ledger.update("cell", id, { startHint: hint ?? null }, { durable: false });
   }
 
   /** Billing and allocation as squeue last said them (the panel shows them after a restart too). */

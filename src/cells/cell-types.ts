@@ -4,8 +4,9 @@
  */
 import type { CellOffsets } from "../jobs/backend";
 import type { JobFailure, RequestedResources } from "../jobs/diagnose";
-import type { MimeBundle, RunnerError, RunnerEvent } from "../jobs/runner-events";
+import type { MimeBundle, NameKinds, RunnerError, RunnerEvent } from "../jobs/runner-events";
 import type { FinalJobStatus, JobState, JobStatus } from "../jobs/scheduler";
+import type { StartHint } from "../jobs/slurm/start-hints";
 import type { MessageHeader } from "../protocol/messages";
 
 /** Who asked for the cell, to answer them (also after a server restart). */
@@ -99,11 +100,13 @@ export type CellEvent =
   | { type: "input"; seq: number; prompt: string; password: boolean }
   | { type: "page"; page: PageRequest }
   /** What the cell did with the namespace; `names`: every name it left there, with type names
-   *  (absent for a detached cell, which saves nothing). */
-  | { type: "namespace"; names?: Record<string, string>; use: NamespaceUse }
+   *  (absent for a detached cell, which saves nothing); `kinds`: what each is, for completion. */
+  | { type: "namespace"; names?: Record<string, string>; kinds?: NameKinds; use: NamespaceUse }
   | { type: "offsets"; offsets: CellOffsets }
   /** Reading the job's output failed for now; retrying. */
-  | { type: "trouble"; message: string };
+  | { type: "trouble"; message: string }
+  /** While it waits: another request that would start sooner (none: undefined). */
+  | { type: "hint"; hint: StartHint | undefined };
 
 export type CellListener = (event: CellEvent) => void;
 

@@ -18,6 +18,7 @@ import {
 import { diagnoseDeath } from "../jobs/diagnose";
 import type { RunnerError, RunnerEvent } from "../jobs/runner-events";
 import type { JobStatus } from "../jobs/scheduler";
+import type { StartHint } from "../jobs/slurm/start-hints";
 import { startFromElapsed } from "../jobs/slurm/slurm-time";
 import type {
   CellEnd,
@@ -70,6 +71,7 @@ export class Cell {
   private lastError: RunnerError | undefined;
   private readonly pages: PageRequest[] = [];
   private lastStatus: JobStatus | undefined;
+  private hintNow: StartHint | undefined;
   private offsetsNow: CellOffsets = NO_OFFSETS;
   private interrupts = 0;
   /** The last of the job's stderr (slurmstepd says there why it stopped a job). */
@@ -104,6 +106,10 @@ export class Cell {
   }
   get offsets(): CellOffsets {
     return this.offsetsNow;
+  }
+  /** A request that would start sooner, while the cell waits. */
+  get startHint(): StartHint | undefined {
+    return this.phaseNow.name === "queued" ? this.hintNow : undefined;
   }
   /** The scheduler's last word on the job while it is in flight. */
   get queueStatus(): JobStatus | undefined {
@@ -214,6 +220,10 @@ export class Cell {
         this.warn(`cell ${this.info.seq}: reading job output failed, retrying: ${message}`);
         this.emit({ type: "trouble", message });
       },
+      onHint: (hint) => {
+        this.hintNow = hint;
+        this.emit({ type: "hint", hint });
+      },
     };
   }
 
@@ -251,6 +261,7 @@ export class Cell {
         return this.emit({
           type: "namespace",
           ...(ev.names ? { names: ev.names } : {}),
+          ...(ev.modules && ev.types ? { kinds: { modules: ev.modules, types: ev.types } } : {}),
           use: namespaceUse(ev),
         });
       case "page": {

@@ -15,8 +15,12 @@ import {
   type ProgressListener,
   PRIVATE_DIR,
   PRIVATE_FILE,
+  StdoutRelay,
+  TailBuffer,
   type RunOptions,
   type RunResult,
+  type StreamExit,
+  type StreamedProcess,
   type Transport,
 } from "./transport";
 
@@ -59,6 +63,37 @@ export class LocalTransport implements Transport {
       child.stdin.on("error", () => {}); // a command that exits without reading stdin
       child.stdin.end(options.input ?? "");
     });
+  }
+
+  async spawn(argv: readonly string[]): Promise<StreamedProcess> {
+    countCommand(this.commandCounts, argv);
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+    const stderr = new TailBuffer();
+    const stdout = new StdoutRelay();
+    child.stderr.on("data", (d: Buffer) => stderr.push(d));
+    child.stdout.on("data", (d: Buffer) => stdout.push(d));
+    child.stdin.on("error", () => {}); // writes after it died: exited says so
+    const exited = new Promise<StreamExit>((resolve) => {
+      child.on("error", (e) => {
+        stderr.push(Buffer.from(`could not be started: ${e.message}`));
+        resolve({ code: 127 });
+      });
+      child.on("close", (code, signal) => resolve({ code, ...(signal ? { signal } : {}) }));
+    });
+    let ended = false;
+    void exited.then(() => (ended = true));
+    return {
+      write: (data) => {
+        if (!ended && child.stdin.writable) child.stdin.write(data);
+      },
+      onStdout: (listener) => stdout.add(listener),
+      exited,
+      stderrTail: () => stderr.toString(),
+      close: () => {
+        child.stdin.end();
+        if (!ended) child.kill("SIGTERM");
+      },
+    };
   }
 
   /** Starts a long-lived process in its own process group, its output going to files. */

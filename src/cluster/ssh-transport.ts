@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
 import { promises as fs } from "node:fs";
 import { dirname } from "node:path";
-import type { Client, FileEntryWithStats, SFTPWrapper } from "ssh2";
+import type { Client, ClientChannel, FileEntryWithStats, SFTPWrapper } from "ssh2";
 import { asideOf } from "./local-files";
 import { errorMessage } from "../errors";
 import { connectSsh, SshError, type ConnectOptions } from "./ssh-connect";
@@ -25,8 +25,10 @@ import {
   type ProgressListener,
   type RunOptions,
   type RunResult,
+  type StreamedProcess,
   type Transport,
 } from "./transport";
+import { streamedChannel, streamLimitError } from "./ssh-stream";
 
 export type ConnectionStatus = "disconnected" | "connecting" | "connected" | "failed";
 
@@ -97,6 +99,8 @@ export class SshTransport implements Transport {
   private nextAttempt = 0;
   private home: string | undefined;
   private readonly slots: Slots;
+  /** Channels held by streamed processes: commands always keep two of max_channels. */
+  private streams = 0;
   private closed = false;
   state: ConnectionState;
   private readonly stateListeners = new Set<(state: ConnectionState) => void>();
@@ -212,6 +216,34 @@ export class SshTransport implements Transport {
       });
     } finally {
       release();
+    }
+  }
+
+  /** One exec channel held open for the process's life (it takes a channel slot until it ends). */
+  async spawn(argv: readonly string[]): Promise<StreamedProcess> {
+    const channels = this.opts.maxChannels ?? 8;
+    if (this.streams >= channels - 2) throw streamLimitError(this.streams, channels);
+    countCommand(this.commandCounts, argv);
+    this.streams++;
+    let release = () => {};
+    const giveBack = () => {
+      release();
+      this.streams--;
+    };
+    try {
+      const client = await this.connect();
+      release = await this.slots.acquire();
+      const stream = await new Promise<ClientChannel>((resolve, reject) =>
+        client.exec(shellJoin(argv), (err, ch) =>
+          err
+            ? reject(new ConnectionLostError(`cannot open a channel to ${this.state.target}: ${err.message}`))
+            : resolve(ch),
+        ),
+      );
+      return streamedChannel(stream, giveBack);
+    } catch (err) {
+      giveBack();
+      throw err;
     }
   }
 

@@ -70,7 +70,65 @@ export interface Transport {
   download(path: string, localPath: string, onProgress?: ProgressListener): Promise<void>;
   /** SHA-256 (hex) of a file on the cluster, computed there. */
   sha256(path: string): Promise<string>;
+  /**
+   * Starts a long-lived process whose stdin and stdout stay open (a helper that answers requests),
+   * unlike `run`, which waits for the command to finish. Over SSH it holds one channel until it ends.
+   */
+  spawn(argv: readonly string[]): Promise<StreamedProcess>;
   close(): Promise<void>;
+}
+
+/** How a streamed process ended: its exit code, or null when it was cut off (signal, lost connection). */
+export interface StreamExit {
+  code: number | null;
+  signal?: string;
+}
+
+/** A long-lived process with its stdin and stdout streamed (`Transport.spawn`). */
+export interface StreamedProcess {
+  /** Writes to its stdin; ignored once it has exited. */
+  write(data: string): void;
+  /** Each chunk of its stdout, as it arrives. */
+  onStdout(listener: (chunk: Buffer) => void): void;
+  /** Resolves once the process has exited or its channel closed; never rejects. */
+  readonly exited: Promise<StreamExit>;
+  /** The end of its stderr (at most 4 KiB), to say why it died. */
+  stderrTail(): string;
+  /**
+   * Closes its stdin and ends it: locally with SIGTERM; over SSH by the end of its input alone
+   * (sshd passes no signal), so a process meant for `spawn` exits when its input ends.
+   */
+  close(): void;
+}
+
+const STDERR_TAIL_BYTES = 4096;
+
+/**
+ * A streamed process's stdout, read from the start (an unread stream never reports its end) and
+ * handed to its listeners; what arrives before the first listener is kept for it.
+ */
+export class StdoutRelay {
+  private readonly listeners: ((chunk: Buffer) => void)[] = [];
+  private early: Buffer[] = [];
+  push(chunk: Buffer): void {
+    if (this.listeners.length === 0) this.early.push(chunk);
+    for (const l of this.listeners) l(chunk);
+  }
+  add(listener: (chunk: Buffer) => void): void {
+    this.listeners.push(listener);
+    for (const chunk of this.early.splice(0)) listener(chunk);
+  }
+}
+
+/** Keeps the last few KiB of a stream's stderr. */
+export class TailBuffer {
+  private text = "";
+  push(chunk: Buffer): void {
+    this.text = (this.text + chunk.toString("utf8")).slice(-STDERR_TAIL_BYTES);
+  }
+  toString(): string {
+    return this.text;
+  }
 }
 
 /** A cluster command that failed: carries everything needed to understand why. */

@@ -86,6 +86,23 @@ const slurmSchema = z
      * jupyter_kernel_test count); detached cells keep theirs, it is where their output appears.
      */
     status_line: z.boolean().default(true),
+    /** Start-time hints: ask `sbatch --test-only` whether another request would start a waiting cell sooner. */
+    start_hints: z.boolean().default(true),
+    /** Extra Slurm calls the hints may make per minute, for all cells together. */
+    hint_calls_per_minute: z.number().int().min(1).max(30).default(4),
+    /** How long a cell waits on Priority/Resources before hints are asked for. */
+    hint_after_seconds: z.number().min(0).default(30),
+  })
+  .strict();
+
+const completionSchema = z
+  .object({
+    /** Completion and Shift-Tab from jedi in the cells' environment (one helper process per notebook). */
+    helper: z.boolean().default(true),
+    /** How long a completion waits for the helper before the kernel answers without it. */
+    timeout_ms: z.number().int().min(50).max(10_000).default(1000),
+    /** The helper's CPU priority (nice): 19, the lowest, leaves the login node to everyone else. */
+    nice: z.number().int().min(0).max(19).default(19),
   })
   .strict();
 
@@ -145,6 +162,7 @@ export const configSchema = z
     slurm: slurmSchema.default(slurmSchema.parse({})),
     cluster: clusterSchema.default(clusterSchema.parse({})),
     server: serverSchema.default(serverSchema.parse({})),
+    completion: completionSchema.default(completionSchema.parse({})),
   })
   .strict();
 

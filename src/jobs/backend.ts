@@ -7,6 +7,7 @@
 import type { SbatchPair } from "./job-script";
 import type { RunnerEvent } from "./runner-events";
 import type { FinalJobStatus, JobStatus, SubmitControl } from "./scheduler";
+import type { StartHint } from "./slurm/start-hints";
 
 /** Byte offsets already delivered, persisted so a restarted server resumes without repeats. */
 export interface CellOffsets {
@@ -70,6 +71,8 @@ export interface JobListener {
   onEnding(): void;
   /** Reading the job's files failed for now (will retry): e.g. the connection dropped. */
   onTrouble(message: string): void;
+  /** While it waits: a request that would start sooner (undefined: none, or no longer). */
+  onHint?(hint: StartHint | undefined): void;
 }
 
 export type InputAnswer = { value: string } | { error: string };

@@ -99,6 +99,8 @@ class BatchJob implements JobHandle {
       const removeSnapshot = () => files.removeSnapshot(paths).catch(() => undefined);
       void this.done.then(removeSnapshot, removeSnapshot);
     }
+    const stopHints = scheduler.startHints?.(jobId, paths.script, (hint) => listener.onHint?.(hint));
+    if (stopHints) void this.done.finally(stopHints).catch(() => {}); // the cell reports a failed follow
   }
 
   private async removeAnswers(): Promise<void> {

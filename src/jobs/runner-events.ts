@@ -41,6 +41,12 @@ type IoCounter = "rchar" | "wchar" | "read_bytes" | "write_bytes";
 
 const isObject = (x: unknown): x is JsonObject => typeof x === "object" && x !== null && !Array.isArray(x);
 
+/** What each name of the namespace is, without its value (for the introspection helper). */
+export interface NameKinds {
+  modules: Record<string, string>;
+  types: Record<string, string>;
+}
+
 export type RunnerEvent =
   | {
       type: "start";
@@ -74,6 +80,10 @@ export type RunnerEvent =
       read_only?: boolean;
       /** /proc/self/io of the cell's process when the event was written. */
       io?: Partial<Record<IoCounter, number>>;
+      /** Names bound to modules, with the module's name (`{"np": "numpy"}`). */
+      modules?: Record<string, string>;
+      /** Every other carried name's type as `module:qualname` (`pandas.core.frame:DataFrame`). */
+      types?: Record<string, string>;
     } & Partial<Record<(typeof NAMESPACE_NUMBERS)[number], number>>)
   | { type: "end"; status: "ok" | "error"; time: number; maxrss_kb?: number };
 
@@ -133,6 +143,11 @@ export function assertRunnerEvent(e: unknown): asserts e is RunnerEvent {
         need(
           isObject(ev.io) && Object.values(ev.io).every(isNum),
           "namespace io must map counters to numbers",
+        );
+      for (const key of ["modules", "types"] as const)
+        need(
+          ev[key] === undefined || (isObject(ev[key]) && Object.values(ev[key]).every(isStr)),
+          `namespace ${key} must map names to strings`,
         );
       return;
     case "end":

@@ -3,6 +3,8 @@
  * machine. Both report job states in Slurm's vocabulary.
  */
 
+import type { HintListener } from "./slurm/start-hints";
+
 /** Slurm job states we act on (squeue/sacct spelling); local jobs use the same words. */
 export type JobState =
   | "PENDING"
@@ -96,6 +98,11 @@ export interface Scheduler {
   interrupt(jobId: string): Promise<void>;
   cancel(jobId: string): Promise<void>;
   final(jobId: string): Promise<FinalJobStatus>;
+  /**
+   * Start-time hints while the job waits (Slurm only): another request that would start sooner,
+   * or undefined when none does (any more).
+   */
+  startHints?(jobId: string, scriptPath: string, onHint: HintListener): () => void;
   /** What accounting says now about these jobs (`%sacct`); jobs it does not know are left out. */
   accounting(jobIds: readonly string[]): Promise<Map<string, FinalJobStatus>>;
   close(): Promise<void>;

@@ -21,6 +21,7 @@ import { resolveSshHost } from "../cluster/ssh-host-config";
 import { SshTransport, type ConnectionState } from "../cluster/ssh-transport";
 import { expandPath } from "../config/paths";
 import { PromptBroker } from "./prompt-broker";
+import { IntrospectionHelper } from "../jobs/introspection/introspection-helper";
 
 function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
@@ -108,15 +109,25 @@ export function createBackend(
   let scheduler: Scheduler;
   let discovery: ClusterDiscovery | undefined;
   if (config.backend === "slurm") {
-    scheduler = new SlurmScheduler(transport, {
-      minIntervalMs: config.slurm.poll_min_seconds * 1000,
-      maxIntervalMs: config.slurm.poll_max_seconds * 1000,
-      onTrouble: (message) => {
-        if (message) log.warn(message);
-        health.report(message);
-      },
-    });
     discovery = new ClusterDiscovery(transport, config.slurm.discovery_ttl_seconds * 1000);
+    const hintOptions = {
+      callsPerMinute: config.slurm.hint_calls_per_minute,
+      afterMs: config.slurm.hint_after_seconds * 1000,
+      refreshMs: 5 * 60_000,
+      log: (m: string) => log.info(m),
+    };
+    scheduler = new SlurmScheduler(
+      transport,
+      {
+        minIntervalMs: config.slurm.poll_min_seconds * 1000,
+        maxIntervalMs: config.slurm.poll_max_seconds * 1000,
+        onTrouble: (message) => {
+          if (message) log.warn(message);
+          health.report(message);
+        },
+      },
+      config.slurm.start_hints ? { discovery, options: hintOptions } : undefined,
+    );
   } else {
     if (!(transport instanceof LocalTransport))
       throw new Error("the local backend runs cells on this machine: it needs the local transport");
@@ -146,6 +157,19 @@ export function createBackend(
     }),
     pythonVersion: pythonVersionOf(transport, config, loginShell),
     prompts,
+    openIntrospection: config.completion.helper
+      ? () =>
+          new IntrospectionHelper(transport, {
+            environment: config.environment,
+            workDir: config.work_dir,
+            loginShell,
+            timeoutMs: config.completion.timeout_ms,
+            nice: config.completion.nice,
+            // Completion never opens a login (a Duo prompt nobody asked for): it waits for a cell to.
+            canStart: () => !(transport instanceof SshTransport) || transport.state.status === "connected",
+            log: (m) => log.info(m),
+          })
+      : undefined,
   };
   return {
     env,

@@ -1,5 +1,6 @@
 /** What running a cell needs from its session: one narrow view of it (Session implements it). */
 import type { Cell } from "../cells/cell";
+import type { NameKinds } from "../jobs/runner-events";
 import type { MessageHeader } from "../protocol/messages";
 import type { IopubPublisher } from "./cell-output";
 import type { CellOptions } from "./cell-options";
@@ -38,8 +39,9 @@ export interface CellHost {
   setCurrent(cell: Cell | undefined, inputs?: InputRelay): void;
   /** Sends an input_request to a frontend; returns its msg_id. */
   askInput(clientId: string, prompt: string, password: boolean, parent: MessageHeader): string;
-  /** The names a cell left in the namespace (with their type names), and the store's size. */
-  setNamespace(names: Record<string, string>, storeBytes?: number): void;
+  /** The names a cell left in the namespace (with their type names), the store's size, and what
+   *  each name is (modules and types, for completion) when the runner said. */
+  setNamespace(names: Record<string, string>, storeBytes?: number, kinds?: NameKinds): void;
   /** The namespace as the last cell left it: names with type names, and the store's size. */
   readonly names: ReadonlyMap<string, string>;
   readonly namespaceBytes: number | undefined;

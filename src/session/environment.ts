@@ -4,6 +4,7 @@ import type { CellBook } from "../cells/cell-book";
 import type { PromptHub } from "../cluster/prompts";
 import type { Config } from "../config/config";
 import type { ExecutionBackend } from "../jobs/backend";
+import type { IntrospectionHelper } from "../jobs/introspection/introspection-helper";
 import type { ClusterHealth } from "../jobs/cluster-health";
 import type { Scheduler } from "../jobs/scheduler";
 import type { SessionFiles } from "../jobs/session-files";
@@ -34,4 +35,6 @@ export interface SessionEnvironment {
   pythonVersion(): Promise<string>;
   /** Login prompts of the cluster connection (ssh transport), for cells to answer in the notebook. */
   prompts?: PromptHub;
+  /** A new introspection helper for a session (completion.helper: true). */
+  openIntrospection?: () => IntrospectionHelper;
 }

@@ -4,9 +4,10 @@
  */
 import type { ContentByType, HistoryEntry, Message, RequestMessage } from "../protocol/messages";
 import { InputError } from "../errors";
+import type { IntrospectionHelper } from "../jobs/introspection/introspection-helper";
 import { codeTooLarge } from "./code-limit";
 import { compileGlob } from "./glob";
-import { complete, inspect } from "./introspection";
+import { complete, completeWith, inspect, isKernelLine } from "./introspection";
 import { kernelInfo } from "./kernel-info";
 import { isComplete } from "./python-source";
 
@@ -20,6 +21,8 @@ export interface HandlerSession {
   readonly history: readonly [number, string][];
   readonly names: ReadonlyMap<string, string>;
   readonly comms: { info(target?: string): Record<string, { target_name: string }> };
+  /** jedi in the cells' environment, when there is one (it answers undefined when it cannot). */
+  readonly introspection?: Pick<IntrospectionHelper, "complete" | "inspect">;
 }
 
 type Answered = Exclude<
@@ -38,13 +41,23 @@ const HANDLERS: { [T in Answered]: Handler<T> } = {
     kernelInfo(await withinMs(s.env.pythonVersion(), 3000, "3"), s.env.scheduler.kind),
   is_complete_request: async (_s, req) => isComplete(req.content.code),
   complete_request: async (s, { content: { code, cursor_pos } }) => {
-    const r = complete(code, jsIndex(code, cursor_pos), s.names);
+    const at = jsIndex(code, cursor_pos);
+    // Magics and %%slurm options are the kernel's own; Python goes to jedi when it answers.
+    const helped = isKernelLine(code, at) ? undefined : await s.introspection?.complete(code, cursor_pos);
+    if (helped) return completeWith(helped);
+    const r = complete(code, at, s.names);
     return r.status === "ok"
       ? { ...r, cursor_start: codePoints(code, r.cursor_start), cursor_end: codePoints(code, r.cursor_end) }
       : r;
   },
-  inspect_request: async (s, req) =>
-    inspect(req.content.code, jsIndex(req.content.code, req.content.cursor_pos), s.names),
+  inspect_request: async (s, { content: { code, cursor_pos, detail_level } }) => {
+    const at = jsIndex(code, cursor_pos);
+    const helped = isKernelLine(code, at)
+      ? undefined
+      : await s.introspection?.inspect(code, cursor_pos, detail_level ?? 0);
+    if (helped?.found) return { status: "ok", found: true, data: helped.data, metadata: {} };
+    return inspect(code, at, s.names);
+  },
   comm_info_request: async (s, req) => ({ status: "ok", comms: s.comms.info(req.content.target_name) }),
   history_request: async (s, req) => ({ status: "ok", history: history(s.history, req.content) }),
 };

@@ -110,7 +110,7 @@ function present(host: CellHost, cell: Cell, resumed: boolean): void {
       host.askInput(origin.clientId, prompt, password, origin.parent);
     host.setCurrent(cell, origin.allowStdin ? new InputRelay(cell, ask) : undefined);
     const off = cell.on((ev) => {
-      if (ev.type === "namespace" && ev.names) host.setNamespace(ev.names, ev.use.storeBytes);
+      if (ev.type === "namespace" && ev.names) host.setNamespace(ev.names, ev.use.storeBytes, ev.kinds);
       else if (ev.type === "phase" && ev.phase.name === "ended") {
         off();
         host.setCurrent(undefined);

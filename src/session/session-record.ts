@@ -1,4 +1,5 @@
 /** What the ledger keeps of a session, to survive a server restart (its cells have records of their own). */
+import type { NameKinds } from "../jobs/runner-events";
 import { pushBounded, type LedgerEntry } from "../ledger/ledger";
 import type { SbatchPair } from "../magics/types";
 
@@ -18,6 +19,8 @@ export interface SessionRecord extends LedgerEntry {
   names: Record<string, string>;
   /** Bytes of the namespace store, as the last cell that saved it said. */
   namespaceBytes?: number;
+  /** Modules and types of the names (for the introspection helper), when the runner said. */
+  kinds?: NameKinds;
   /** What %slurm set in this notebook. */
   slurmDefaults: SbatchPair[];
   /** Which start of this notebook's kernel this is: 1, then one more per restart or new kernel. */

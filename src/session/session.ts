@@ -38,6 +38,9 @@ import {
   newSessionRecord,
   type SessionRecord,
 } from "./session-record";
+import type { IntrospectionHelper } from "../jobs/introspection/introspection-helper";
+import { SessionIntrospection, introspectionContext } from "./session-introspection";
+import type { NameKinds } from "../jobs/runner-events";
 export type { SessionRecord } from "./session-record";
 
 export class Session implements CellHost {
@@ -52,6 +55,7 @@ export class Session implements CellHost {
   readonly comms: JobsComms;
   private closed = false;
   private readonly said = new Set<string>();
+  private readonly introspector: SessionIntrospection;
   /** Called when a frontend asked, on the control channel, to shut the kernel down. */
   onShutdownRequest: (restart: boolean) => Promise<void> = async () => {};
 
@@ -71,6 +75,9 @@ export class Session implements CellHost {
     this.options = new CellOptions(env.config, env.discovery, state.slurmDefaults);
     this.comms = new JobsComms(this);
     if (state.notebookPath) env.cells.feed.setNotebookPath(state.id, state.notebookPath);
+    this.introspector = new SessionIntrospection(env.openIntrospection, () =>
+      introspectionContext(this.state),
+    );
   }
 
   static create(
@@ -194,10 +201,12 @@ export class Session implements CellHost {
     return msg.header.msg_id;
   }
 
-  setNamespace(names: Record<string, string>, storeBytes?: number): void {
+  setNamespace(names: Record<string, string>, storeBytes?: number, kinds?: NameKinds): void {
     this.state.names = boundedNames(names);
     this.state.namespaceBytes = storeBytes;
-    this.persist({ names: this.state.names, namespaceBytes: storeBytes ?? null }, false);
+    this.state.kinds = kinds;
+    this.persist({ names: this.state.names, namespaceBytes: storeBytes ?? null, kinds: kinds ?? null }, false);
+    this.introspector.changed();
   }
 
   afterDelivery(fn: () => void): void {
@@ -206,6 +215,11 @@ export class Session implements CellHost {
 
   get namespaceBytes(): number | undefined {
     return this.state.namespaceBytes;
+  }
+
+  /** This session's introspection helper, started on first use (none when completion.helper is off). */
+  get introspection(): IntrospectionHelper | undefined {
+    return this.introspector.get();
   }
 
   // ------------------------------------------------------------ frontends
@@ -428,11 +442,10 @@ export class Session implements CellHost {
       .removeNamespace(this.state.dir)
       .catch((err) => this.log.warn(`removing the namespace failed: ${errorMessage(err)}`));
     this.state.executionCount = 0;
-    this.state.names = {};
-    this.state.namespaceBytes = undefined;
     this.state.run = this.run + 1;
     this.comms.closeAll();
-    this.persist({ executionCount: 0, names: {}, namespaceBytes: null, run: this.state.run });
+    this.setNamespace({});
+    this.persist({ executionCount: 0, run: this.state.run });
     this.publish("status", { execution_state: "starting" }, {});
     this.publish("status", { execution_state: "idle" }, {});
   }
@@ -441,6 +454,7 @@ export class Session implements CellHost {
     await this.stopCells();
     this.comms.closeAll();
     this.closed = true;
+    this.introspector.close();
     this.env.ledger.remove("session", this.id);
     this.frontends.closeAll("kernel shut down");
     // No session can start from this namespace again: its store is garbage (detached cells still

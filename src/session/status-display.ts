@@ -19,6 +19,8 @@ export interface StatusView {
   jobId?: string;
   partition?: string;
   phase: Phase;
+  /** While queued: "`-t 0:30:00` would start now on acpu" (start-time hints). */
+  hint?: string;
   /** "scheduler not answering, retrying", "connection lost, reconnecting", ... */
   trouble?: string;
   detached?: boolean;
@@ -59,6 +61,7 @@ export function statusText(v: StatusView): string {
         p.status?.reason && p.status.reason !== "None" ? p.status.reason : "waiting for the scheduler";
       const est = clock(p.status?.startTime);
       line = `${IN_FLIGHT_MARK} queued as ${job} on ${p.status?.partition ?? v.partition ?? "the default partition"} — ${reason}, waiting ${since(p.since)}${est ? `, est. start ${est}` : ""}`;
+      if (v.hint) line += ` · hint: ${v.hint}`;
       break;
     }
     case "running": {

@@ -74,6 +74,7 @@ export class StatusLine {
         if (ev.type === "phase") this.onPhase(ev.phase);
         else if (ev.type === "trouble") this.trouble(OUTPUT_TROUBLE);
         else if (ev.type === "namespace") this.namespace = namespaceNote(ev.use);
+        else if (ev.type === "hint") this.hint(ev.hint?.text);
       }),
       health.onChange((message) => this.trouble(message)),
     ];
@@ -90,11 +91,18 @@ export class StatusLine {
     if (p.name !== "queued" && p.name !== "running") return;
     this.view.jobId = p.jobId;
     this.view.note ??= this.options.note?.(this.cell);
+    if (p.name !== "queued") this.view.hint = undefined;
     if (!this.timer) {
       this.timer = setInterval(() => this.render(), TICK_MS);
       this.timer.unref();
     }
     this.set(displayPhase(p));
+  }
+
+  private hint(text: string | undefined): void {
+    if (this.view.hint === text) return;
+    this.view.hint = text;
+    this.render();
   }
 
   private trouble(message: string | undefined): void {

@@ -19,6 +19,8 @@ export interface PartitionInfo {
   /** QoS allowed on the partition (empty = any), from AllowQos. */
   allowQos: string[];
   state: string;
+  /** Its nodes in Slurm's hostlist spelling (`c3cpu-a1-u1-[1-4]`), when known. */
+  nodes?: string;
 }
 
 export interface Association {

@@ -95,6 +95,7 @@ export function parseScontrolPartitions(
       ),
       allowQos: allowQos === "ALL" ? [] : allowQos.split(",").filter(Boolean),
       state: kv.get("State") ?? "UNKNOWN",
+      ...(kv.get("Nodes") ? { nodes: kv.get("Nodes") } : {}),
     };
   });
 }

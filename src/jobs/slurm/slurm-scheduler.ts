@@ -9,6 +9,8 @@ import { parseRunnerEvents } from "../runner-events";
 import type { FinalJobStatus, Scheduler, StatusListener, SubmitControl, SubmitSpec } from "../scheduler";
 import { SubmitCancelledError, backoffMs, isOutage, mayHaveQueued, outageWords } from "./outage";
 import { SacctBatch } from "./sacct-batch";
+import type { ClusterDiscovery } from "./discovery";
+import { StartHints, type HintListener, type StartHintOptions } from "./start-hints";
 import { SlurmWatcher, type WatcherOptions } from "./watcher";
 
 /** sbatch refused the job: its own words, plus what to do. */
@@ -85,13 +87,21 @@ export class SlurmScheduler implements Scheduler {
   readonly applies = "all" as const;
   readonly watcher: SlurmWatcher;
   private readonly sacct: SacctBatch;
+  /** Start-time hints, when asked for (slurm.start_hints). */
+  readonly hints: StartHints | undefined;
 
   constructor(
     private readonly transport: Transport,
     watcherOptions: WatcherOptions,
+    hints?: { discovery: ClusterDiscovery; options: StartHintOptions },
   ) {
     this.watcher = new SlurmWatcher(transport, watcherOptions);
     this.sacct = new SacctBatch(transport, watcherOptions.onTrouble);
+    this.hints = hints && new StartHints(transport, hints.discovery, this.watcher, hints.options);
+  }
+
+  startHints(jobId: string, scriptPath: string, onHint: HintListener): () => void {
+    return this.hints ? this.hints.watch(jobId, scriptPath, onHint) : () => {};
   }
 
   /**
@@ -195,6 +205,7 @@ export class SlurmScheduler implements Scheduler {
   }
 
   async close(): Promise<void> {
+    this.hints?.close();
     this.watcher.close();
     this.sacct.close();
   }

@@ -148,6 +148,9 @@ class Namespace(object):
             "type": "namespace",
             "saved": len(index["names"]),
             "names": dict((n, e.get("type", "")) for n, e in index["names"].items()),
+            # For the introspection helper: what each name is, without its value.
+            "modules": dict((n, e["module"]) for n, e in index["names"].items() if "module" in e),
+            "types": dict((n, e["class"]) for n, e in index["names"].items() if "class" in e),
             "skipped": skipped,
             "bytes": store.store_bytes(index),
             "seconds": round(time.time() - started, 3),

@@ -159,6 +159,8 @@ class _Writer(object):
             names[name] = {
                 "record": record_id,
                 "type": type(value).__name__,
+                # module:qualname, for the introspection helper (what it is, without its value)
+                "class": "%s:%s" % (type(value).__module__, type(value).__qualname__),
                 "info": describe(value),
                 "bytes": passes[name].sizes.get(name, 0),
             }

@@ -138,6 +138,9 @@ describe.each([
 test("modules re-imported by alias in the IPython interpreter (numpy as np)", async () => {
   const r1 = await cells.run(IPYTHON, "import numpy as np\na = np.arange(4)", { namespace: "np" });
   expect(only(r1.events, "namespace").names).toMatchObject({ np: "module", a: "ndarray" });
+  // What the introspection helper is told: the module's own name, the value's importable type.
+  expect(only(r1.events, "namespace").modules).toEqual({ np: "numpy" });
+  expect(only(r1.events, "namespace").types).toEqual({ a: "numpy:ndarray" });
   const r2 = await cells.run(IPYTHON, "print(np.__name__, int(np.sum(a)))", { namespace: "np" });
   expect(streamText(r2.events, "stdout")).toBe("numpy 6\n");
 });

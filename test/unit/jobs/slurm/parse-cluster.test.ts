@@ -33,11 +33,11 @@ const part = (name: string, over: Partial<PartitionInfo>): PartitionInfo => ({
 
 /** The test cluster, as discovery sees it. */
 const PARTITIONS: PartitionInfo[] = [
-  part("acpu", { isDefault: true }),
-  part("amem", { maxTimeSeconds: 7 * 86400 }),
-  part("aa100", { gpus: 2 }),
-  part("acompile", { maxTimeSeconds: 12 * 3600 }),
-  part("atesting", { maxTimeSeconds: 3600, defaultTimeSeconds: 1800 }),
+  part("acpu", { isDefault: true, nodes: "c3cpu-a1-u1-1" }),
+  part("amem", { maxTimeSeconds: 7 * 86400, nodes: "c3cpu-a1-u1-1" }),
+  part("aa100", { gpus: 2, nodes: "c3gpu-a1-u1-1" }),
+  part("acompile", { maxTimeSeconds: 12 * 3600, nodes: "c3cpu-a1-u1-1" }),
+  part("atesting", { maxTimeSeconds: 3600, defaultTimeSeconds: 1800, nodes: "c3cpu-a1-u1-1" }),
 ];
 
 test("the discovery commands", () => {

@@ -9,6 +9,7 @@ import {
   CommandError,
   type RunOptions,
   type RunResult,
+  type StreamedProcess,
   type Transport,
 } from "../../../../src/cluster/transport";
 
@@ -79,6 +80,9 @@ export class ScriptedTransport implements Transport {
   }
   sha256(): Promise<string> {
     return notScripted();
+  }
+  spawn(_argv: readonly string[]): Promise<StreamedProcess> {
+    return Promise.reject(new Error("streamed processes are not scripted in this fake"));
   }
   async close(): Promise<void> {}
 }
