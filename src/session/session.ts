@@ -205,7 +205,10 @@ export class Session implements CellHost {
     this.state.names = boundedNames(names);
     this.state.namespaceBytes = storeBytes;
     this.state.kinds = kinds;
-    this.persist({ names: this.state.names, namespaceBytes: storeBytes ?? null, kinds: kinds ?? null }, false);
+    this.persist(
+      { names: this.state.names, namespaceBytes: storeBytes ?? null, kinds: kinds ?? null },
+      false,
+    );
     this.introspector.changed();
   }
 

@@ -124,12 +124,17 @@ test("a cell waiting on Resources is told a request that starts now, and that re
   else expect(options[1]).toBe(`-p ${options[2]}`);
 
   // The cell's record holds the hint too (what /api/jobs and the jobs panel read).
+  type Line = { op: string; kind?: string; rec?: { kind: string }; fields?: Record<string, unknown> };
   const hintInLedger = () =>
     readFileSync(join(server.dir, "data", "ledger.jsonl"), "utf8")
       .split("\n")
       .filter(Boolean)
-      .map((l) => (JSON.parse(l) as { rec?: { kind: string; startHint?: Record<string, unknown> } }).rec)
-      .filter((r) => r?.kind === "cell" && r.startHint)
+      .map((l) => JSON.parse(l) as Line)
+      // the journal records a cell once, then the fields that change
+      .map((l) => (l.op === "put" ? l.rec : l.op === "set" && l.kind === "cell" ? l.fields : undefined))
+      .filter((r): r is { startHint: Record<string, unknown> } =>
+        Boolean(r && "startHint" in r && r.startHint),
+      )
       .at(-1)?.startHint;
   const until = Date.now() + 5000;
   while (!hintInLedger() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));

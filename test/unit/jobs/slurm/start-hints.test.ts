@@ -32,6 +32,7 @@ function script(sbatch: [string, string?][]): string {
     runnerPath: "/r/alpine_kernel_runner.py",
     runnerArgs: [],
     description: "cell 1",
+    umask: "077",
   });
 }
 
