@@ -29,6 +29,10 @@ export type ErrorCode =
   | "LOGIN_TIMEOUT"
   | "NO_JUPYTER"
   | "NOT_INSTALLED"
+  | "NO_SUCH_PROFILE"
+  | "NO_ACCOUNT"
+  | "BAD_ENV_FILE"
+  | "CONFIG_EXISTS"
   // the cluster: commands, Slurm, the SSH connection and its login prompts
   | "COMMAND_FAILED"
   | "SUBMIT_REFUSED"
@@ -43,6 +47,11 @@ export type ErrorCode =
   | "KNOWN_HOSTS_WRITE_FAILED"
   | "PROMPT_TIMEOUT"
   | "PROMPT_CANCELLED"
+  // the cells' environment: missing, unusable, or failing to build
+  | "ENVIRONMENT_MISSING"
+  | "PYTHON_TOO_OLD"
+  | "ENV_EXISTS"
+  | "ENV_BUILD_FAILED"
   // the local server
   | "SERVER_UNAVAILABLE"
   | "ALREADY_RUNNING";

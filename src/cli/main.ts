@@ -27,7 +27,7 @@ const scopeOptions = {
   user: { type: "boolean", describe: "install for this user (the default; honours JUPYTER_DATA_DIR)" },
   "sys-prefix": { type: "boolean", describe: "install into the Python environment that runs `jupyter`" },
   prefix: { type: "string", describe: "install into DIR/share/jupyter/kernels" },
-  name: { type: "string", describe: "kernelspec name", default: "alpine" },
+  name: { type: "string", describe: "kernelspec name (default alpine, or alpine-PROFILE)" },
 } as const;
 
 void yargs(hideBin(process.argv))
@@ -39,15 +39,17 @@ void yargs(hideBin(process.argv))
     "kernel",
     "the Jupyter kernel (run by kernel.json; relays to your alpine-kernel server)",
     (y) =>
-      y.option("f", {
-        alias: "connection-file",
-        type: "string",
-        demandOption: true,
-        describe: "connection file written by Jupyter",
-      }),
+      y
+        .option("f", {
+          alias: "connection-file",
+          type: "string",
+          demandOption: true,
+          describe: "connection file written by Jupyter",
+        })
+        .option("profile", { type: "string", describe: "resource profile the cells start from" }),
     async (argv) => {
       const { runBridge } = await import("../kernel/bridge");
-      await runBridge(argv.f).catch(fail);
+      await runBridge(argv.f, argv.profile).catch(fail);
       process.exit(0);
     },
   )
@@ -76,17 +78,27 @@ void yargs(hideBin(process.argv))
     (y) =>
       y
         .options(scopeOptions)
-        .option("display-name", { type: "string", default: "Python (Alpine)" })
+        .option("display-name", {
+          type: "string",
+          describe: 'default "Python (Alpine)", or "Python (Alpine · GPU)"',
+        })
+        .option("profile", {
+          type: "string",
+          describe:
+            "a resource profile of your configuration (slurm.profiles): the kernel's cells start from it",
+        })
         .conflicts("user", ["sys-prefix", "prefix"]),
     async (argv) => {
-      const { installKernelSpec } = await import("../kernel/kernelspec");
+      const { installCommand } = await import("./install-command");
       try {
-        const dir = installKernelSpec({
-          scope: scopeOf(argv),
-          name: argv.name,
-          displayName: argv["display-name"],
-        });
-        console.log(`Installed kernelspec '${argv.name}' ("${argv["display-name"]}") in ${dir}`);
+        console.log(
+          installCommand({
+            scope: scopeOf(argv),
+            name: argv.name,
+            displayName: argv["display-name"],
+            profile: argv.profile,
+          }),
+        );
       } catch (err) {
         fail(err);
       }
@@ -99,7 +111,7 @@ void yargs(hideBin(process.argv))
     async (argv) => {
       const { uninstallKernelSpec } = await import("../kernel/kernelspec");
       try {
-        console.log(`Removed ${uninstallKernelSpec({ scope: scopeOf(argv), name: argv.name })}`);
+        console.log(`Removed ${uninstallKernelSpec({ scope: scopeOf(argv), name: argv.name ?? "alpine" })}`);
       } catch (err) {
         fail(err);
       }
@@ -114,7 +126,10 @@ void yargs(hideBin(process.argv))
       const specs = listKernelSpecs();
       if (!specs.length)
         console.log("No alpine-kernel kernelspec installed; run `alpine-kernel install --user`.");
-      for (const s of specs) console.log(`${s.name.padEnd(16)} ${s.displayName.padEnd(20)} ${s.dir}`);
+      for (const s of specs)
+        console.log(
+          `${s.name.padEnd(16)} ${s.displayName.padEnd(24)} ${s.dir}${s.profile ? `  (--profile ${s.profile})` : ""}`,
+        );
     },
   )
   .command(

@@ -1,14 +1,12 @@
 /**
- * The cells' Python environment as seen from the server: where the runner lives on the cluster's
- * file system, and which Python version cells get (for kernel_info).
+ * Where the cell runner lives on the cluster's file system: installed once per runner version
+ * (which Python runs it: python-check.ts).
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Transport } from "../cluster/transport";
 import { VERSION } from "../version";
-import { renderEnvironmentSetup, type EnvironmentSetup } from "./job-script";
-import { shellQuote } from "../cluster/transport";
 
 /** The runner's files as shipped with this package (dist/runner, or src/runner under tests). */
 export function runnerSourceDir(): string {
@@ -45,25 +43,4 @@ export async function installRunner(transport: Transport, workDir: string): Prom
   for (const f of files) if (f.name !== RUNNER_ENTRY) await transport.writeFile(join(dir, f.name), f.data);
   await transport.writeFile(entry, files.find((f) => f.name === RUNNER_ENTRY)?.data ?? "", 0o755); // last: marks the copy complete
   return entry;
-}
-
-/** Python version the cells will run with, asked of the environment itself ("3" when it cannot tell). */
-export async function probePythonVersion(
-  transport: Transport,
-  env: EnvironmentSetup,
-  loginShell: boolean,
-): Promise<string> {
-  const script = [
-    ...renderEnvironmentSetup(env),
-    `exec ${shellQuote(env.python)} -c 'import platform; print(platform.python_version())'`,
-  ].join("\n");
-  try {
-    const { stdout } = await transport.run(["bash", ...(loginShell ? ["-l"] : []), "-c", script], {
-      timeoutMs: 60_000,
-    });
-    const v = stdout.trim().split("\n").pop() ?? "";
-    return /^\d+\.\d+/.test(v) ? v : "3";
-  } catch {
-    return "3";
-  }
 }

@@ -15,6 +15,7 @@ import { V1_PROTOCOL, decodeWsMessage, encodeWsMessage } from "../protocol/ws-fr
 import type { RuntimeInfo } from "../config/runtime-file";
 import { authHeaders, ensureServer } from "./server-connection";
 import { ZmqFront, type Incoming } from "./zmq-front";
+import { jupyterPython } from "./jupyter-python";
 import { DEFAULT_KERNEL_NAME } from "./kernelspec";
 
 const MAX_QUEUED = 10_000;
@@ -39,7 +40,11 @@ export class KernelBridge {
   readonly stopped: Promise<void>;
   private resolveStopped!: () => void;
 
-  constructor(connectionFile: string) {
+  constructor(
+    connectionFile: string,
+    /** The kernelspec's resource profile (`alpine-kernel install --profile gpu`). */
+    private readonly profile?: string,
+  ) {
     const info = readConnectionFile(connectionFile);
     this.front = new ZmqFront(info, (m) => this.fromFrontend(m), log);
     this.stopped = new Promise((r) => (this.resolveStopped = r));
@@ -154,12 +159,18 @@ export class KernelBridge {
       );
     }
     const notebook = process.env.JPY_SESSION_NAME ? basename(process.env.JPY_SESSION_NAME) : "";
+    const python = jupyterPython();
     const res = await fetch(`${server.url}/api/kernels`, {
       method: "POST",
       headers: { ...authHeaders(server), "Content-Type": "application/json" },
       body: JSON.stringify({
         name: DEFAULT_KERNEL_NAME,
-        env: { KERNEL_WORKING_DIR: process.cwd(), ...(notebook ? { KERNEL_NOTEBOOK: notebook } : {}) },
+        env: {
+          KERNEL_WORKING_DIR: process.cwd(),
+          ...(notebook ? { KERNEL_NOTEBOOK: notebook } : {}),
+          ...(python ? { KERNEL_JUPYTER_PYTHON: python } : {}),
+          ...(this.profile ? { KERNEL_PROFILE: this.profile } : {}),
+        },
       }),
     });
     if (!res.ok) throw new Error(`starting a kernel failed: ${res.status} ${await res.text()}`);
@@ -222,8 +233,8 @@ export class KernelBridge {
   }
 }
 
-export async function runBridge(connectionFile: string): Promise<void> {
-  const bridge = new KernelBridge(connectionFile);
+export async function runBridge(connectionFile: string, profile?: string): Promise<void> {
+  const bridge = new KernelBridge(connectionFile, profile);
   await bridge.start();
   await bridge.stopped;
 }

@@ -12,7 +12,7 @@ import { ClusterHealth } from "../jobs/cluster-health";
 import { SessionFiles } from "../jobs/session-files";
 import type { SessionEnvironment } from "../session/environment";
 import { ClusterDiscovery } from "../jobs/slurm/discovery";
-import { probePythonVersion } from "../jobs/runner-install";
+import { PythonCheck, probePython } from "../jobs/python-check";
 import { LocalScheduler } from "../jobs/local/local-scheduler";
 import type { Scheduler } from "../jobs/scheduler";
 import { SlurmScheduler } from "../jobs/slurm/slurm-scheduler";
@@ -20,17 +20,6 @@ import { resolveSshHost } from "../cluster/ssh-host-config";
 import { SshTransport, type ConnectionState } from "../cluster/ssh-transport";
 import { expandPath } from "../config/paths";
 import { PromptBroker } from "./prompt-broker";
-
-function once<T>(fn: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => {
-    p ??= fn().catch((err) => {
-      p = undefined; // let the next caller try again
-      throw err;
-    });
-    return p;
-  };
-}
 
 function watchLocalDir(dir: string, onChange: () => void): () => void {
   try {
@@ -75,15 +64,11 @@ function connectionTrouble(state: ConnectionState): string | undefined {
 }
 
 /**
- * The cells' Python version, asked of the environment once. Over SSH it is asked only once the
- * connection is up: kernel_info must not open a login (and a Duo prompt nobody can answer yet).
+ * Over SSH the cells' Python is asked about only once the connection is up: kernel_info must not
+ * open a login (and a Duo prompt nobody can answer yet); the first cell asks anyway.
  */
-function pythonVersionOf(transport: Transport, config: Config, loginShell: boolean): () => Promise<string> {
-  const probe = once(() => probePythonVersion(transport, config.environment, loginShell));
-  return () =>
-    transport instanceof SshTransport && transport.state.status !== "connected"
-      ? Promise.resolve("3")
-      : probe();
+function mayProbe(transport: Transport): () => boolean {
+  return () => !(transport instanceof SshTransport) || transport.state.status === "connected";
 }
 
 /** What the server builds from its configuration: the sessions' environment and the one cluster connection. */
@@ -121,8 +106,9 @@ export function createBackend(
       throw new Error("the local backend runs cells on this machine: it needs the local transport");
     scheduler = new LocalScheduler(transport);
   }
-  const loginShell = config.environment.modules.length > 0;
   const files = new SessionFiles(transport);
+  const { modules, setup, conda_env } = config.environment;
+  const environment = { modules, setup, python: config.environment.python ?? "python3", conda_env };
   const env: SessionEnvironment = {
     scheduler,
     config,
@@ -133,11 +119,12 @@ export function createBackend(
     files,
     cells: new CellBook(ledger),
     backend: new BatchBackend(transport, scheduler, files, {
-      environment: config.environment,
+      environment,
       workDir: config.work_dir,
       watchDir: transport.kind === "local" ? watchLocalDir : undefined,
     }),
-    pythonVersion: pythonVersionOf(transport, config, loginShell),
+    python: new PythonCheck((e) => probePython(transport, e)),
+    mayProbe: mayProbe(transport),
     prompts,
   };
   return {

@@ -2,6 +2,7 @@
 import type { Cell } from "../cells/cell";
 import type { MessageHeader } from "../protocol/messages";
 import type { IopubPublisher } from "./cell-output";
+import type { CellEnvironment } from "./cell-environment";
 import type { CellOptions } from "./cell-options";
 import type { SessionEnvironment } from "./environment";
 import type { InputRelay } from "./input-relay";
@@ -26,6 +27,10 @@ export interface CellHost {
   askInput(clientId: string, prompt: string, password: boolean, parent: MessageHeader): string;
   /** The names a cell left in the namespace. */
   setNames(names: Record<string, string>): void;
+  /** The environment cells run in: this notebook's, or the conda environment `condaEnv` (a cell's --env). */
+  environmentFor(condaEnv?: string): CellEnvironment;
+  /** True the first time this session meets `key` (it names an environment's Python once). */
+  firstUse(key: string): boolean;
 }
 
 export interface CellRequest {

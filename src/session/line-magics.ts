@@ -6,6 +6,7 @@ import type { CellRecord } from "../cells/cell-book";
 import { parseRunnerEvents } from "../jobs/runner-events";
 import type { FinalJobStatus } from "../jobs/scheduler";
 import type { SessionFiles } from "../jobs/session-files";
+import { formatServiceUnits, serviceUnits } from "../jobs/slurm/billing";
 import { parseSlurmDuration } from "../jobs/slurm/slurm-time";
 import { findMagic, MAGICS } from "../magics/registry";
 import { parseSlurmOptions } from "../magics/sbatch-args";
@@ -61,6 +62,7 @@ async function slurmMagic(args: string[], ctx: MagicContext): Promise<void> {
   const { options } = ctx.host;
   if (args.length === 1 && args[0] === "reset") {
     options.notebookDefaults = [];
+    options.notebookEnv = undefined;
     ctx.host.saveDefaults();
     stream(
       ctx,
@@ -79,12 +81,22 @@ async function slurmMagic(args: string[], ctx: MagicContext): Promise<void> {
   }
   const { pairs, sources } = await options.describe();
   const rows = pairs.map(([k, v]) => [k, v ?? "(set)", sources[k] ?? ""]);
+  rows.push(environmentRow(ctx));
   const note =
     ctx.host.env.config.backend === "local"
       ? "\n(local backend: these options are recorded in each job script but Slurm does not run it)"
       : "";
   const table: Table = { headers: ["option", "value", "from"], rows };
   display(ctx, renderTable(table, `defaults for the next cells: ${describePairs(pairs)}${note}`));
+}
+
+/** The `%slurm` table's row for the cells' environment and, once known, its Python. */
+function environmentRow(ctx: MagicContext): string[] {
+  const { setup, source } = ctx.host.environmentFor();
+  const python = ctx.host.env.python.peek(setup);
+  const value = setup.conda_env ?? setup.python;
+  const from = ctx.host.options.notebookEnv ? "%slurm" : setup.conda_env ? "config" : source;
+  return ["--env", python ? `${value} (Python ${python.version} · ${python.path})` : value, from];
 }
 
 const cellLabel = (r: CellRecord) => String(r.executionCount || `s${r.seq}`);
@@ -178,10 +190,18 @@ async function sacctMagic(args: string[], ctx: MagicContext): Promise<void> {
       dash(f?.elapsed ?? r.elapsed),
       dash(f?.maxRss ?? r.maxRss),
       dash(f?.reqMem),
+      usedUnits(f),
     ];
   });
-  const table = { headers: ["cell", "job", "state", "exit", "elapsed", "MaxRSS", "ReqMem"], rows };
+  const table = { headers: ["cell", "job", "state", "exit", "elapsed", "MaxRSS", "ReqMem", "SU"], rows };
   display(ctx, renderTable(table, `accounting of ${rows.length} cell job(s)`));
+}
+
+/** Service units a job used, as Slurm bills them: its billing TRES × elapsed hours. */
+function usedUnits(f: FinalJobStatus | undefined): string {
+  const seconds = f?.elapsed ? parseSlurmDuration(f.elapsed) : null;
+  if (f?.billing === undefined || seconds === null) return "—";
+  return formatServiceUnits(serviceUnits(f.billing, seconds));
 }
 
 /** `%slurm output JOBID`: the job's whole output, from its files, as this cell's output. */

@@ -28,7 +28,11 @@ import type { SessionEnvironment } from "./environment";
 import { InputRelay } from "./input-relay";
 import { runLineMagic } from "./line-magics";
 import { OutputCollector } from "./output-collector";
-import { newDisplayId } from "./status-display";
+import { newDisplayId, notesBundle, pythonNote } from "./status-display";
+import { environmentKey, extrasWarning } from "./cell-environment";
+import { EnvironmentError } from "../jobs/python-check";
+import type { EnvironmentSetup } from "../jobs/job-script";
+import { errorName } from "../errors";
 import { StatusLine } from "./status-line";
 
 type Plan =
@@ -59,7 +63,7 @@ async function plan(host: CellHost, req: CellRequest, sink: OutputSink): Promise
 }
 
 /** Shows a cell in its session: outputs, status line, input, namespace; and files it in the cell book. */
-function present(host: CellHost, cell: Cell, resumed: boolean): void {
+function present(host: CellHost, cell: Cell, resumed: boolean, notes: string[] = []): void {
   const { detached, origin } = cell.info;
   const collector = detached ? new OutputCollector() : undefined;
   bindOutputs(cell, collector ?? iopubSink(host.publish, origin.parent));
@@ -73,6 +77,7 @@ function present(host: CellHost, cell: Cell, resumed: boolean): void {
       partition: cell.info.partition,
       displayId: origin.displayId,
       shown: resumed,
+      notes,
       collected: collector && ((jobId) => collector.rendered(jobId)),
     });
   }
@@ -91,6 +96,33 @@ function present(host: CellHost, cell: Cell, resumed: boolean): void {
   host.env.cells.track(cell);
 }
 
+/**
+ * The cell's environment, checked (once per server, kept once good) before anything is submitted;
+ * the first time a session uses it, the Python that runs the cells is named (and what it lacks).
+ */
+async function environmentOf(
+  host: CellHost,
+  options: EffectiveOptions,
+  sink: OutputSink,
+  count: number,
+): Promise<{ setup: EnvironmentSetup; notes: string[] } | { reply: ExecuteReplyContent }> {
+  const { setup, source } = host.environmentFor(options.env);
+  let info;
+  try {
+    info = await host.env.python.check(setup);
+  } catch (err) {
+    if (!(err instanceof EnvironmentError)) throw err;
+    const asked = options.env ? `\n(this notebook or cell asked for it with --env ${options.env})` : "";
+    return {
+      reply: refuse(sink, count, errorName(err.code), `${err.message}${asked}\n(nothing was submitted)`),
+    };
+  }
+  if (!host.firstUse(environmentKey(setup))) return { setup, notes: [] };
+  const warning = extrasWarning(info, setup);
+  if (warning) sink.stream("stderr", warning);
+  return { setup, notes: [pythonNote(info, source)] };
+}
+
 export async function runCell(host: CellHost, req: CellRequest): Promise<ExecuteReplyContent> {
   const count = req.executionCount;
   const sink = iopubSink(host.publish, req.header);
@@ -98,6 +130,8 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
   if (planned.kind === "answered") return planned.reply;
   const { body, options } = planned;
   const { env } = host;
+  const environment = await environmentOf(host, options, sink, count);
+  if ("reply" in environment) return environment.reply;
   const seq = host.nextSeq();
   const detached = options.detach;
   const info: CellInfo = {
@@ -117,7 +151,10 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
     },
   };
   const cell = new Cell(info, (m) => env.log.warn(m));
-  present(host, cell, false);
+  // Without a status line (local attached cells), the Python is named on a line of its own.
+  if (environment.notes.length && !info.origin.displayId)
+    sink.display("display_data", { data: notesBundle(environment.notes), metadata: {}, transient: {} });
+  present(host, cell, false, environment.notes);
   const spec: CellJobSpec = {
     sessionId: host.id,
     sessionDir: host.place.dir,
@@ -131,6 +168,7 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<Execute
     allowStdin: req.allowStdin,
     detached,
     sbatch: options.sbatch,
+    environment: environment.setup,
   };
   try {
     await cell.submit(env.backend, spec);

@@ -15,4 +15,10 @@ export interface SessionRecord extends LedgerEntry {
   names: Record<string, string>;
   /** What %slurm set in this notebook. */
   slurmDefaults: SbatchPair[];
+  /** `%slurm --env NAME`: this notebook's conda environment. */
+  condaEnv?: string;
+  /** The Python the notebook's Jupyter runs in (from the kernel bridge): the local backend's default. */
+  jupyterPython?: string;
+  /** The resource profile of the kernelspec that opened it ("Python (Alpine · GPU)": gpu). */
+  kernelProfile?: string;
 }

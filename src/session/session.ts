@@ -23,7 +23,9 @@ import type { SessionClient } from "./client";
 import { Frontends } from "./frontends";
 import type { SessionEnvironment } from "./environment";
 import { ExecuteQueue, type QueuedExecute } from "./execute-queue";
-import { handleRequest } from "./handlers";
+import { cellEnvironment, type CellEnvironment } from "./cell-environment";
+import { handleRequest, withinMs } from "./handlers";
+import type { KernelPython } from "./kernel-info";
 import type { InputRelay } from "./input-relay";
 import { LoginPrompts } from "./login-prompts";
 import type { CellHost } from "./cell-host";
@@ -42,6 +44,8 @@ export class Session implements CellHost {
   readonly options: CellOptions;
   private readonly logins: LoginPrompts;
   private closed = false;
+  /** Environments whose Python this session has named already (once per environment). */
+  private readonly said = new Set<string>();
   /** Called when a frontend asked, on the control channel, to shut the kernel down. */
   onShutdownRequest: (restart: boolean) => Promise<void> = async () => {};
 
@@ -58,12 +62,20 @@ export class Session implements CellHost {
     this.logins = new LoginPrompts(env.prompts, state.id, (clientId, msg) =>
       this.frontends.send(clientId, msg),
     );
-    this.options = new CellOptions(env.config, env.discovery, state.slurmDefaults);
+    this.options = new CellOptions(env.config, env.discovery, state.slurmDefaults, state.kernelProfile);
+    this.options.notebookEnv = state.condaEnv;
   }
 
   static create(
     env: SessionEnvironment,
-    init: { id: string; name: string; workDir: string; notebook: string },
+    init: {
+      id: string;
+      name: string;
+      workDir: string;
+      notebook: string;
+      jupyterPython?: string;
+      kernelProfile?: string;
+    },
   ): Session {
     const record: SessionRecord = {
       kind: "session",
@@ -78,6 +90,8 @@ export class Session implements CellHost {
       history: [],
       names: {},
       slurmDefaults: [],
+      ...(init.jupyterPython ? { jupyterPython: init.jupyterPython } : {}),
+      ...(init.kernelProfile ? { kernelProfile: init.kernelProfile } : {}),
     };
     env.ledger.put(record);
     return new Session(env, record, env.log.child({ kernel: init.id }));
@@ -146,7 +160,32 @@ export class Session implements CellHost {
 
   saveDefaults(): void {
     this.state.slurmDefaults = this.options.notebookDefaults;
+    this.state.condaEnv = this.options.notebookEnv;
     this.persist();
+  }
+
+  environmentFor(condaEnv?: string): CellEnvironment {
+    return cellEnvironment(this.env.config, {
+      condaEnv: condaEnv ?? this.options.notebookEnv,
+      jupyterPython: this.state.jupyterPython,
+    });
+  }
+
+  firstUse(key: string): boolean {
+    if (this.said.has(key)) return false;
+    this.said.add(key);
+    return true;
+  }
+
+  /** The Python of this notebook's environment for kernel_info: known, asked (briefly), or why not. */
+  async kernelPython(waitMs: number): Promise<KernelPython> {
+    const { setup, source } = this.environmentFor();
+    const known = this.env.python.peek(setup);
+    if (known) return { info: known, source };
+    if (!this.env.mayProbe())
+      return { unknown: "asked at the first cell: the cluster connection is not open yet" };
+    const info = await withinMs(this.env.python.check(setup), waitMs, undefined);
+    return info ? { info, source } : { unknown: "not known yet: the first cell asks and says" };
   }
 
   setCurrent(cell: Cell | undefined, inputs?: InputRelay): void {

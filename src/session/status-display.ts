@@ -4,6 +4,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { JobStatus } from "../jobs/scheduler";
+import { formatServiceUnits, serviceUnits } from "../jobs/slurm/billing";
+import type { PythonInfo } from "../jobs/python-check";
 import { formatDuration } from "../jobs/slurm/slurm-time";
 import { escapeHtml } from "./html";
 
@@ -21,6 +23,22 @@ export interface StatusView {
   /** "scheduler not answering, retrying", "connection lost, reconnecting", ... */
   trouble?: string;
   detached?: boolean;
+  /** The job's billing TRES (SUs per hour) and time limit: its service units, estimated then used. */
+  billing?: { rate: number; limitSeconds?: number };
+  /** Lines under the status (the first cell of a session: which Python runs the cells). */
+  notes?: string[];
+}
+
+/** "est. ≤ 18.2 SU (109/h)": the most a job can cost, its time limit at its billing rate. */
+export function estimateText(b: { rate: number; limitSeconds?: number }): string {
+  return b.limitSeconds !== undefined
+    ? `est. ≤ ${formatServiceUnits(serviceUnits(b.rate, b.limitSeconds))} (${b.rate}/h)`
+    : `${b.rate} SU/h`;
+}
+
+/** "cells run Python 3.11.2 · /path/bin/python (conda env alpine-kernel)": the first status line's Python part. */
+export function pythonNote(info: PythonInfo, source: string): string {
+  return `cells run Python ${info.version} · ${info.path} (${source})`;
 }
 
 function clock(iso: string | undefined): string | undefined {
@@ -54,6 +72,7 @@ export function statusText(v: StatusView): string {
         p.status?.reason && p.status.reason !== "None" ? p.status.reason : "waiting for the scheduler";
       const est = clock(p.status?.startTime);
       line = `⏳ queued as ${job} on ${p.status?.partition ?? v.partition ?? "the default partition"} — ${reason}, waiting ${since(p.since)}${est ? `, est. start ${est}` : ""}`;
+      if (v.billing) line += ` · ${estimateText(v.billing)}`;
       break;
     }
     case "running": {
@@ -65,17 +84,22 @@ export function statusText(v: StatusView): string {
         .filter(Boolean)
         .join(", ");
       line = `▶ ${job} running${p.node ? ` on ${p.node}` : ""}${res ? ` (${res})` : ""} for ${since(p.since)}`;
+      if (v.billing) line += ` · ${estimateText(v.billing)}`;
       break;
     }
     case "done":
       line = p.ok
         ? `✔ ${job} completed in ${shortDuration(p.seconds)}${p.maxRss ? ` · MaxRSS ${p.maxRss}` : ""}`
         : `✖ ${job} ${p.detail ?? "failed"} after ${shortDuration(p.seconds)}`;
+      // What it used: its billing rate over the time it ran (sacct bills the same way).
+      if (v.billing) line += ` · ${formatServiceUnits(serviceUnits(v.billing.rate, p.seconds))}`;
       break;
     case "detached-done":
       line = p.ok
         ? `✔ detached ${job} completed${p.seconds !== undefined ? ` in ${shortDuration(p.seconds)}` : ""}`
         : `✖ detached ${job} ${p.detail ?? "failed"}`;
+      if (v.billing && p.seconds !== undefined)
+        line += ` · ${formatServiceUnits(serviceUnits(v.billing.rate, p.seconds))}`;
       break;
   }
   if (v.detached && p.kind !== "detached-done")
@@ -85,6 +109,7 @@ export function statusText(v: StatusView): string {
 
 export function statusBundle(v: StatusView, extraHtml = "", extraText = ""): Record<string, string> {
   const text = statusText(v);
+  const notes = v.notes ?? [];
   const color =
     v.phase.kind === "done" || v.phase.kind === "detached-done"
       ? v.phase.ok
@@ -92,8 +117,24 @@ export function statusBundle(v: StatusView, extraHtml = "", extraText = ""): Rec
         : "#b71c1c"
       : "#37474f";
   return {
-    "text/plain": extraText ? `${text}\n${extraText}` : text,
-    "text/html": `<div class="alpine-kernel-status" style="font-family:monospace;color:${color}">${escapeHtml(text)}</div>${extraHtml}`,
+    "text/plain": [text, ...notes, ...(extraText ? [extraText] : [])].join("\n"),
+    "text/html":
+      `<div class="alpine-kernel-status" style="font-family:monospace;color:${color}">${escapeHtml(text)}</div>` +
+      notesBundle(notes)["text/html"] +
+      extraHtml,
+  };
+}
+
+/** Notes on a line of their own (no status line to carry them). */
+export function notesBundle(notes: string[]): Record<string, string> {
+  return {
+    "text/plain": notes.join("\n"),
+    "text/html": notes
+      .map(
+        (n) =>
+          `<div class="alpine-kernel-note" style="font-family:monospace;color:#546e7a">${escapeHtml(n)}</div>`,
+      )
+      .join(""),
   };
 }
 

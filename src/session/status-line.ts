@@ -22,6 +22,8 @@ export interface StatusLineOptions {
   partition?: string;
   /** A detached cell's output, shown under its final line. */
   collected?: (jobId: string) => { html: string; text: string };
+  /** Lines shown under the status for the cell's whole life (see StatusView.notes). */
+  notes?: string[];
 }
 
 const TICK_MS = 5000;
@@ -60,6 +62,9 @@ export class StatusLine {
     this.displayId = options.displayId;
     this.shown = options.shown;
     this.view = { partition: options.partition, detached: cell.info.detached, phase: { kind: "submitting" } };
+    const { billing, limitSeconds } = cell.info.requested;
+    if (billing !== undefined) this.view.billing = { rate: billing, limitSeconds };
+    if (options.notes?.length) this.view.notes = options.notes;
     this.unsubscribe = [
       cell.on((ev) => {
         if (ev.type === "phase") this.onPhase(ev.phase);
