@@ -84,7 +84,7 @@ install -d -m 700 "$RUN/ssh"
 # ---------------------------------------------------------------------------------------- packages
 PKGS="slurm-wlm slurmctld slurmd slurm-client munge slurmdbd mariadb-server openssh-server
       openssh-client libpam-google-authenticator oathtool lmod python3-venv procps
-      python3-ipython python3-dill python3-numpy python3-pandas python3-matplotlib"
+      python3-ipython python3-dill python3-numpy python3-pandas python3-matplotlib python3-yaml"
 # shellcheck disable=SC2086
 status=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' $PKGS 2>/dev/null || true)
 missing=""
@@ -425,6 +425,7 @@ mark "sshd :$SSH_PORT_KEY/:$SSH_PORT_2FA/:$SSH_PORT_KEY2FA"
 CHANGED=0
 put "$MODULE_DIR/miniforge/24.11.3.lua" 644 root:root <"$HERE/miniforge-modulefile.lua"
 put "$MODULE_DIR/anaconda/2023.09.lua" 644 root:root <"$HERE/miniforge-modulefile.lua"
+put /opt/alpine/conda-standin/conda_env.py 755 root:root <"$HERE/conda-env-standin.py"
 for pid in "${VENV_PIDS[@]}"; do wait "$pid" || die "python -m venv failed (see $RUN/venv-*.log)"; done
 mark "Lmod miniforge + envs $ENV_NAME, myenv"
 
