@@ -29,8 +29,8 @@ export class EnvironmentError extends ClusterError {}
 
 const MARK = "ALPINE_KERNEL_PYTHON ";
 
-/** Python 2.7 and 3.x alike can run this (an old Python must be told it is old, not crash). */
-const PROBE_CODE = [
+/** Python 2.7 and 3.x alike can run this (it prints one marked JSON line) (an old Python must be told it is old, not crash). */
+export const PROBE_CODE = [
   "import json, sys, platform",
   "try:",
   "    from importlib.util import find_spec",

@@ -3,6 +3,7 @@ import { watch } from "node:fs";
 import type { Logger } from "pino";
 import { errorMessage } from "../errors";
 import { LocalTransport } from "../cluster/local-transport";
+import { createTransport } from "../cluster/create-transport";
 import type { Transport } from "../cluster/transport";
 import type { Config } from "../config/config";
 import type { Ledger } from "../ledger/ledger";
@@ -16,9 +17,7 @@ import { PythonCheck, probePython } from "../jobs/python-check";
 import { LocalScheduler } from "../jobs/local/local-scheduler";
 import type { Scheduler } from "../jobs/scheduler";
 import { SlurmScheduler } from "../jobs/slurm/slurm-scheduler";
-import { resolveSshHost } from "../cluster/ssh-host-config";
 import { SshTransport, type ConnectionState } from "../cluster/ssh-transport";
-import { expandPath } from "../config/paths";
 import { PromptBroker } from "./prompt-broker";
 
 function watchLocalDir(dir: string, onChange: () => void): () => void {
@@ -29,25 +28,6 @@ function watchLocalDir(dir: string, onChange: () => void): () => void {
   } catch {
     return () => {}; // polling alone still works
   }
-}
-
-/** The cluster connection the configuration asks for: this machine, or one SSH connection. */
-export function createTransport(config: Config, prompts: PromptBroker, log: Logger): Transport {
-  const c = config.cluster;
-  if (c.transport === "local") return new LocalTransport();
-  const host = resolveSshHost(c.host!, {
-    configPath: c.ssh_config ? expandPath(c.ssh_config) : undefined,
-    user: c.user,
-    port: c.port,
-  });
-  if (c.identity_file) host.identityFiles = [...host.identityFiles, expandPath(c.identity_file)];
-  return new SshTransport(host, {
-    prompter: prompts,
-    hostKeyPolicy: c.host_key_policy,
-    agent: process.env.SSH_AUTH_SOCK,
-    maxChannels: c.max_channels,
-    log: (m) => log.info(m),
-  });
 }
 
 function connectionTrouble(state: ConnectionState): string | undefined {
@@ -85,7 +65,7 @@ export function createBackend(
   prompts?: PromptBroker,
 ): ServerBackend {
   prompts ??= new PromptBroker(config.cluster.prompt_timeout_seconds * 1000);
-  const transport = createTransport(config, prompts, log);
+  const transport = createTransport(config.cluster, prompts, (m) => log.info(m));
   const health = new ClusterHealth();
   if (transport instanceof SshTransport)
     transport.onStateChange((state) => health.report(connectionTrouble(state)));
