@@ -207,6 +207,108 @@ void yargs(hideBin(process.argv))
       process.exit(await stopCommand().catch(fail));
     },
   )
+  .command(
+    "init",
+    "write your configuration: the cluster, your account, the conda environment (asks, or takes flags)",
+    (y) =>
+      y
+        .option("host", {
+          type: "string",
+          describe: 'login host or ~/.ssh/config alias, or "local" on Alpine itself',
+        })
+        .option("user", { type: "string", describe: "your username on the cluster" })
+        .option("ssh-config", { type: "string", describe: "ssh config file (default ~/.ssh/config)" })
+        .option("port", { type: "number", describe: "ssh port" })
+        .option("account", { type: "string", describe: "the Slurm account to charge" })
+        .option("env", { type: "string", describe: "the conda environment cells run in" })
+        .option("create-env", { type: "boolean", describe: "build that environment now (a job on acompile)" })
+        .option("env-file", {
+          type: "string",
+          describe: "environment file for --create-env (default ./environment.yml)",
+        })
+        .option("work-dir", {
+          type: "string",
+          describe: "the cells' files on the cluster (default /scratch/alpine/$USER/alpine-kernel)",
+        })
+        .option("accept-host-key", { type: "boolean", describe: "trust and record an unknown host key" })
+        .option("force", { type: "boolean", describe: "replace an existing configuration (kept as .bak)" })
+        .option("yes", {
+          alias: "y",
+          type: "boolean",
+          describe: "take the suggested answer to every question not given as a flag",
+        }),
+    async (argv) => {
+      const { initCommand } = await import("./init-command");
+      process.exit(
+        await initCommand({
+          host: argv.host,
+          user: argv.user,
+          sshConfig: argv["ssh-config"],
+          port: argv.port,
+          account: argv.account,
+          env: argv.env,
+          createEnv: argv["create-env"],
+          envFile: argv["env-file"],
+          workDir: argv["work-dir"],
+          acceptHostKey: argv["accept-host-key"],
+          force: argv.force,
+          yes: argv.yes,
+        }).catch(fail),
+      );
+    },
+  )
+  .command(
+    "doctor",
+    "check every piece a notebook needs, each with the exact fix (exit status 1 when one fails)",
+    (y) =>
+      y.option("submit", {
+        type: "boolean",
+        default: false,
+        describe: "also run a real test job and time it",
+      }),
+    async (argv) => {
+      const { doctorCommand } = await import("./doctor-command");
+      process.exit(await doctorCommand({ submit: argv.submit }).catch(fail));
+    },
+  )
+  .command(
+    "env <action>",
+    "build the cells' conda environment as a Slurm job on the build partition (acompile), or list yours",
+    (y) =>
+      y
+        .positional("action", { choices: ["create", "update", "list"] as const, demandOption: true })
+        .option("file", {
+          alias: "f",
+          type: "string",
+          describe: "environment file (default ./environment.yml, else alpine-kernel's)",
+        })
+        .option("name", {
+          alias: "n",
+          type: "string",
+          describe: "environment name (default environment.conda_env)",
+        })
+        .option("partition", {
+          type: "string",
+          describe: "build partition (default environment.build_partition: acompile)",
+        })
+        .option("time", {
+          type: "string",
+          describe: "the build job's time limit (default environment.build_time)",
+        }),
+    async (argv) => {
+      const { envBuildCommand, envListCommand } = await import("./env-command");
+      if (argv.action === "list") process.exit(await envListCommand().catch(fail));
+      process.exit(
+        await envBuildCommand({
+          action: argv.action,
+          file: argv.file,
+          name: argv.name,
+          partition: argv.partition,
+          time: argv.time,
+        }).catch(fail),
+      );
+    },
+  )
   .demandCommand(1, "name a command; see --help")
   .strict()
   .recommendCommands()

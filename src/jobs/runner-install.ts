@@ -29,18 +29,47 @@ function runnerFiles(dir = runnerSourceDir(), prefix = ""): { name: string; data
   return files;
 }
 
+/** Where this version of the runner lives under an (absolute) work directory, and its files. */
+export function runnerCopy(workDir: string): {
+  dir: string;
+  entry: string;
+  files: { name: string; data: Buffer }[];
+} {
+  const files = runnerFiles();
+  const hash = createHash("sha256");
+  for (const f of files) hash.update(f.name).update(f.data);
+  const dir = join(workDir, "runner", `${VERSION}-${hash.digest("hex").slice(0, 12)}`);
+  return { dir, entry: join(dir, RUNNER_ENTRY), files };
+}
+
 /**
  * Copies the runner into `<workDir>/runner/<version>-<hash>/` once, and returns the entry point's
  * path there. Jobs already running keep the copy they started with.
  */
 export async function installRunner(transport: Transport, workDir: string): Promise<string> {
-  const files = runnerFiles();
-  const hash = createHash("sha256");
-  for (const f of files) hash.update(f.name).update(f.data);
-  const dir = join(workDir, "runner", `${VERSION}-${hash.digest("hex").slice(0, 12)}`);
-  const entry = join(dir, RUNNER_ENTRY);
+  const { dir, entry, files } = runnerCopy(workDir);
   if (await transport.exists(entry)) return entry;
   for (const f of files) if (f.name !== RUNNER_ENTRY) await transport.writeFile(join(dir, f.name), f.data);
   await transport.writeFile(entry, files.find((f) => f.name === RUNNER_ENTRY)?.data ?? "", 0o755); // last: marks the copy complete
   return entry;
+}
+
+/**
+ * Whether the copy cells would run is this version's, byte for byte: "missing" (the next cell
+ * installs it), "current", or the files that differ (a copy damaged by hand or by a full disk).
+ */
+export async function checkRunner(
+  transport: Transport,
+  workDir: string,
+): Promise<
+  { dir: string; status: "current" | "missing" } | { dir: string; status: "differs"; files: string[] }
+> {
+  const { dir, entry, files } = runnerCopy(workDir);
+  if (!(await transport.exists(entry))) return { dir, status: "missing" };
+  const differ: string[] = [];
+  for (const f of files) {
+    const there = await transport.readFile(join(dir, f.name)).catch(() => undefined);
+    if (!there?.equals(f.data)) differ.push(f.name);
+  }
+  return differ.length ? { dir, status: "differs", files: differ } : { dir, status: "current" };
 }
