@@ -145,7 +145,9 @@ export async function runEnvBuild(
       `the environment build (job ${jobId} on ${b.partition}) ${why}.\nLast lines of its output (${paths.output}):\n${lastLines(output, 15) || "(none)"}`,
     );
   if (signal?.aborted) throw failed(`was cancelled; the environment '${b.name}' may be half built`);
-  if (final.state !== "COMPLETED") throw failed(`ended ${final.state} (exit code ${final.exitCode})`);
+  const step = /^alpine-kernel: (.*) failed$/m.exec(output)?.[1];
+  if (final.state !== "COMPLETED")
+    throw failed(step ? `failed: '${step}' did not succeed` : `ended ${final.state} (exit code ${final.exitCode})`);
   try {
     const python = readProbe(
       { modules: b.modules, setup: [], conda_env: b.name, python: "python" },
