@@ -63,16 +63,10 @@ export async function submitTestJob(
   const submitted = Date.now();
   say(`  test job ${job.jobId} submitted${options?.partition ? ` to ${options.partition}` : ""} …`);
   let started = 0;
-  // The cell's own run, by the runner's clock (start and end events): no polling delay in it.
-  let ran: { from?: number; to?: number } = {};
   let printed = "";
   const listener: JobListener = {
     onEvent: (ev) => {
-      if (ev.type === "start") {
-        started ||= Date.now();
-        ran = { from: ev.time };
-      }
-      if (ev.type === "end") ran.to = ev.time;
+      if (ev.type === "start") started ||= Date.now();
       if (ev.type === "stream") printed += ev.text;
     },
     onOutput: () => {},
@@ -86,11 +80,7 @@ export async function submitTestJob(
   const outcome = await backend.follow(job, NO_OFFSETS, listener).done;
   const end = Date.now();
   await transport.remove(sessionDir).catch(() => {});
-  const cell =
-    ran.from !== undefined && ran.to !== undefined
-      ? `, the cell ran ${seconds((ran.to - ran.from) * 1000)}`
-      : "";
-  const timing = `submitted in ${seconds(submitted - t0)}, running ${seconds((started || end) - submitted)} later${cell}; ${seconds(end - t0)} in all`;
+  const timing = `submitted in ${seconds(submitted - t0)}, running ${seconds((started || end) - submitted)} later, done ${seconds(end - (started || end))} after that; ${seconds(end - t0)} in all`;
   if (outcome.kind === "ended" && outcome.status === "ok")
     return { name: "test job", verdict: "ok", detail: `job ${job.jobId}: ${printed.trim()} — ${timing}` };
   const failure =

@@ -329,5 +329,11 @@ export async function runDoctor(
 /** One line per check: ✓/✗/– name: detail, and → the fix. */
 export function formatResult(r: CheckResult): string {
   const mark = r.verdict === "ok" ? "✓" : r.verdict === "fail" ? "✗" : "–";
-  return `${mark} ${r.name}: ${r.detail}${r.fix ? `\n    → ${r.fix}` : ""}`;
+  // A message of several lines (a configuration error lists each key) stays on the check's line.
+  const detail = r.detail
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(" ");
+  return `${mark} ${r.name}: ${detail}${r.fix ? `\n    → ${r.fix}` : ""}`;
 }

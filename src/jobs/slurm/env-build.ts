@@ -147,7 +147,9 @@ export async function runEnvBuild(
   if (signal?.aborted) throw failed(`was cancelled; the environment '${b.name}' may be half built`);
   const step = /^alpine-kernel: (.*) failed$/m.exec(output)?.[1];
   if (final.state !== "COMPLETED")
-    throw failed(step ? `failed: '${step}' did not succeed` : `ended ${final.state} (exit code ${final.exitCode})`);
+    throw failed(
+      step ? `failed: '${step}' did not succeed` : `ended ${final.state} (exit code ${final.exitCode})`,
+    );
   try {
     const python = readProbe(
       { modules: b.modules, setup: [], conda_env: b.name, python: "python" },
