@@ -114,6 +114,7 @@ export async function cliOnPty(
   const report = JSON.parse(m[1]!) as { code: number; answered: number };
   const transcript = r.stdout
     .slice(0, m.index)
+    // eslint-disable-next-line no-control-regex -- the terminal's cursor and colour sequences
     .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "")
     .replace(/\r/g, "");
   return { code: report.code, answered: report.answered, transcript };
