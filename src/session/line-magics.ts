@@ -201,7 +201,7 @@ async function sacctMagic(args: string[], ctx: MagicContext): Promise<void> {
 function usedUnits(f: FinalJobStatus | undefined): string {
   const seconds = f?.elapsed ? parseSlurmDuration(f.elapsed) : null;
   if (f?.billing === undefined || seconds === null) return "—";
-  return formatServiceUnits(serviceUnits(f.billing, seconds));
+  return formatServiceUnits(serviceUnits(f.billing, seconds)).replace(/ SU$/, "");
 }
 
 /** `%slurm output JOBID`: the job's whole output, from its files, as this cell's output. */
