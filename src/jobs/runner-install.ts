@@ -66,10 +66,16 @@ export async function checkRunner(
 > {
   const { dir, entry, files } = runnerCopy(workDir);
   if (!(await transport.exists(entry))) return { dir, status: "missing" };
-  const differ: string[] = [];
-  for (const f of files) {
-    const there = await transport.readFile(join(dir, f.name)).catch(() => undefined);
-    if (!there?.equals(f.data)) differ.push(f.name);
-  }
+  // All at once: over SFTP each read is several round trips, and one after another they took
+  // seconds of `alpine-kernel doctor` (bench/first-day.ts).
+  const same = await Promise.all(
+    files.map((f) =>
+      transport.readFile(join(dir, f.name)).then(
+        (there) => there.equals(f.data),
+        () => false,
+      ),
+    ),
+  );
+  const differ = files.filter((_, i) => !same[i]).map((f) => f.name);
   return differ.length ? { dir, status: "differs", files: differ } : { dir, status: "current" };
 }
