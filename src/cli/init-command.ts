@@ -33,20 +33,8 @@ const defaultsAsker: Asker = {
   say,
 };
 
-export interface InitFlags {
-  host?: string;
-  user?: string;
-  sshConfig?: string;
-  port?: number;
-  account?: string;
-  env?: string;
-  createEnv?: boolean;
-  envFile?: string;
-  workDir?: string;
-  acceptHostKey?: boolean;
-  force?: boolean;
-  yes?: boolean;
-}
+/** Every question of init as a flag, and --yes for the ones not given. */
+export type InitFlags = Omit<InitOptions, "configPath" | "build"> & { yes?: boolean };
 
 export async function initCommand(flags: InitFlags): Promise<number> {
   const opts: InitOptions = {

@@ -242,6 +242,16 @@ function kernelspecCheck(config: Config | undefined): CheckResult {
   return ok("kernelspec", specs.map((s) => `"${s.displayName}" (${s.dir})`).join(", "));
 }
 
+/** The checks made on the cluster, in order (each skipped, saying why, when it cannot run). */
+const CLUSTER_CHECKS: readonly [string, (c: ClusterSession) => Promise<CheckResult>][] = [
+  ["Slurm commands", slurmCheck],
+  ["account", accountCheck],
+  ["partitions", partitionsCheck],
+  ["work directory", checkWorkDir],
+  ["environment", environmentCheck],
+  ["runner", runnerCheck],
+];
+
 /** Runs every check; `report` is told each result as it comes. */
 export async function runDoctor(
   opts: DoctorOptions,
@@ -256,16 +266,9 @@ export async function runDoctor(
   };
   const { result, config } = configCheck(opts);
   add(result);
-  const clusterChecks = [
-    "Slurm commands",
-    "account",
-    "partitions",
-    "work directory",
-    "environment",
-    "runner",
-  ];
   if (!config) {
-    for (const n of ["host key", "cluster", ...clusterChecks]) add(skip(n, "the configuration is not valid"));
+    for (const n of ["host key", "cluster", ...CLUSTER_CHECKS.map(([name]) => name)])
+      add(skip(n, "the configuration is not valid"));
   } else {
     add(hostKeyCheck(config));
     let cluster: ClusterSession | undefined;
@@ -290,16 +293,8 @@ export async function runDoctor(
     }
     try {
       const slurm = config.backend === "slurm";
-      const checks: [string, (c: ClusterSession) => Promise<CheckResult>][] = [
-        ["Slurm commands", slurmCheck],
-        ["account", accountCheck],
-        ["partitions", partitionsCheck],
-        ["work directory", checkWorkDir],
-        ["environment", environmentCheck],
-        ["runner", runnerCheck],
-      ];
       let slurmOk = true;
-      for (const [name, check] of checks) {
+      for (const [name, check] of CLUSTER_CHECKS) {
         if (!cluster) add(skip(name, "the cluster is not reachable"));
         else if (!slurm && ["Slurm commands", "account", "partitions"].includes(name))
           add(ok(name, "not needed (the local backend runs cells without Slurm)"));

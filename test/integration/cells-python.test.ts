@@ -9,7 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { DEBIAN_PYTHON, isolatedEnv, runPython, CLI, type IsolatedEnv } from "../helpers/env";
-import { requireCluster, type ClusterEnv } from "../helpers/slurm";
+import { requireCluster, slurmConfig, type ClusterEnv } from "../helpers/slurm";
 
 interface Session {
   kernel_info: { banner: string; language_info: { version: string } };
@@ -91,20 +91,10 @@ describe("a kernel per resource profile: Python (Alpine · GPU)", () => {
   beforeAll(() => {
     cluster = requireCluster();
     iso = isolatedEnv(
-      [
-        "backend: slurm",
-        `work_dir: ${cluster.ALPINE_TEST_SCRATCH_ROOT ?? "/scratch/alpine"}/root/ak-test-profile-${process.pid}`,
-        "environment:",
-        "  modules: [miniforge]",
-        "  conda_env: alpine-kernel",
-        "  python: python",
-        "slurm:",
-        '  defaults: "--time 0:10:00 --mem 1G"',
-        "  poll_min_seconds: 0.5",
-        "  poll_max_seconds: 5",
-        "  profiles:",
-        `    gpu: "-p ${cluster.gpuPartition} --gres gpu:1"`,
-      ].join("\n"),
+      slurmConfig(
+        cluster,
+        `${cluster.ALPINE_TEST_SCRATCH_ROOT ?? "/scratch/alpine"}/root/ak-test-profile-${process.pid}`,
+      ),
     );
   });
   afterAll(() => iso?.cleanup());
