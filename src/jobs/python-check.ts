@@ -40,6 +40,11 @@ export const PROBE_CODE = [
   `print("${MARK}" + json.dumps({"path": sys.executable, "version": platform.python_version(), "prefix": sys.prefix, "ipython": has("IPython"), "dill": has("dill")}))`,
 ].join("\n");
 
+/** Whether output holds the probe's whole answer (its line, ended): the interpreter has spoken. */
+export function probeAnswered(stdout: string): boolean {
+  return stdout.split("\n").some((l, i, all) => l.startsWith(MARK) && i < all.length - 1);
+}
+
 /** The shell script that sets up the cells' environment and asks its Python about itself. */
 export function pythonProbeScript(env: EnvironmentSetup): string {
   return [...renderEnvironmentSetup(env), `exec ${shellQuote(env.python)} -c ${shellQuote(PROBE_CODE)}`].join(

@@ -9,7 +9,7 @@ import { posix } from "node:path";
 import type { Transport } from "../../cluster/transport";
 import { shellQuote } from "../../cluster/transport";
 import { ClusterError, errorMessage } from "../../errors";
-import { PROBE_CODE, readProbe, type PythonInfo } from "../python-check";
+import { PROBE_CODE, probeAnswered, readProbe, type PythonInfo } from "../python-check";
 import type { JobStatus, Scheduler } from "../scheduler";
 
 export interface EnvBuild {
@@ -105,39 +105,52 @@ export async function runEnvBuild(
   const started = Date.now();
   let output = "";
   let offset = 0;
-  const readMore = async (): Promise<void> => {
-    const chunk = await transport.readFrom(paths.output, offset).catch(() => null);
-    if (!chunk?.length) return;
-    offset += chunk.length;
-    const text = chunk.toString("utf8");
-    output += text;
-    listener({ kind: "output", text });
-  };
+  let reading: Promise<void> | undefined;
+  // One read at a time (a slow SFTP read must not be overtaken by the next tick's, at the same offset).
+  const readMore = (): Promise<void> =>
+    (reading ??= (async () => {
+      const chunk = await transport.readFrom(paths.output, offset).catch(() => null);
+      if (!chunk?.length) return;
+      offset += chunk.length;
+      const text = chunk.toString("utf8");
+      output += text;
+      listener({ kind: "output", text });
+    })().finally(() => (reading = undefined)));
   const cancel = () => void scheduler.cancel(jobId).catch(() => {});
   signal?.addEventListener("abort", cancel);
   try {
     await new Promise<void>((resolve) => {
-      const timer = setInterval(() => void readMore(), 1000);
-      const stop = scheduler.watch(
-        jobId,
-        (status) => listener({ kind: "status", status }),
-        () => {
-          clearInterval(timer);
-          stop();
-          resolve();
-        },
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        clearInterval(timer);
+        stop();
+        resolve();
+      };
+      // The script's last step is the new Python answering the probe: once its line is in the
+      // output, the build is over (as a cell's end marker is), without waiting for squeue to
+      // notice the job is gone — with the watcher backing off, that took seconds.
+      const timer = setInterval(
+        () => void readMore().then(() => (probeAnswered(output) ? end() : undefined)),
+        500,
       );
+      const stop = scheduler.watch(jobId, (status) => listener({ kind: "status", status }), end);
     });
     await readMore();
   } finally {
     signal?.removeEventListener("abort", cancel);
   }
-  const final = await scheduler.final(jobId).catch((err: unknown) => {
-    throw new ClusterError(
-      "ENV_BUILD_FAILED",
-      `job ${jobId}: accounting did not answer: ${errorMessage(err)}`,
-    );
-  });
+  // The probe answered: conda and activation succeeded (each stops the script otherwise); any
+  // other ending is told by accounting.
+  const final = probeAnswered(output)
+    ? { state: "COMPLETED", exitCode: 0 }
+    : await scheduler.final(jobId).catch((err: unknown) => {
+        throw new ClusterError(
+          "ENV_BUILD_FAILED",
+          `job ${jobId}: accounting did not answer: ${errorMessage(err)}`,
+        );
+      });
   const seconds = (Date.now() - started) / 1000;
   const failed = (why: string) =>
     new ClusterError(

@@ -1,6 +1,7 @@
 /** Which Python runs the cells: the probe's script, what its answers mean, and the cache. */
 import {
   EnvironmentError,
+  probeAnswered,
   PythonCheck,
   pythonProbeScript,
   pythonTooOld,
@@ -32,6 +33,15 @@ test("the probe sets the environment up as a job script does, then asks the Pyth
   expect(script).toContain("conda activate alpine-kernel ||");
   expect(script).toMatch(/\nexec python -c '/);
   expect(script).toContain("find_spec");
+});
+
+test("probeAnswered: only the probe's whole line, not a part of it still being written", () => {
+  const line = answer(INFO);
+  expect(probeAnswered(`conda says done\n${line}`)).toBe(true);
+  expect(probeAnswered(`conda says done\n${line.slice(0, 30)}`)).toBe(false);
+  expect(probeAnswered(line.trimEnd())).toBe(false);
+  expect(probeAnswered("Installing pip dependencies\n")).toBe(false);
+  expect(probeAnswered(`echo ${line}`)).toBe(false);
 });
 
 describe("readProbe", () => {
