@@ -16,11 +16,14 @@ not installable here), and speaks conda's words.
   holds what its file lists and nothing else. A package the mirror lacks fails the build.
 - `-n NAME` puts the environment in the first writable directory of CONDA_ENVS_PATH (as conda's
   envs_dirs); an existing one is refused by `create` unless --yes/--force, and rebuilt in place by
-  `update`. A failed build leaves nothing behind.
+  `update`. A failed build leaves nothing behind, nor does one stopped by SIGTERM (scancel: conda
+  rolls its transaction back); a directory left by a build killed outright is not an environment
+  and is replaced by the next create.
 """
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -217,7 +220,9 @@ def build(opts):
     say("Executing transaction: ...working...")
     try:
         if fresh or not exists:
-            subprocess.check_call([SYSTEM_PYTHON, "-m", "venv", prefix], stdout=sys.stdout, stderr=sys.stderr)
+            # --clear: a half-built directory (no bin/activate) from a build killed outright.
+            subprocess.check_call([SYSTEM_PYTHON, "-m", "venv", "--clear", prefix], stdout=sys.stdout,
+                                  stderr=sys.stderr)
         say("done")
         pip_install(prefix, reqs)
     except BaseException:
@@ -237,7 +242,12 @@ def remove(opts):
     say("Everything found within the environment (%s), including any conda environment configurations and any non-conda files, will be deleted." % prefix)
 
 
+def stopped(signum, _frame):
+    raise KeyboardInterrupt  # unwinds through build()'s rollback
+
+
 def main():
+    signal.signal(signal.SIGTERM, stopped)
     opts = parse_args(sys.argv[1:])
     try:
         (remove if opts["cmd"] == "remove" else build)(opts)
