@@ -14,6 +14,7 @@ PKGS=(
   # test cluster (scripts/test-cluster/up.sh)
   slurm-wlm slurmctld slurmd slurm-client munge slurmdbd mariadb-server
   openssh-server openssh-client libpam-google-authenticator oathtool lmod python3-venv procps
+  python3-yaml
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -36,6 +36,10 @@ export type ErrorCode =
   | "NO_JUPYTER"
   | "NOT_INSTALLED"
   | "NOT_BUILT"
+  | "NO_SUCH_PROFILE"
+  | "NO_ACCOUNT"
+  | "BAD_ENV_FILE"
+  | "CONFIG_EXISTS"
   // the cluster: commands, Slurm, the SSH connection and its login prompts
   | "COMMAND_FAILED"
   | "SUBMIT_REFUSED"
@@ -54,6 +58,11 @@ export type ErrorCode =
   | "STREAM_LIMIT"
   // the introspection helper (completion and inspection in the cells' environment)
   | "HELPER_UNAVAILABLE"
+  // the cells' environment: missing, unusable, or failing to build
+  | "ENVIRONMENT_MISSING"
+  | "PYTHON_TOO_OLD"
+  | "ENV_EXISTS"
+  | "ENV_BUILD_FAILED"
   // the local server
   | "SERVER_UNAVAILABLE"
   | "LEDGER_RECORD_TOO_LARGE"

@@ -78,10 +78,13 @@ J_FAIL=$(sub -J cell-failed -o "$D/failed-%j.out" --wrap "'echo about to fail; e
 J_OOM=$(sub -J cell-oom --mem=100M -o "$D/oom-%j.out" --wrap "'/usr/bin/python3 -c \"import time; b=bytearray(400*2**20); time.sleep(30)\"'")
 J_GPUOK=$(sub -J cell-gpu-completed -p aa100 --gres=gpu:1 -o "$D/gpu-%j.out" --wrap "'echo CUDA_VISIBLE_DEVICES=\$CUDA_VISIBLE_DEVICES'")
 J_CANCEL=$(sub -J cell-cancelled -o "$D/cancelled-%j.out" --wrap "'echo started; sleep 600'")
+# billing: GPUs weighted (aa100), memory weighted with a fraction Slurm cuts down (amem: 3 + 7 x 0.25 = 4.75 -> 4)
+J_BILL_GPU=$(sub -J cell-billing-gpu -p aa100 --gres=gpu:2 -c 2 -t 10 -o /dev/null --wrap "'sleep 2'")
+J_BILL_MEM=$(sub -J cell-billing-amem -p amem -c 3 --mem=7G -t 10 -o /dev/null --wrap "'sleep 2'")
 wait_state "$J_CANCEL" RUNNING
 sleep 3 # let accounting sample the step once (MaxRSS)
 U "scancel $J_CANCEL"
-for j in $J_OK $J_FAIL $J_OOM $J_GPUOK $J_CANCEL; do
+for j in $J_OK $J_FAIL $J_OOM $J_GPUOK $J_CANCEL $J_BILL_GPU $J_BILL_MEM; do
   for _ in $(seq 150); do case $(state "$j") in PENDING | RUNNING | COMPLETING) sleep 0.2 ;; *) break ;; esac; done
 done
 sleep 1 # the accounting record of a job is written just after it ends
@@ -91,12 +94,15 @@ save sacct-oom-overmemorykill.txt "$SACCT -j $J_OOM"
 save sacct-gpu-completed.txt "$SACCT -j $J_GPUOK"
 save sacct-cancelled-running.txt "$SACCT -j $J_CANCEL"
 save sacct-cancelled-pending.txt "$SACCT -j $J_RES"
+save sacct-billing-gpu.txt "$SACCT -j $J_BILL_GPU"
+save sacct-billing-amem.txt "$SACCT -j $J_BILL_MEM"
 save scontrol-show-job-failed.txt "scontrol show job -o $J_FAIL"
 save job-output-oom.txt "cat $D/oom-$J_OOM.out"
 save job-output-cancelled.txt "cat $D/cancelled-$J_CANCEL.out"
 
 # ---- cluster description: partitions, limits, GPUs, associations
 save scontrol-show-partition.txt "scontrol show partition -o"
+save scontrol-show-config.txt "scontrol show config"
 save sinfo-partitions.txt "sinfo -h -o '%R|%a|%l|%L|%D|%c|%m|%G|%T'"
 save sinfo-summary.txt "sinfo -h -s -o '%R|%a|%l|%F|%G'"
 save sinfo-nodes.txt "sinfo -h -N -o '%N|%R|%T|%c|%C|%m|%e|%G'"

@@ -1,7 +1,8 @@
 -- alpine-kernel test stand-in for CURC's miniforge module (conda itself is not installable here).
 -- `conda activate ENV` activates a python venv found in $CONDA_ENVS_PATH, like conda's envs_dirs:
 -- ~/.conda/envs, /projects/$USER/software/anaconda/envs, then the shared /opt/alpine/conda-envs.
-help([[conda stand-in: conda activate/deactivate/env list/info --envs/run -n ENV over python venvs]])
+-- `conda env create|update -f environment.yml` builds one (conda-env-standin.py, a real build).
+help([[conda stand-in: conda activate/deactivate/env list/env create|update|remove -f FILE/info --envs/run -n ENV over python venvs]])
 whatis("Name: miniforge (alpine-kernel test stand-in)")
 local home = os.getenv("HOME") or ""
 local user = os.getenv("USER") or ""
@@ -24,6 +25,10 @@ case "$1" in
   deactivate) deactivate 2>/dev/null; unset CONDA_DEFAULT_ENV CONDA_PREFIX; export CONDA_SHLVL=0 ;;
   env|info)
     local _p _e
+    # env create/update/remove really build environments (venvs): conda-env-standin.py
+    if [ "$1" = env ] && case "${2:-}" in create|update|remove) true ;; *) false ;; esac; then
+      shift; /usr/bin/python3 /opt/alpine/conda-standin/conda_env.py "$@"; return $?
+    fi
     if [ "${2:-}" = "--json" ] || [ "${3:-}" = "--json" ]; then
       printf '{"envs": ['; _sep=""
       for _p in $(echo "$CONDA_ENVS_PATH" | tr ':' ' '); do for _e in "$_p"/*/bin/activate; do [ -f "$_e" ] || continue; printf '%s"%s"' "$_sep" "${_e%/bin/activate}"; _sep=", "; done; done
@@ -38,6 +43,6 @@ case "$1" in
     local _d; _d=$(_conda_find "$_n") || { echo "EnvironmentNameNotFound: Could not find conda environment: $_n" >&2; return 1; }
     PATH="$_d/bin:$PATH" VIRTUAL_ENV=$_d CONDA_PREFIX=$_d CONDA_DEFAULT_ENV=$_n "$@" ;;
   --version|-V) echo "conda 24.11.3" ;;
-  *) echo "conda stand-in: supports activate, deactivate, env list, info --envs, run -n ENV" >&2; return 1 ;;
+  *) echo "conda stand-in: supports activate, deactivate, env list, env create|update|remove, info --envs, run -n ENV" >&2; return 1 ;;
 esac
 ]==], "echo conda stand-in: csh is not supported")

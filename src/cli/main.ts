@@ -27,7 +27,7 @@ const scopeOptions = {
   user: { type: "boolean", describe: "install for this user (the default; honours JUPYTER_DATA_DIR)" },
   "sys-prefix": { type: "boolean", describe: "install into the Python environment that runs `jupyter`" },
   prefix: { type: "string", describe: "install into DIR/share/jupyter/kernels" },
-  name: { type: "string", describe: "kernelspec name", default: "alpine" },
+  name: { type: "string", describe: "kernelspec name (default alpine, or alpine-PROFILE)" },
 } as const;
 
 void yargs(hideBin(process.argv))
@@ -39,15 +39,17 @@ void yargs(hideBin(process.argv))
     "kernel",
     "the Jupyter kernel (run by kernel.json; relays to your alpine-kernel server)",
     (y) =>
-      y.option("f", {
-        alias: "connection-file",
-        type: "string",
-        demandOption: true,
-        describe: "connection file written by Jupyter",
-      }),
+      y
+        .option("f", {
+          alias: "connection-file",
+          type: "string",
+          demandOption: true,
+          describe: "connection file written by Jupyter",
+        })
+        .option("profile", { type: "string", describe: "resource profile the cells start from" }),
     async (argv) => {
       const { runBridge } = await import("../kernel/bridge");
-      await runBridge(argv.f).catch(fail);
+      await runBridge(argv.f, argv.profile).catch(fail);
       process.exit(0);
     },
   )
@@ -76,7 +78,15 @@ void yargs(hideBin(process.argv))
     (y) =>
       y
         .options(scopeOptions)
-        .option("display-name", { type: "string", default: "Python (Alpine)" })
+        .option("display-name", {
+          type: "string",
+          describe: 'default "Python (Alpine)", or "Python (Alpine · GPU)"',
+        })
+        .option("profile", {
+          type: "string",
+          describe:
+            "a resource profile of your configuration (slurm.profiles): the kernel's cells start from it",
+        })
         .option("labextension", {
           type: "boolean",
           default: true,
@@ -85,15 +95,17 @@ void yargs(hideBin(process.argv))
         })
         .conflicts("user", ["sys-prefix", "prefix"]),
     async (argv) => {
-      const { installKernelSpec } = await import("../kernel/kernelspec");
+      const { installCommand } = await import("./install-command");
       const { installLabextension } = await import("../kernel/labextension");
       try {
-        const dir = installKernelSpec({
-          scope: scopeOf(argv),
-          name: argv.name,
-          displayName: argv["display-name"],
-        });
-        console.log(`Installed kernelspec '${argv.name}' ("${argv["display-name"]}") in ${dir}`);
+        console.log(
+          installCommand({
+            scope: scopeOf(argv),
+            name: argv.name,
+            displayName: argv["display-name"],
+            profile: argv.profile,
+          }),
+        );
         if (argv.labextension)
           console.log(
             `Installed the JupyterLab extension (Alpine jobs panel) in ${installLabextension(scopeOf(argv))}; reload JupyterLab to see it`,
@@ -112,7 +124,7 @@ void yargs(hideBin(process.argv))
       const { uninstallLabextension } = await import("../kernel/labextension");
       try {
         const scope = scopeOf(argv);
-        console.log(`Removed ${uninstallKernelSpec({ scope, name: argv.name })}`);
+        console.log(`Removed ${uninstallKernelSpec({ scope, name: argv.name ?? "alpine" })}`);
         const left = listKernelSpecs([kernelsDir(scope)]).map((s) => s.name);
         const removed = uninstallLabextension(scope, left);
         if (removed) console.log(`Removed the JupyterLab extension ${removed}`);
@@ -130,7 +142,10 @@ void yargs(hideBin(process.argv))
       const specs = listKernelSpecs();
       if (!specs.length)
         console.log("No alpine-kernel kernelspec installed; run `alpine-kernel install --user`.");
-      for (const s of specs) console.log(`${s.name.padEnd(16)} ${s.displayName.padEnd(20)} ${s.dir}`);
+      for (const s of specs)
+        console.log(
+          `${s.name.padEnd(16)} ${s.displayName.padEnd(24)} ${s.dir}${s.profile ? `  (--profile ${s.profile})` : ""}`,
+        );
     },
   )
   .command(
@@ -239,6 +254,108 @@ void yargs(hideBin(process.argv))
     async () => {
       const { stopCommand } = await import("./status-command");
       process.exit(await stopCommand().catch(fail));
+    },
+  )
+  .command(
+    "init",
+    "write your configuration: the cluster, your account, the conda environment (asks, or takes flags)",
+    (y) =>
+      y
+        .option("host", {
+          type: "string",
+          describe: 'login host or ~/.ssh/config alias, or "local" on Alpine itself',
+        })
+        .option("user", { type: "string", describe: "your username on the cluster" })
+        .option("ssh-config", { type: "string", describe: "ssh config file (default ~/.ssh/config)" })
+        .option("port", { type: "number", describe: "ssh port" })
+        .option("account", { type: "string", describe: "the Slurm account to charge" })
+        .option("env", { type: "string", describe: "the conda environment cells run in" })
+        .option("create-env", { type: "boolean", describe: "build that environment now (a job on acompile)" })
+        .option("env-file", {
+          type: "string",
+          describe: "environment file for --create-env (default ./environment.yml)",
+        })
+        .option("work-dir", {
+          type: "string",
+          describe: "the cells' files on the cluster (default /scratch/alpine/$USER/alpine-kernel)",
+        })
+        .option("accept-host-key", { type: "boolean", describe: "trust and record an unknown host key" })
+        .option("force", { type: "boolean", describe: "replace an existing configuration (kept as .bak)" })
+        .option("yes", {
+          alias: "y",
+          type: "boolean",
+          describe: "take the suggested answer to every question not given as a flag",
+        }),
+    async (argv) => {
+      const { initCommand } = await import("./init-command");
+      process.exit(
+        await initCommand({
+          host: argv.host,
+          user: argv.user,
+          sshConfig: argv["ssh-config"],
+          port: argv.port,
+          account: argv.account,
+          env: argv.env,
+          createEnv: argv["create-env"],
+          envFile: argv["env-file"],
+          workDir: argv["work-dir"],
+          acceptHostKey: argv["accept-host-key"],
+          force: argv.force,
+          yes: argv.yes,
+        }).catch(fail),
+      );
+    },
+  )
+  .command(
+    "doctor",
+    "check every piece a notebook needs, each with the exact fix (exit status 1 when one fails)",
+    (y) =>
+      y.option("submit", {
+        type: "boolean",
+        default: false,
+        describe: "also run a real test job and time it",
+      }),
+    async (argv) => {
+      const { doctorCommand } = await import("./doctor-command");
+      process.exit(await doctorCommand({ submit: argv.submit }).catch(fail));
+    },
+  )
+  .command(
+    "env <action>",
+    "build the cells' conda environment as a Slurm job on the build partition (acompile), or list yours",
+    (y) =>
+      y
+        .positional("action", { choices: ["create", "update", "list"] as const, demandOption: true })
+        .option("file", {
+          alias: "f",
+          type: "string",
+          describe: "environment file (default ./environment.yml, else alpine-kernel's)",
+        })
+        .option("name", {
+          alias: "n",
+          type: "string",
+          describe: "environment name (default environment.conda_env)",
+        })
+        .option("partition", {
+          type: "string",
+          describe: "build partition (default environment.build_partition: acompile)",
+        })
+        .option("time", {
+          type: "string",
+          describe: "the build job's time limit (default environment.build_time)",
+        }),
+    async (argv) => {
+      const { envBuildCommand, envListCommand } = await import("./env-command");
+      if (argv.action === "list") process.exit(await envListCommand().catch(fail));
+      process.exit(
+        await envBuildCommand({
+          action: argv.action,
+          file: argv.file,
+          name: argv.name,
+          partition: argv.partition,
+          time: argv.time,
+        }).catch(fail),
+      );
     },
   )
   .demandCommand(1, "name a command; see --help")

@@ -8,6 +8,7 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
 import { InputError } from "../errors";
 import { DEFAULT_MAX_CELL_CODE_MIB } from "./limits";
+import { CLUSTER_PROFILE_NAMES, clusterProfile, mergeUnder, type ClusterProfile } from "./cluster-profiles";
 import { configPath, dataDir } from "./paths";
 
 const shellWord = z
@@ -23,8 +24,11 @@ const environmentSchema = z
     conda_env: shellWord.optional(),
     /** Extra shell lines run before the cell runner (your own config: trusted, not quoted). */
     setup: z.array(z.string()).default([]),
-    /** The Python that runs cells, after activation. */
-    python: z.string().min(1).default("python3"),
+    /**
+     * The Python that runs cells, after activation. Unset: `python3` on the slurm backend; on the
+     * local backend, the Python Jupyter itself runs in (else `python3`).
+     */
+    python: z.string().min(1).optional(),
     /** The umask cells run with: 077 keeps what they write private; 007 shares it with your group. */
     umask: z.preprocess(
       // YAML reads an unquoted 077 as the number 77: its digits are what the user wrote.
@@ -34,6 +38,10 @@ const environmentSchema = z
         .regex(/^0?[0-7]{3}$/, 'is three octal digits, e.g. "077"')
         .default("077"),
     ),
+    /** `alpine-kernel env create` builds environments as a job here (never on the login node). */
+    build_partition: shellWord.default("acompile"),
+    /** The build job's time limit (sbatch --time spelling). */
+    build_time: shellWord.default("2:00:00"),
   })
   .strict();
 
@@ -66,6 +74,8 @@ const slurmSchema = z
   .object({
     /** Options every cell gets unless it says otherwise (Alpine requires --account). */
     defaults: sbatchOptions.default(""),
+    /** Every cell names an --account: when none is set, the user's default account (or only one) is used. */
+    account_required: z.boolean().default(false),
     /** Named option sets: `%%slurm --profile gpu`. */
     profiles: z
       .record(
@@ -151,6 +161,8 @@ const clusterSchema = z
 
 export const configSchema = z
   .object({
+    /** Built-in defaults for a site (cluster-profiles.ts); the rest of the file overrides them. */
+    cluster_profile: z.enum(CLUSTER_PROFILE_NAMES).optional(),
     backend: z.enum(["local", "slurm"]).default("local"),
     /**
      * Where session directories (cells, outputs, namespaces) live, on the file system the cells run
@@ -166,7 +178,12 @@ export const configSchema = z
   })
   .strict();
 
-export type Config = z.infer<typeof configSchema> & { work_dir: string; source: string };
+export type Config = z.infer<typeof configSchema> & {
+  work_dir: string;
+  source: string;
+  /** The cluster profile the file names, if any: its sbatch defaults go under slurm.defaults. */
+  profile?: ClusterProfile;
+};
 
 export class ConfigError extends InputError {
   constructor(message: string) {
@@ -182,6 +199,14 @@ function formatIssues(err: z.ZodError, source: string): string {
   return `invalid configuration in ${source}:\n${lines.join("\n")}\nFix the file (see README "Configuration"), or remove it to use the local backend.`;
 }
 
+/** The cluster profile a file names (an unknown name is left to the schema's message). */
+function profileOf(raw: unknown): ClusterProfile | undefined {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return undefined;
+  const name = (raw as Record<string, unknown>).cluster_profile;
+  const known = CLUSTER_PROFILE_NAMES.find((n) => n === name);
+  return known ? clusterProfile(known) : undefined;
+}
+
 /** Parses configuration text; `source` names it in messages. */
 export function parseConfig(text: string, source: string): Config {
   let raw: unknown;
@@ -191,11 +216,14 @@ export function parseConfig(text: string, source: string): Config {
     const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : "";
     throw new ConfigError(`${source} is not valid YAML${where}: ${(err as Error).message.split("\n")[0]}`);
   }
-  const result = configSchema.safeParse(raw);
+  const profile = profileOf(raw);
+  const result = configSchema.safeParse(
+    profile ? mergeUnder(profile.keys, raw as Record<string, unknown>) : raw,
+  );
   if (!result.success) throw new ConfigError(formatIssues(result.error, source));
   const cfg = result.data;
   const workDir = cfg.work_dir ?? (cfg.backend === "local" ? join(dataDir(), "sessions") : "~/alpine-kernel");
-  return { ...cfg, work_dir: workDir, source };
+  return { ...cfg, work_dir: workDir, source, ...(profile ? { profile } : {}) };
 }
 
 /** Loads the configuration file; a missing file means all defaults (local backend). */

@@ -4,7 +4,7 @@
  * bash on this machine (`BatchBackend` over a `Scheduler`). A process inside a held allocation or
  * an array task is a new implementation of this interface, not a new branch in the session.
  */
-import type { SbatchPair } from "./job-script";
+import type { EnvironmentSetup, SbatchPair } from "./job-script";
 import type { RunnerEvent } from "./runner-events";
 import type { FinalJobStatus, JobStatus, SubmitControl } from "./scheduler";
 import type { StartHint } from "./slurm/start-hints";
@@ -38,6 +38,8 @@ export interface CellJobSpec {
   detached: boolean;
   /** #SBATCH options for this cell (defaults merged with the cell's own). */
   sbatch: readonly SbatchPair[];
+  /** The cell's environment (modules, conda env, Python), when not the backend's configured one. */
+  environment?: EnvironmentSetup;
 }
 
 /** A submitted cell, as persisted: enough to follow it again after a server restart. */

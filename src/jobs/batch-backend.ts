@@ -21,7 +21,7 @@ import type { Scheduler, SubmitControl } from "./scheduler";
 import { cellPaths, namespacePath, snapshotPath, type CellPaths, type SessionFiles } from "./session-files";
 
 export interface BatchBackendOptions {
-  /** The cells' environment: modules, conda env, setup lines, python. */
+  /** The cells' environment (modules, conda env, setup lines, python) unless a cell names its own. */
   environment: EnvironmentSetup;
   /** The configured work directory (the runner is installed under it). */
   workDir: string;
@@ -177,7 +177,7 @@ export class BatchBackend implements ExecutionBackend {
       await this.files.snapshotNamespace(dir, paths);
       namespaceIn = snapshotPath(paths);
     }
-    const environment = this.options.environment;
+    const environment = spec.environment ?? this.options.environment;
     const tag = submitTag(spec.sessionId, spec.seq);
     const script = renderJobScript({
       jobName: jobName(spec.notebook, spec.executionCount, spec.seq),

@@ -10,6 +10,10 @@ export interface RequestedResources {
   time?: string;
   mem?: string;
   partition?: string;
+  /** The job's billing TRES (service units per hour on Alpine), when the partition's weights tell it. */
+  billing?: number;
+  /** The time limit it runs under (its --time or the partition's default), seconds. */
+  limitSeconds?: number;
 }
 
 function lastLines(text: string, n: number): string {
@@ -43,7 +47,7 @@ export function diagnoseDeath(
     const what = setup.slice(setup.indexOf(SETUP_FAILED_MARKER) + SETUP_FAILED_MARKER.length).trim();
     return err(
       "EnvironmentSetupFailed",
-      `the cell's environment could not be set up: '${what}' failed. Check the 'environment' section of your configuration (modules, conda_env, setup) and the job's stderr below.`,
+      `the cell's environment could not be set up: '${what}' failed. Run \`alpine-kernel doctor\`: it checks the 'environment' section of your configuration (modules, conda_env, setup) and says what to fix; the job's stderr is below.`,
       withTail,
     );
   }

@@ -1,14 +1,12 @@
 /**
- * The cells' Python environment as seen from the server: where the runner lives on the cluster's
- * file system, and which Python version cells get (for kernel_info).
+ * Where the cell runner lives on the cluster's file system: installed once per runner version
+ * (which Python runs it: python-check.ts).
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Transport } from "../cluster/transport";
 import { VERSION } from "../version";
-import { renderEnvironmentSetup, type EnvironmentSetup } from "./job-script";
-import { shellQuote } from "../cluster/transport";
 
 /** The runner's files as shipped with this package (dist/runner, or src/runner under tests). */
 export function runnerSourceDir(): string {
@@ -37,17 +35,26 @@ function runnerFiles(dir = runnerSourceDir(), prefix = ""): { name: string; data
 const RUNNER_FILE_MODE = 0o400;
 const RUNNER_ENTRY_MODE = 0o500;
 
+/** Where this version of the runner lives under an (absolute) work directory, and its files. */
+export function runnerCopy(workDir: string): {
+  dir: string;
+  entry: string;
+  files: { name: string; data: Buffer }[];
+} {
+  const files = runnerFiles();
+  const hash = createHash("sha256");
+  for (const f of files) hash.update(f.name).update(f.data);
+  const dir = join(workDir, "runner", `${VERSION}-${hash.digest("hex").slice(0, 12)}`);
+  return { dir, entry: join(dir, RUNNER_ENTRY), files };
+}
+
 /**
  * Copies the runner into `<workDir>/runner/<version>-<hash>/` once, and returns the entry point's
  * path there. Jobs already running keep the copy they started with. The files are read-only; the
  * directories stay writable by their owner (0700), so that the user can delete them.
  */
 export async function installRunner(transport: Transport, workDir: string): Promise<string> {
-  const files = runnerFiles();
-  const hash = createHash("sha256");
-  for (const f of files) hash.update(f.name).update(f.data);
-  const dir = join(workDir, "runner", `${VERSION}-${hash.digest("hex").slice(0, 12)}`);
-  const entry = join(dir, RUNNER_ENTRY);
+  const { dir, entry, files } = runnerCopy(workDir);
   if (await transport.exists(entry)) return entry;
   for (const f of files)
     if (f.name !== RUNNER_ENTRY) await transport.writeFile(join(dir, f.name), f.data, RUNNER_FILE_MODE);
@@ -56,23 +63,28 @@ export async function installRunner(transport: Transport, workDir: string): Prom
   return entry;
 }
 
-/** Python version the cells will run with, asked of the environment itself ("3" when it cannot tell). */
-export async function probePythonVersion(
+/**
+ * Whether the copy cells would run is this version's, byte for byte: "missing" (the next cell
+ * installs it), "current", or the files that differ (a copy damaged by hand or by a full disk).
+ */
+export async function checkRunner(
   transport: Transport,
-  env: EnvironmentSetup,
-  loginShell: boolean,
-): Promise<string> {
-  const script = [
-    ...renderEnvironmentSetup(env),
-    `exec ${shellQuote(env.python)} -c 'import platform; print(platform.python_version())'`,
-  ].join("\n");
-  try {
-    const { stdout } = await transport.run(["bash", ...(loginShell ? ["-l"] : []), "-c", script], {
-      timeoutMs: 60_000,
-    });
-    const v = stdout.trim().split("\n").pop() ?? "";
-    return /^\d+\.\d+/.test(v) ? v : "3";
-  } catch {
-    return "3";
-  }
+  workDir: string,
+): Promise<
+  { dir: string; status: "current" | "missing" } | { dir: string; status: "differs"; files: string[] }
+> {
+  const { dir, entry, files } = runnerCopy(workDir);
+  if (!(await transport.exists(entry))) return { dir, status: "missing" };
+  // All at once: over SFTP each read is several round trips, and one after another they took
+  // seconds of `alpine-kernel doctor` (bench/first-day.ts).
+  const same = await Promise.all(
+    files.map((f) =>
+      transport.readFile(join(dir, f.name)).then(
+        (there) => there.equals(f.data),
+        () => false,
+      ),
+    ),
+  );
+  const differ = files.filter((_, i) => !same[i]).map((f) => f.name);
+  return differ.length ? { dir, status: "differs", files: differ } : { dir, status: "current" };
 }

@@ -58,6 +58,8 @@ export interface FinalJobStatus {
   maxRss?: string;
   reqMem?: string;
   node?: string;
+  /** The billing TRES accounting recorded (AllocTRES `billing=`): service units per hour. */
+  billing?: number;
   /** The scheduler could not tell (e.g. the local process ended while the server was down). */
   unknown?: boolean;
 }

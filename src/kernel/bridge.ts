@@ -15,6 +15,7 @@ import { V1_PROTOCOL, decodeWsMessage, encodeWsMessage } from "../protocol/ws-fr
 import type { RuntimeInfo } from "../config/runtime-file";
 import { authHeaders, ensureServer } from "./server-connection";
 import { ZmqFront, type Incoming } from "./zmq-front";
+import { jupyterPython } from "./jupyter-python";
 import { DEFAULT_KERNEL_NAME } from "./kernelspec";
 import { readRuntimeFile } from "../config/runtime-file";
 import { DEFAULT_MAX_CELL_CODE_MIB } from "../config/limits";
@@ -43,7 +44,11 @@ export class KernelBridge {
   readonly stopped: Promise<void>;
   private resolveStopped!: () => void;
 
-  constructor(connectionFile: string) {
+  constructor(
+    connectionFile: string,
+    /** The kernelspec's resource profile (`alpine-kernel install --profile gpu`). */
+    private readonly profile?: string,
+  ) {
     const info = readConnectionFile(connectionFile);
     // The server's limit, from its runtime file (reading the configuration would cost the bridge
     // ~0.4 s of start-up); the default one until a server has written it.
@@ -170,12 +175,18 @@ export class KernelBridge {
       );
     }
     const notebook = process.env.JPY_SESSION_NAME ? basename(process.env.JPY_SESSION_NAME) : "";
+    const python = jupyterPython();
     const res = await fetch(`${server.url}/api/kernels`, {
       method: "POST",
       headers: { ...authHeaders(server), "Content-Type": "application/json" },
       body: JSON.stringify({
         name: DEFAULT_KERNEL_NAME,
-        env: { KERNEL_WORKING_DIR: process.cwd(), ...(notebook ? { KERNEL_NOTEBOOK: notebook } : {}) },
+        env: {
+          KERNEL_WORKING_DIR: process.cwd(),
+          ...(notebook ? { KERNEL_NOTEBOOK: notebook } : {}),
+          ...(python ? { KERNEL_JUPYTER_PYTHON: python } : {}),
+          ...(this.profile ? { KERNEL_PROFILE: this.profile } : {}),
+        },
       }),
     });
     if (!res.ok) throw new Error(`starting a kernel failed: ${res.status} ${await res.text()}`);
@@ -238,8 +249,8 @@ export class KernelBridge {
   }
 }
 
-export async function runBridge(connectionFile: string): Promise<void> {
-  const bridge = new KernelBridge(connectionFile);
+export async function runBridge(connectionFile: string, profile?: string): Promise<void> {
+  const bridge = new KernelBridge(connectionFile, profile);
   await bridge.start();
   await bridge.stopped;
 }

@@ -35,15 +35,35 @@ export function cliEntry(): string {
   return resolve(__dirname, "..", "cli", "main.js");
 }
 
-export function kernelSpec(displayName = DEFAULT_DISPLAY_NAME): KernelSpec {
+/** A kernelspec for every notebook; with `profile`, its cells start from that resource profile. */
+export function kernelSpec(displayName = DEFAULT_DISPLAY_NAME, profile?: string): KernelSpec {
   return {
-    argv: [process.execPath, cliEntry(), "kernel", "-f", "{connection_file}"],
+    argv: [
+      process.execPath,
+      cliEntry(),
+      "kernel",
+      "-f",
+      "{connection_file}",
+      ...(profile ? ["--profile", profile] : []),
+    ],
     display_name: displayName,
     language: "python",
     interrupt_mode: "message",
     env: {},
-    metadata: { alpine_kernel: { version: VERSION }, debugger: false },
+    metadata: { alpine_kernel: { version: VERSION, ...(profile ? { profile } : {}) }, debugger: false },
   };
+}
+
+/** "Python (Alpine · GPU)": short profile names in capitals, others capitalized. */
+export function profileDisplayName(profile: string): string {
+  const title =
+    profile.length <= 3 ? profile.toUpperCase() : profile.charAt(0).toUpperCase() + profile.slice(1);
+  return `Python (Alpine · ${title})`;
+}
+
+/** The kernelspec name of a profile's kernel: alpine-gpu. */
+export function profileKernelName(profile: string): string {
+  return `${DEFAULT_KERNEL_NAME}-${profile}`;
 }
 
 export function logoDir(): string {
@@ -101,12 +121,18 @@ export function installKernelSpec(opts: {
   scope: InstallScope;
   name?: string;
   displayName?: string;
+  /** A resource profile of the configuration: the kernel's cells start from it. */
+  profile?: string;
 }): string {
-  const name = opts.name ?? DEFAULT_KERNEL_NAME;
+  const name = opts.name ?? (opts.profile ? profileKernelName(opts.profile) : DEFAULT_KERNEL_NAME);
   checkName(name);
+  const displayName = opts.displayName ?? (opts.profile ? profileDisplayName(opts.profile) : undefined);
   const dir = join(kernelsDir(opts.scope), name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "kernel.json"), JSON.stringify(kernelSpec(opts.displayName), null, 2) + "\n");
+  writeFileSync(
+    join(dir, "kernel.json"),
+    JSON.stringify(kernelSpec(displayName, opts.profile), null, 2) + "\n",
+  );
   for (const logo of ["logo-32x32.png", "logo-64x64.png"]) {
     const src = join(logoDir(), logo);
     if (existsSync(src)) copyFileSync(src, join(dir, logo));
@@ -136,6 +162,10 @@ export interface InstalledSpec {
   name: string;
   dir: string;
   displayName: string;
+  /** The resource profile its cells start from, if any. */
+  profile?: string;
+  /** argv[0] and argv[1] of kernel.json: the node and the CLI it runs (doctor checks they exist). */
+  argv: string[];
 }
 
 /** alpine-kernel kernelspecs installed anywhere Jupyter looks (or in the kernels directories given). */
@@ -151,8 +181,15 @@ export function listKernelSpecs(bases: string[] = searchDirs()): InstalledSpec[]
     for (const name of names) {
       try {
         const spec: unknown = JSON.parse(readFileSync(join(base, name, "kernel.json"), "utf8"));
-        if (isObject(spec) && isObject(spec.metadata) && spec.metadata.alpine_kernel !== undefined) {
-          found.push({ name, dir: join(base, name), displayName: String(spec.display_name) });
+        if (isObject(spec) && isObject(spec.metadata) && isObject(spec.metadata.alpine_kernel)) {
+          const profile = spec.metadata.alpine_kernel.profile;
+          found.push({
+            name,
+            dir: join(base, name),
+            displayName: String(spec.display_name),
+            argv: Array.isArray(spec.argv) ? spec.argv.map(String) : [],
+            ...(typeof profile === "string" ? { profile } : {}),
+          });
         }
       } catch {
         // not a kernelspec, or not ours

@@ -43,6 +43,17 @@ export async function findServer(): Promise<RuntimeInfo | undefined> {
   return (await ping(info)) ? info : undefined;
 }
 
+/** The server as its runtime file tells: none, one whose process lives but does not answer (stale), or running. */
+export async function findServerState(): Promise<
+  { kind: "none" } | { kind: "stale"; info: RuntimeInfo } | { kind: "running"; info: RuntimeInfo }
+> {
+  const info = readRuntimeFile();
+  if (!info) return { kind: "none" };
+  // A dead server's file is harmless (the next launch replaces it); a live one that does not answer is not.
+  if (!processAlive(info.pid)) return { kind: "none" };
+  return (await ping(info)) ? { kind: "running", info } : { kind: "stale", info };
+}
+
 const LAUNCH_LOCK_STALE_MS = 60_000;
 
 /** One launcher at a time: several kernels opening at once must not start several servers. */

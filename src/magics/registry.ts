@@ -47,6 +47,11 @@ export const KERNEL_OPTIONS: readonly SbatchOption[] = [
     help: "submit and return at once; output appears when the job ends",
   },
   { long: "--profile", takesValue: true, help: "named resource profile from your configuration" },
+  {
+    long: "--env",
+    takesValue: true,
+    help: "conda environment (name or path) the cell runs in; with %slurm, for the following cells",
+  },
 ];
 
 /** An sbatch option the kernel sets itself, and why (said when a cell tries to set it). */
@@ -88,7 +93,7 @@ export const MAGICS: readonly MagicDoc[] = [
   {
     name: "%%slurm",
     kind: "cell",
-    usage: "%%slurm [sbatch options] [--detach] [--profile NAME]",
+    usage: "%%slurm [sbatch options] [--detach] [--profile NAME] [--env NAME]",
     help:
       "Run this cell with these Slurm resources (first line of the cell). Options use sbatch's spellings:\n" +
       SBATCH_OPTIONS.map(

@@ -170,6 +170,11 @@ function checkValue(opt: SbatchOption, value: string): void {
       if (!value.split(",").every((p) => NAME.test(p)))
         throw bad("a partition name", "a name like acpu, or several separated by commas");
       return;
+    case "--env":
+      // A conda environment's name or path, as `conda activate` takes it (no spaces, no shell words).
+      if (!/^[A-Za-z0-9_.+\-/@]+$/.test(value))
+        throw bad("a conda environment", "a name like alpine-kernel or a path like /projects/me/envs/x");
+      return;
     case "--account":
     case "--qos":
     case "--profile":
@@ -237,6 +242,7 @@ export function parseSlurmOptions(tokens: readonly string[], source = "%%slurm")
 
     if (opt.long === "--detach") out.detach = true;
     else if (opt.long === "--profile") out.profile = value!;
+    else if (opt.long === "--env") out.env = value!;
     else pairs.push(value === undefined ? [opt.long] : [opt.long, value]);
   }
   const longs = new Set(pairs.map(([l]) => l));
@@ -264,7 +270,7 @@ export function mergeSbatch(base: readonly SbatchPair[], over: readonly SbatchPa
   return out;
 }
 
-/** Options of two lines merged: `over`'s sbatch options on top of `base`'s, either one's --detach, `over`'s profile first. */
+/** Options of two lines merged: `over`'s sbatch options on top of `base`'s, either one's --detach, `over`'s profile and env first. */
 export function mergeOptions(base: ParsedOptions, over: ParsedOptions): ParsedOptions {
   const out: ParsedOptions = {
     sbatch: mergeSbatch(base.sbatch, over.sbatch),
@@ -272,5 +278,7 @@ export function mergeOptions(base: ParsedOptions, over: ParsedOptions): ParsedOp
   };
   const profile = over.profile ?? base.profile;
   if (profile !== undefined) out.profile = profile;
+  const env = over.env ?? base.env;
+  if (env !== undefined) out.env = env;
   return out;
 }

@@ -11,6 +11,8 @@ export interface ParsedOptions {
   detach: boolean;
   /** %%slurm --profile NAME: options from the configuration's profiles. */
   profile?: string;
+  /** --env NAME: the conda environment (name or path) instead of environment.conda_env. */
+  env?: string;
 }
 
 /** The kernel's line magics (the cells' own IPython magics run in the job). */

@@ -142,7 +142,7 @@ export async function runNotebook(
     await client.shutdown().catch(() => {});
   }
   nb.metadata.kernelspec = { name: "alpine", display_name: "Python (Alpine)", language: "python" };
-  nb.metadata.language_info = kernelInfo("3", "").language_info;
+  nb.metadata.language_info = kernelInfo({ unknown: "not asked" }, "").language_info;
   writeFileSync(output, JSON.stringify(nb, null, 1) + "\n");
   return { output, cells: code.length, failedCell, seconds: (Date.now() - started) / 1000 };
 }

@@ -151,6 +151,8 @@ export function createApp(deps: {
       name: parsed.data.name,
       workDir: env.KERNEL_WORKING_DIR,
       notebook: env.KERNEL_NOTEBOOK ?? env.JPY_SESSION_NAME ?? parsed.data.path,
+      jupyterPython: env.KERNEL_JUPYTER_PYTHON,
+      profile: env.KERNEL_PROFILE,
     });
     log.info({ kernel: session.id }, "kernel started");
     res.status(201).location(`/api/kernels/${session.id}`).json(kernels.model(session));

@@ -3,6 +3,7 @@ import { watch } from "node:fs";
 import type { Logger } from "pino";
 import { errorMessage } from "../errors";
 import { LocalTransport } from "../cluster/local-transport";
+import { createTransport } from "../cluster/create-transport";
 import type { Transport } from "../cluster/transport";
 import type { Config } from "../config/config";
 import type { Ledger } from "../ledger/ledger";
@@ -13,26 +14,13 @@ import { SessionFiles } from "../jobs/session-files";
 import { Transfers } from "../jobs/transfers";
 import type { SessionEnvironment } from "../session/environment";
 import { ClusterDiscovery } from "../jobs/slurm/discovery";
-import { probePythonVersion } from "../jobs/runner-install";
+import { PythonCheck, probePython } from "../jobs/python-check";
 import { LocalScheduler } from "../jobs/local/local-scheduler";
 import type { Scheduler } from "../jobs/scheduler";
 import { SlurmScheduler } from "../jobs/slurm/slurm-scheduler";
-import { resolveSshHost } from "../cluster/ssh-host-config";
 import { SshTransport, type ConnectionState } from "../cluster/ssh-transport";
-import { expandPath } from "../config/paths";
 import { PromptBroker } from "./prompt-broker";
 import { IntrospectionHelper } from "../jobs/introspection/introspection-helper";
-
-function once<T>(fn: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => {
-    p ??= fn().catch((err) => {
-      p = undefined; // let the next caller try again
-      throw err;
-    });
-    return p;
-  };
-}
 
 function watchLocalDir(dir: string, onChange: () => void): () => void {
   try {
@@ -42,25 +30,6 @@ function watchLocalDir(dir: string, onChange: () => void): () => void {
   } catch {
     return () => {}; // polling alone still works
   }
-}
-
-/** The cluster connection the configuration asks for: this machine, or one SSH connection. */
-export function createTransport(config: Config, prompts: PromptBroker, log: Logger): Transport {
-  const c = config.cluster;
-  if (c.transport === "local") return new LocalTransport();
-  const host = resolveSshHost(c.host!, {
-    configPath: c.ssh_config ? expandPath(c.ssh_config) : undefined,
-    user: c.user,
-    port: c.port,
-  });
-  if (c.identity_file) host.identityFiles = [...host.identityFiles, expandPath(c.identity_file)];
-  return new SshTransport(host, {
-    prompter: prompts,
-    hostKeyPolicy: c.host_key_policy,
-    agent: process.env.SSH_AUTH_SOCK,
-    maxChannels: c.max_channels,
-    log: (m) => log.info(m),
-  });
 }
 
 function connectionTrouble(state: ConnectionState): string | undefined {
@@ -77,15 +46,11 @@ function connectionTrouble(state: ConnectionState): string | undefined {
 }
 
 /**
- * The cells' Python version, asked of the environment once. Over SSH it is asked only once the
- * connection is up: kernel_info must not open a login (and a Duo prompt nobody can answer yet).
+ * Over SSH the cells' Python is asked about only once the connection is up: kernel_info must not
+ * open a login (and a Duo prompt nobody can answer yet); the first cell asks anyway.
  */
-function pythonVersionOf(transport: Transport, config: Config, loginShell: boolean): () => Promise<string> {
-  const probe = once(() => probePythonVersion(transport, config.environment, loginShell));
-  return () =>
-    transport instanceof SshTransport && transport.state.status !== "connected"
-      ? Promise.resolve("3")
-      : probe();
+function mayProbe(transport: Transport): () => boolean {
+  return () => !(transport instanceof SshTransport) || transport.state.status === "connected";
 }
 
 /** What the server builds from its configuration: the sessions' environment and the one cluster connection. */
@@ -102,7 +67,7 @@ export function createBackend(
   prompts?: PromptBroker,
 ): ServerBackend {
   prompts ??= new PromptBroker(config.cluster.prompt_timeout_seconds * 1000);
-  const transport = createTransport(config, prompts, log);
+  const transport = createTransport(config.cluster, prompts, (m) => log.info(m));
   const health = new ClusterHealth();
   if (transport instanceof SshTransport)
     transport.onStateChange((state) => health.report(connectionTrouble(state)));
@@ -138,6 +103,8 @@ export function createBackend(
     notebookDir: config.cluster.notebook_dir,
     workDir: config.work_dir,
   });
+  const { modules, setup, conda_env } = config.environment;
+  const environment = { modules, setup, python: config.environment.python ?? "python3", conda_env };
   const env: SessionEnvironment = {
     scheduler,
     config,
@@ -149,18 +116,19 @@ export function createBackend(
     transfers: new Transfers(transport, files),
     cells: new CellBook(ledger),
     backend: new BatchBackend(transport, scheduler, files, {
-      environment: config.environment,
+      environment,
       workDir: config.work_dir,
       umask: config.environment.umask,
       watchDir: transport.kind === "local" ? watchLocalDir : undefined,
       outputLimitBytes: Math.round(config.server.max_cell_output_mb * (1 << 20)),
     }),
-    pythonVersion: pythonVersionOf(transport, config, loginShell),
+    python: new PythonCheck((e) => probePython(transport, e)),
+    mayProbe: mayProbe(transport),
     prompts,
     openIntrospection: config.completion.helper
       ? () =>
           new IntrospectionHelper(transport, {
-            environment: config.environment,
+            environment,
             workDir: config.work_dir,
             loginShell,
             timeoutMs: config.completion.timeout_ms,

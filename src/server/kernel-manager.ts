@@ -14,6 +14,10 @@ export interface StartOptions {
   workDir?: string;
   /** Notebook name for job names (JPY_SESSION_NAME or KERNEL_NOTEBOOK). */
   notebook?: string;
+  /** The Python Jupyter runs in (KERNEL_JUPYTER_PYTHON, from the bridge): the local backend's default. */
+  jupyterPython?: string;
+  /** The kernelspec's resource profile (KERNEL_PROFILE): `alpine-kernel install --profile gpu`. */
+  profile?: string;
 }
 
 export class KernelManager {
@@ -48,7 +52,26 @@ export class KernelManager {
     }
     const workDir = opts.workDir || process.cwd();
     const notebook = opts.notebook || basename(workDir) || "notebook";
-    return this.adopt(Session.create(this.env, { id: randomUUID(), name, workDir, notebook }));
+    if (opts.profile !== undefined && !Object.hasOwn(this.env.config.slurm.profiles, opts.profile)) {
+      const known = Object.keys(this.env.config.slurm.profiles);
+      throw new InputError(
+        "NO_SUCH_PROFILE",
+        `this kernel's resource profile '${opts.profile}' is not in your configuration (${known.length ? `profiles: ${known.join(", ")}` : "no slurm.profiles"}); add it, or reinstall the kernelspec with \`alpine-kernel install --profile NAME\``,
+      );
+    }
+    return this.adopt(
+      Session.create(this.env, {
+        id: randomUUID(),
+        name,
+        workDir,
+        notebook,
+        // An absolute path or nothing: it becomes the command that runs cells.
+        ...(opts.jupyterPython && /^\/[^\0\n\r]*$/.test(opts.jupyterPython)
+          ? { jupyterPython: opts.jupyterPython }
+          : {}),
+        ...(opts.profile ? { kernelProfile: opts.profile } : {}),
+      }),
+    );
   }
 
   private adopt(session: Session): Session {

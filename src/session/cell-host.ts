@@ -3,6 +3,7 @@ import type { Cell } from "../cells/cell";
 import type { NameKinds } from "../jobs/runner-events";
 import type { MessageHeader } from "../protocol/messages";
 import type { IopubPublisher } from "./cell-output";
+import type { CellEnvironment } from "./cell-environment";
 import type { CellOptions } from "./cell-options";
 import type { SessionEnvironment } from "./environment";
 import type { InputRelay } from "./input-relay";
@@ -49,6 +50,8 @@ export interface CellHost {
   once(what: string): boolean;
   /** Runs `fn` once what was sent to the frontends so far has left the server. */
   afterDelivery(fn: () => void): void;
+  /** The environment cells run in: this notebook's, or the conda environment `condaEnv` (a cell's --env). */
+  environmentFor(condaEnv?: string): CellEnvironment;
 }
 
 export interface CellRequest {

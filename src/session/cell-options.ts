@@ -1,8 +1,9 @@
 /**
- * A cell's effective Slurm options: the configuration's defaults, then what %slurm set in this
- * notebook, then a profile, then the cell's own %%slurm / #SBATCH options — later ones win.
- * On the slurm backend the result is checked against the cluster's own limits before anything is
- * submitted.
+ * A cell's effective Slurm options: the cluster profile's defaults, the configuration's defaults,
+ * the kernelspec's resource profile, what %slurm set in this notebook, then a profile, then the
+ * cell's own %%slurm / #SBATCH options — later ones win. On the slurm backend the result is
+ * checked against the cluster's own limits before anything is submitted, an --account is added
+ * where the site requires one, and its service units are estimated from the partition's weights.
  */
 import type { Config } from "../config/config";
 import { ConfigError } from "../config/config";
@@ -11,7 +12,9 @@ import { tokenize } from "../magics/tokenize";
 import { MagicError, type ParsedOptions, type SbatchPair } from "../magics/types";
 import { validateAgainstCluster } from "../magics/validate";
 import type { ClusterDiscovery } from "../jobs/slurm/discovery";
+import type { ClusterInfo } from "../jobs/slurm/cluster-info";
 import type { RequestedResources } from "../jobs/diagnose";
+import { allocationOf, billingRate, limitSeconds } from "../jobs/slurm/billing";
 
 export interface EffectiveOptions {
   sbatch: SbatchPair[];
@@ -19,6 +22,8 @@ export interface EffectiveOptions {
   requested: RequestedResources;
   /** The partition the job will run in: its own --partition, else the cluster's default (when known). */
   partition?: string;
+  /** The conda environment the cell asked for (--env), else this notebook's (%slurm --env). */
+  env?: string;
 }
 
 /** Later lists override earlier ones, option by option (sbatch's --mem/--mem-per-cpu exclusivity kept). */
@@ -38,8 +43,44 @@ export function requestedOf(pairs: readonly SbatchPair[]): RequestedResources {
   };
 }
 
+/**
+ * The account a cell without --account is charged to on a site that requires one: the user's
+ * default account when they may charge it, else their only one.
+ * @throws MagicError listing the accounts to choose from.
+ */
+export function defaultAccount(info: ClusterInfo): string {
+  const accounts = [...new Set(info.associations.map((a) => a.account).filter(Boolean))];
+  if (info.defaultAccount && accounts.includes(info.defaultAccount)) return info.defaultAccount;
+  if (accounts.length === 1) return accounts[0]!;
+  if (!accounts.length)
+    throw new MagicError(
+      "this cluster requires --account, and Slurm lists no account you may charge (sacctmgr show assoc): ask your allocation's owner to add you",
+    );
+  throw new MagicError(
+    `this cluster requires --account: choose one of ${accounts.join(", ")} with \`%slurm --account ${accounts[0]}\` (or slurm.defaults in your configuration)`,
+  );
+}
+
+/** The billing TRES and time limit of a job (what its service units are estimated from). */
+function billingOf(
+  sbatch: SbatchPair[],
+  partition: string | undefined,
+  info: ClusterInfo,
+): RequestedResources {
+  const p = info.partitions.find((x) => x.name === partition);
+  if (!p) return {};
+  const rate = billingRate(allocationOf(sbatch, p), p.billingWeights, info.billingMaxTres);
+  const limit = limitSeconds(sbatch, p);
+  return {
+    ...(rate !== undefined ? { billing: rate } : {}),
+    ...(limit !== null ? { limitSeconds: limit } : {}),
+  };
+}
+
 export class CellOptions {
   private readonly configDefaults: SbatchPair[];
+  /** `%slurm --env NAME`: this notebook's conda environment (persisted with the session). */
+  notebookEnv: string | undefined;
 
   constructor(
     private readonly config: Config,
@@ -47,15 +88,23 @@ export class CellOptions {
     private readonly discovery: ClusterDiscovery | undefined,
     /** What %slurm set in this notebook (persisted with the session). */
     public notebookDefaults: SbatchPair[] = [],
+    /** The resource profile of the kernelspec that opened this notebook ("Python (Alpine · GPU)"). */
+    private readonly kernelProfile?: string,
   ) {
-    this.configDefaults = this.parseConfigOptions(config.slurm.defaults, "slurm.defaults");
+    const profile = config.profile
+      ? this.parseConfigOptions(config.profile.sbatchDefaults, `cluster_profile ${config.profile.name}`)
+      : [];
+    this.configDefaults = mergePairs(
+      profile,
+      this.parseConfigOptions(config.slurm.defaults, "slurm.defaults"),
+    );
   }
 
   private parseConfigOptions(text: string, key: string): SbatchPair[] {
     try {
       const parsed = parseSlurmOptions(tokenize(text), key);
-      if (parsed.detach || parsed.profile)
-        throw new MagicError("--detach and --profile belong in cells, not here");
+      if (parsed.detach || parsed.profile || parsed.env)
+        throw new MagicError("--detach, --profile and --env belong in cells, not here");
       return parsed.sbatch;
     } catch (err) {
       throw new ConfigError(`${this.config.source}: ${key}: ${(err as Error).message}`);
@@ -73,14 +122,23 @@ export class CellOptions {
     return this.parseConfigOptions(text, `slurm.profiles.${name}`);
   }
 
+  /** The configuration's defaults, then the kernelspec's profile: what every cell of this notebook starts from. */
+  private base(): SbatchPair[] {
+    return this.kernelProfile
+      ? mergePairs(this.configDefaults, this.profile(this.kernelProfile))
+      : this.configDefaults;
+  }
+
   /** Merged options for a cell; validated against the cluster on the slurm backend. */
   async effective(cell: ParsedOptions | undefined): Promise<EffectiveOptions> {
     const profile = cell?.profile ? this.profile(cell.profile) : [];
-    const sbatch = mergePairs(this.configDefaults, this.notebookDefaults, profile, cell?.sbatch ?? []);
+    const sbatch = mergePairs(this.base(), this.notebookDefaults, profile, cell?.sbatch ?? []);
     const checked = await this.validate(sbatch);
-    const requested = requestedOf(checked);
-    const partition = requested.partition ?? (await this.defaultPartition());
-    return { sbatch: checked, detach: cell?.detach ?? false, requested, partition };
+    const partition = valueOf(checked, "--partition") ?? (await this.defaultPartition());
+    const requested: RequestedResources = { ...requestedOf(checked) };
+    if (this.discovery) Object.assign(requested, billingOf(checked, partition, await this.discovery.get()));
+    const env = cell?.env ?? this.notebookEnv;
+    return { sbatch: checked, detach: cell?.detach ?? false, requested, partition, ...(env ? { env } : {}) };
   }
 
   /** `%slurm OPTIONS`: validates the new defaults (merged as a cell would see them) and keeps them. */
@@ -88,8 +146,9 @@ export class CellOptions {
     if (parsed.detach) throw new MagicError("--detach applies to one cell: use it with %%slurm, not %slurm");
     const profile = parsed.profile ? this.profile(parsed.profile) : [];
     const next = mergePairs(this.notebookDefaults, profile, parsed.sbatch);
-    await this.validate(mergePairs(this.configDefaults, next));
+    await this.validate(mergePairs(this.base(), next));
     this.notebookDefaults = next;
+    if (parsed.env) this.notebookEnv = parsed.env;
   }
 
   private async defaultPartition(): Promise<string | undefined> {
@@ -100,14 +159,23 @@ export class CellOptions {
   private async validate(sbatch: SbatchPair[]): Promise<SbatchPair[]> {
     if (!this.discovery) return sbatch;
     const info = await this.discovery.get();
-    return validateAgainstCluster(sbatch, info, { renamedPartitions: this.config.slurm.renamed_partitions });
+    const withAccount =
+      this.config.slurm.account_required && !valueOf(sbatch, "--account")
+        ? [...sbatch, ["--account", defaultAccount(info)] as SbatchPair]
+        : sbatch;
+    return validateAgainstCluster(withAccount, info, {
+      renamedPartitions: this.config.slurm.renamed_partitions,
+    });
   }
 
   /** The settings a cell would get now, as `%slurm` shows them. */
   async describe(): Promise<{ pairs: SbatchPair[]; sources: Record<string, string> }> {
     const sources: Record<string, string> = {};
     for (const [k] of this.configDefaults) sources[k] = "config";
+    if (this.kernelProfile)
+      for (const [k] of this.profile(this.kernelProfile))
+        sources[k] = `kernel (--profile ${this.kernelProfile})`;
     for (const [k] of this.notebookDefaults) sources[k] = "%slurm";
-    return { pairs: mergePairs(this.configDefaults, this.notebookDefaults), sources };
+    return { pairs: mergePairs(this.base(), this.notebookDefaults), sources };
   }
 }

@@ -6,6 +6,7 @@ import type { Config } from "../config/config";
 import type { ExecutionBackend } from "../jobs/backend";
 import type { IntrospectionHelper } from "../jobs/introspection/introspection-helper";
 import type { ClusterHealth } from "../jobs/cluster-health";
+import type { PythonCheck } from "../jobs/python-check";
 import type { Scheduler } from "../jobs/scheduler";
 import type { SessionFiles } from "../jobs/session-files";
 import type { Transfers } from "../jobs/transfers";
@@ -31,8 +32,10 @@ export interface SessionEnvironment {
   discovery?: ClusterDiscovery;
   /** What is wrong with the cluster now, for status lines. */
   health: ClusterHealth;
-  /** Python version of the cells' environment. */
-  pythonVersion(): Promise<string>;
+  /** Which Python runs the cells of an environment, and whether it can (asked once, kept once good). */
+  python: PythonCheck;
+  /** False while asking the cluster would open a login nobody asked for (ssh, not connected yet). */
+  mayProbe(): boolean;
   /** Login prompts of the cluster connection (ssh transport), for cells to answer in the notebook. */
   prompts?: PromptHub;
   /** A new introspection helper for a session (completion.helper: true). */

@@ -8,16 +8,17 @@ import type { IntrospectionHelper } from "../jobs/introspection/introspection-he
 import { codeTooLarge } from "./code-limit";
 import { compileGlob } from "./glob";
 import { complete, completeWith, inspect, isKernelLine } from "./introspection";
-import { kernelInfo } from "./kernel-info";
+import { kernelInfo, type KernelPython } from "./kernel-info";
 import { isComplete } from "./python-source";
 
 /** What the handlers read from their session. */
 export interface HandlerSession {
   readonly env: {
-    pythonVersion(): Promise<string>;
     scheduler: { kind: string };
     config: { server: { max_cell_code_mib: number } };
   };
+  /** The cells' Python, within `waitMs` (kernel_info must answer fast). */
+  kernelPython(waitMs: number): Promise<KernelPython>;
   readonly history: readonly [number, string][];
   readonly names: ReadonlyMap<string, string>;
   readonly comms: { info(target?: string): Record<string, { target_name: string }> };
@@ -37,8 +38,7 @@ type Handler<T extends Answered> = (
 
 const HANDLERS: { [T in Answered]: Handler<T> } = {
   // Jupyter gives a kernel 60 s to answer kernel_info: never wait on the cluster for it.
-  kernel_info_request: async (s) =>
-    kernelInfo(await withinMs(s.env.pythonVersion(), 3000, "3"), s.env.scheduler.kind),
+  kernel_info_request: async (s) => kernelInfo(await s.kernelPython(3000), s.env.scheduler.kind),
   is_complete_request: async (_s, req) => isComplete(req.content.code),
   complete_request: async (s, { content: { code, cursor_pos } }) => {
     const at = jsIndex(code, cursor_pos);
@@ -72,7 +72,8 @@ function codePoints(code: string, index: number): number {
   return [...code.slice(0, index)].length;
 }
 
-function withinMs<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+/** `p`'s value, or `fallback` when it fails or takes longer than `ms`. */
+export function withinMs<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)));
   return Promise.race([p.catch(() => fallback), late]).finally(() => clearTimeout(timer));

@@ -1,10 +1,19 @@
-/** kernel_info_reply content: Python as it runs in the cells' environment, and where to get help. */
+/** kernel_info_reply content: the Python that runs the cells (path and version), and where to get help. */
+import type { PythonInfo } from "../jobs/python-check";
 import type { KernelInfoReply } from "../protocol/messages";
 import { PROTOCOL_VERSION } from "../protocol/messages";
 import { VERSION } from "../version";
 
-export function kernelInfo(pythonVersion: string, backend: string): KernelInfoReply {
+/** The cells' Python as kernel_info tells it: known (path, version), or why not yet. */
+export type KernelPython = { info: PythonInfo; source: string } | { unknown: string };
+
+export function kernelInfo(python: KernelPython, backend: string): KernelInfoReply {
+  const pythonVersion = "info" in python ? python.info.version : "3";
   const major = pythonVersion.split(".")[0] ?? "3";
+  const which =
+    "info" in python
+      ? `cells run Python ${python.info.version} · ${python.info.path} (${python.source})`
+      : `cells run Python 3 (${python.unknown})`;
   return {
     status: "ok",
     protocol_version: PROTOCOL_VERSION,
@@ -20,7 +29,7 @@ export function kernelInfo(pythonVersion: string, backend: string): KernelInfoRe
       nbconvert_exporter: "python",
     },
     banner:
-      `alpine-kernel ${VERSION}: every cell runs as a job (${backend} backend), Python ${pythonVersion}.\n` +
+      `alpine-kernel ${VERSION}: every cell runs as a job (${backend} backend); ${which}.\n` +
       "Magics: %slurm (defaults), %%slurm (this cell's resources), %squeue, %scancel, %sacct. Try %slurm? for help.",
     help_links: [
       {

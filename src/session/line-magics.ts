@@ -6,6 +6,8 @@
 import type { CellRecord } from "../cells/cell-book";
 import { cellLabel, stateWords } from "../protocol/jobs-feed";
 import type { FinalJobStatus } from "../jobs/scheduler";
+import { formatServiceUnits, serviceUnits } from "../jobs/slurm/billing";
+import { parseSlurmDuration } from "../jobs/slurm/slurm-time";
 import { findMagic, MAGICS } from "../magics/registry";
 import { parseSlurmOptions } from "../magics/sbatch-args";
 import { MagicError, type LineMagic } from "../magics/types";
@@ -63,6 +65,7 @@ async function slurmMagic(args: string[], ctx: MagicContext): Promise<void> {
   const { options } = ctx.host;
   if (args.length === 1 && args[0] === "reset") {
     options.notebookDefaults = [];
+    options.notebookEnv = undefined;
     ctx.host.saveDefaults();
     stream(
       ctx,
@@ -81,6 +84,7 @@ async function slurmMagic(args: string[], ctx: MagicContext): Promise<void> {
   }
   const { pairs, sources } = await options.describe();
   const rows = pairs.map(([k, v]) => [k, v ?? "(set)", sources[k] ?? ""]);
+  rows.push(environmentRow(ctx));
   const note =
     ctx.host.env.config.backend === "local"
       ? "\n(local backend: cells run on this machine, not as Slurm jobs; of these options only --time is applied, as a time limit)"
@@ -90,6 +94,15 @@ async function slurmMagic(args: string[], ctx: MagicContext): Promise<void> {
 }
 
 const manyRuns = (rs: readonly Pick<CellRecord, "run">[]) => new Set(rs.map((r) => r.run ?? 1)).size > 1;
+
+/** The `%slurm` table's row for the cells' environment and, once known, its Python. */
+function environmentRow(ctx: MagicContext): string[] {
+  const { setup, source } = ctx.host.environmentFor();
+  const python = ctx.host.env.python.peek(setup);
+  const value = setup.conda_env ?? setup.python;
+  const from = ctx.host.options.notebookEnv ? "%slurm" : setup.conda_env ? "config" : source;
+  return ["--env", python ? `${value} (Python ${python.version} · ${python.path})` : value, from];
+}
 
 function notebookCells(ctx: MagicContext): CellRecord[] {
   return ctx.host.env.cells.forNotebook(ctx.host.notebookKey);
@@ -186,8 +199,16 @@ async function sacctMagic(args: string[], ctx: MagicContext): Promise<void> {
       dash(f?.elapsed ?? r.elapsed),
       dash(f?.maxRss ?? r.maxRss),
       dash(f?.reqMem),
+      usedUnits(f),
     ];
   });
-  const table = { headers: ["cell", "job", "state", "exit", "elapsed", "MaxRSS", "ReqMem"], rows };
+  const table = { headers: ["cell", "job", "state", "exit", "elapsed", "MaxRSS", "ReqMem", "SU"], rows };
   display(ctx, renderTable(table, `accounting of ${rows.length} cell job(s)`));
+}
+
+/** Service units a job used, as Slurm bills them: its billing TRES × elapsed hours. */
+function usedUnits(f: FinalJobStatus | undefined): string {
+  const seconds = f?.elapsed ? parseSlurmDuration(f.elapsed) : null;
+  if (f?.billing === undefined || seconds === null) return "—";
+  return formatServiceUnits(serviceUnits(f.billing, seconds)).replace(/ SU$/, "");
 }

@@ -29,7 +29,11 @@ import type { SessionEnvironment } from "./environment";
 import { InputRelay } from "./input-relay";
 import { runLineMagic } from "./line-magics";
 import { OutputCollector } from "./output-collector";
-import { newDisplayId } from "./status-display";
+import { newDisplayId, notesBundle, pythonNote } from "./status-display";
+import { environmentKey, extrasWarning } from "./cell-environment";
+import { EnvironmentError } from "../jobs/python-check";
+import type { EnvironmentSetup } from "../jobs/job-script";
+import { errorName } from "../errors";
 import { StatusLine } from "./status-line";
 
 type Plan =
@@ -86,7 +90,7 @@ function sayIgnoredOptions(host: CellHost, sbatch: readonly SbatchPair[], sink: 
 }
 
 /** Shows a cell in its session: outputs, status line, input, namespace; and files it in the cell book. */
-function present(host: CellHost, cell: Cell, resumed: boolean): void {
+function present(host: CellHost, cell: Cell, resumed: boolean, notes: string[] = []): void {
   const { detached, origin } = cell.info;
   const collector = detached ? new OutputCollector() : undefined;
   bindOutputs(cell, collector ?? iopubSink(host.publish, origin.parent));
@@ -100,6 +104,7 @@ function present(host: CellHost, cell: Cell, resumed: boolean): void {
       partition: cell.info.partition,
       displayId: origin.displayId,
       shown: resumed,
+      notes,
       collected: collector && ((jobId) => collector.rendered(jobId)),
       note: !resumed && host.once("status line") ? whereCellsRun(host.place) : undefined,
       quiet: host.env.config.backend !== "slurm" && !detached,
@@ -123,6 +128,33 @@ function present(host: CellHost, cell: Cell, resumed: boolean): void {
   );
 }
 
+/**
+ * The cell's environment, checked (once per server, kept once good) before anything is submitted;
+ * the first time a session uses it, the Python that runs the cells is named (and what it lacks).
+ */
+async function environmentOf(
+  host: CellHost,
+  options: EffectiveOptions,
+  sink: OutputSink,
+  count: number,
+): Promise<{ setup: EnvironmentSetup; notes: string[] } | { reply: ExecuteReplyContent }> {
+  const { setup, source } = host.environmentFor(options.env);
+  let info;
+  try {
+    info = await host.env.python.check(setup);
+  } catch (err) {
+    if (!(err instanceof EnvironmentError)) throw err;
+    const asked = options.env ? `\n(this notebook or cell asked for it with --env ${options.env})` : "";
+    return {
+      reply: refuse(sink, count, errorName(err.code), `${err.message}${asked}\n(nothing was submitted)`),
+    };
+  }
+  if (!host.once(environmentKey(setup))) return { setup, notes: [] };
+  const warning = extrasWarning(info, setup);
+  if (warning) sink.stream("stderr", warning);
+  return { setup, notes: [pythonNote(info, source)] };
+}
+
 /** The reply, and the cell when one ran (its end is recorded once the reply has left: `CellBook.answered`). */
 export interface CellRun {
   reply: ExecuteReplyContent;
@@ -136,6 +168,8 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
   if (planned.kind === "answered") return { reply: planned.reply };
   const { body, options } = planned;
   const { env } = host;
+  const environment = await environmentOf(host, options, sink, count);
+  if ("reply" in environment) return { reply: environment.reply };
   const seq = host.nextSeq();
   const detached = options.detach;
   const info: CellInfo = {
@@ -165,7 +199,10 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
   };
   sayIgnoredOptions(host, options.sbatch, sink);
   const cell = new Cell(info, (m) => env.log.warn(m));
-  present(host, cell, false);
+  // Without a status line (local attached cells), the Python is named on a line of its own.
+  if (environment.notes.length && !info.origin.displayId)
+    sink.display("display_data", { data: notesBundle(environment.notes), metadata: {}, transient: {} });
+  present(host, cell, false, environment.notes);
   const spec: CellJobSpec = {
     sessionId: host.id,
     sessionDir: host.place.dir,
@@ -179,6 +216,7 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
     allowStdin: req.allowStdin,
     detached,
     sbatch: options.sbatch,
+    environment: environment.setup,
   };
   try {
     await cell.submit(env.backend, spec);

@@ -27,6 +27,12 @@ export interface SessionRecord extends LedgerEntry {
   run?: number;
   /** The notebook's path as its frontend knows it (told through the jobs comm). */
   notebookPath?: string;
+  /** `%slurm --env NAME`: this notebook's conda environment. */
+  condaEnv?: string;
+  /** The Python the notebook's Jupyter runs in (from the kernel bridge): the local backend's default. */
+  jupyterPython?: string;
+  /** The resource profile of the kernelspec that opened it ("Python (Alpine · GPU)": gpu). */
+  kernelProfile?: string;
 }
 
 /** The record of a new session: nothing run yet. */
@@ -38,10 +44,15 @@ export function newSessionRecord(init: {
   cellsDir: string;
   notebook: string;
   run: number;
+  jupyterPython?: string;
+  kernelProfile?: string;
 }): SessionRecord {
+  const { jupyterPython, kernelProfile, ...rest } = init;
   return {
     kind: "session",
-    ...init,
+    ...rest,
+    ...(jupyterPython ? { jupyterPython } : {}),
+    ...(kernelProfile ? { kernelProfile } : {}),
     created: new Date().toISOString(),
     executionCount: 0,
     cellSeq: 0,

@@ -24,8 +24,10 @@ import type { SessionClient } from "./client";
 import { Frontends } from "./frontends";
 import type { SessionEnvironment } from "./environment";
 import { ExecuteQueue, type QueuedExecute } from "./execute-queue";
-import { handleRequest } from "./handlers";
+import { cellEnvironment, type CellEnvironment } from "./cell-environment";
+import { handleRequest, withinMs } from "./handlers";
 import { JobsComms } from "./jobs-comm";
+import type { KernelPython } from "./kernel-info";
 import type { InputRelay } from "./input-relay";
 import { LoginPrompts } from "./login-prompts";
 import type { CellHost, SessionPlace } from "./cell-host";
@@ -54,6 +56,7 @@ export class Session implements CellHost {
   /** The jobs comms frontends opened (the JupyterLab extension's jobs panel). */
   readonly comms: JobsComms;
   private closed = false;
+  /** Things said once per session: where cells run, ignored options, each environment's Python. */
   private readonly said = new Set<string>();
   private readonly introspector: SessionIntrospection;
   /** Called when a frontend asked, on the control channel, to shut the kernel down. */
@@ -72,7 +75,8 @@ export class Session implements CellHost {
     this.logins = new LoginPrompts(env.prompts, state.id, (clientId, msg) =>
       this.frontends.send(clientId, msg),
     );
-    this.options = new CellOptions(env.config, env.discovery, state.slurmDefaults);
+    this.options = new CellOptions(env.config, env.discovery, state.slurmDefaults, state.kernelProfile);
+    this.options.notebookEnv = state.condaEnv;
     this.comms = new JobsComms(this);
     if (state.notebookPath) env.cells.feed.setNotebookPath(state.id, state.notebookPath);
     this.introspector = new SessionIntrospection(env.openIntrospection, () =>
@@ -82,7 +86,14 @@ export class Session implements CellHost {
 
   static create(
     env: SessionEnvironment,
-    init: { id: string; name: string; workDir: string; notebook: string },
+    init: {
+      id: string;
+      name: string;
+      workDir: string;
+      notebook: string;
+      jupyterPython?: string;
+      kernelProfile?: string;
+    },
   ): Session {
     const previousRun = Math.max(
       0,
@@ -188,7 +199,26 @@ export class Session implements CellHost {
 
   saveDefaults(): void {
     this.state.slurmDefaults = this.options.notebookDefaults;
-    this.persist({ slurmDefaults: this.state.slurmDefaults });
+    this.state.condaEnv = this.options.notebookEnv;
+    this.persist({ slurmDefaults: this.state.slurmDefaults, condaEnv: this.state.condaEnv ?? null });
+  }
+
+  environmentFor(condaEnv?: string): CellEnvironment {
+    return cellEnvironment(this.env.config, {
+      condaEnv: condaEnv ?? this.options.notebookEnv,
+      jupyterPython: this.state.jupyterPython,
+    });
+  }
+
+  /** The Python of this notebook's environment for kernel_info: known, asked (briefly), or why not. */
+  async kernelPython(waitMs: number): Promise<KernelPython> {
+    const { setup, source } = this.environmentFor();
+    const known = this.env.python.peek(setup);
+    if (known) return { info: known, source };
+    if (!this.env.mayProbe())
+      return { unknown: "asked at the first cell: the cluster connection is not open yet" };
+    const info = await withinMs(this.env.python.check(setup), waitMs, undefined);
+    return info ? { info, source } : { unknown: "not known yet: the first cell asks and says" };
   }
 
   setCurrent(cell: Cell | undefined, inputs?: InputRelay): void {

@@ -6,6 +6,8 @@ import { randomUUID } from "node:crypto";
 import type { NamespaceUse } from "../cells/cell-types";
 import type { JobStatus } from "../jobs/scheduler";
 import { clockText } from "../protocol/jobs-feed";
+import { formatServiceUnits, serviceUnits } from "../jobs/slurm/billing";
+import type { PythonInfo } from "../jobs/python-check";
 import { escapeHtml } from "./html";
 
 export type Phase =
@@ -24,8 +26,22 @@ export interface StatusView {
   /** "scheduler not answering, retrying", "connection lost, reconnecting", ... */
   trouble?: string;
   detached?: boolean;
-  /** A line of its own under the status (the session's first cell: where its cells run). */
-  note?: string;
+  /** The job's billing TRES (SUs per hour) and time limit: its service units, estimated then used. */
+  billing?: { rate: number; limitSeconds?: number };
+  /** Lines under the status (the first cell of a session: which Python runs the cells). */
+  notes?: string[];
+}
+
+/** "est. ≤ 18.2 SU (109/h)": the most a job can cost, its time limit at its billing rate. */
+export function estimateText(b: { rate: number; limitSeconds?: number }): string {
+  return b.limitSeconds !== undefined
+    ? `est. ≤ ${formatServiceUnits(serviceUnits(b.rate, b.limitSeconds))} (${b.rate}/h)`
+    : `${b.rate} SU/h`;
+}
+
+/** "cells run Python 3.11.2 · /path/bin/python (conda env alpine-kernel)": the first status line's Python part. */
+export function pythonNote(info: PythonInfo, source: string): string {
+  return `cells run Python ${info.version} · ${info.path} (${source})`;
 }
 
 function clock(iso: string | undefined): string | undefined {
@@ -61,6 +77,7 @@ export function statusText(v: StatusView): string {
         p.status?.reason && p.status.reason !== "None" ? p.status.reason : "waiting for the scheduler";
       const est = clock(p.status?.startTime);
       line = `${IN_FLIGHT_MARK} queued as ${job} on ${p.status?.partition ?? v.partition ?? "the default partition"} — ${reason}, waiting ${since(p.since)}${est ? `, est. start ${est}` : ""}`;
+      if (v.billing) line += ` · ${estimateText(v.billing)}`;
       if (v.hint) line += ` · hint: ${v.hint}`;
       break;
     }
@@ -73,17 +90,22 @@ export function statusText(v: StatusView): string {
         .filter(Boolean)
         .join(", ");
       line = `▶ ${job} running${p.node ? ` on ${p.node}` : ""}${res ? ` (${res})` : ""} for ${since(p.since)}`;
+      if (v.billing) line += ` · ${estimateText(v.billing)}`;
       break;
     }
     case "done":
       line = p.ok
         ? `✔ ${job} completed in ${shortDuration(p.seconds)}${p.maxRss ? ` · MaxRSS ${p.maxRss}` : ""}`
         : `✖ ${job} ${p.detail ?? "failed"} after ${shortDuration(p.seconds)}`;
+      // What it used: its billing rate over the time it ran (sacct bills the same way).
+      if (v.billing) line += ` · ${formatServiceUnits(serviceUnits(v.billing.rate, p.seconds))}`;
       break;
     case "detached-done":
       line = p.ok
         ? `✔ detached ${job} completed${p.seconds !== undefined ? ` in ${shortDuration(p.seconds)}` : ""}`
         : `✖ detached ${job} ${p.detail ?? "failed"}`;
+      if (v.billing && p.seconds !== undefined)
+        line += ` · ${formatServiceUnits(serviceUnits(v.billing.rate, p.seconds))}`;
       break;
   }
   if ((p.kind === "done" || p.kind === "detached-done") && p.namespace) line += ` · ${p.namespace}`;
@@ -134,19 +156,32 @@ export function namespaceNote(use: NamespaceUse): string | undefined {
 
 export function statusBundle(v: StatusView, extraHtml = "", extraText = ""): Record<string, string> {
   const text = statusText(v);
+  const notes = v.notes ?? [];
   const color =
     v.phase.kind === "done" || v.phase.kind === "detached-done"
       ? v.phase.ok
         ? "#1b5e20"
         : "#b71c1c"
       : "#37474f";
-  const plain = [text, v.note, extraText].filter(Boolean).join("\n");
-  const note = v.note
-    ? `<div class="alpine-kernel-note" style="font-family:monospace;color:#546e7a">${escapeHtml(v.note)}</div>`
-    : "";
   return {
-    "text/plain": plain,
-    "text/html": `<div class="alpine-kernel-status" style="font-family:monospace;color:${color}">${escapeHtml(text)}</div>${note}${extraHtml}`,
+    "text/plain": [text, ...notes, ...(extraText ? [extraText] : [])].join("\n"),
+    "text/html":
+      `<div class="alpine-kernel-status" style="font-family:monospace;color:${color}">${escapeHtml(text)}</div>` +
+      notesBundle(notes)["text/html"] +
+      extraHtml,
+  };
+}
+
+/** Notes on a line of their own (no status line to carry them). */
+export function notesBundle(notes: string[]): Record<string, string> {
+  return {
+    "text/plain": notes.join("\n"),
+    "text/html": notes
+      .map(
+        (n) =>
+          `<div class="alpine-kernel-note" style="font-family:monospace;color:#546e7a">${escapeHtml(n)}</div>`,
+      )
+      .join(""),
   };
 }
 

@@ -27,6 +27,8 @@ export interface StatusLineOptions {
   /** Nothing while the cell runs; at its end, a line only if its use of the namespace is worth a
    *  word (local attached cells: over too fast for a line of their own). */
   quiet?: boolean;
+  /** Lines shown under the status for the cell's whole life (see StatusView.notes). */
+  notes?: string[];
 }
 
 const TICK_MS = 5000;
@@ -58,6 +60,8 @@ export class StatusLine {
   private namespace: string | undefined;
   /** Submission had to wait for the scheduler (and said so on this line). */
   private waited = false;
+  /** The note that waits for the job (where the cells run) was asked for. */
+  private noted = false;
   private readonly unsubscribe: (() => void)[];
 
   constructor(
@@ -69,6 +73,9 @@ export class StatusLine {
     this.displayId = options.displayId;
     this.shown = options.shown;
     this.view = { partition: options.partition, detached: cell.info.detached, phase: { kind: "submitting" } };
+    const { billing, limitSeconds } = cell.info.requested;
+    if (billing !== undefined) this.view.billing = { rate: billing, limitSeconds };
+    if (options.notes?.length) this.view.notes = options.notes;
     this.unsubscribe = [
       cell.on((ev) => {
         if (ev.type === "phase") this.onPhase(ev.phase);
@@ -90,7 +97,11 @@ export class StatusLine {
     }
     if (p.name !== "queued" && p.name !== "running") return;
     this.view.jobId = p.jobId;
-    this.view.note ??= this.options.note?.(this.cell);
+    if (!this.noted) {
+      this.noted = true;
+      const note = this.options.note?.(this.cell);
+      if (note) this.view.notes = [...(this.view.notes ?? []), note];
+    }
     if (p.name !== "queued") this.view.hint = undefined;
     if (!this.timer) {
       this.timer = setInterval(() => this.render(), TICK_MS);

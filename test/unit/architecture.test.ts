@@ -12,6 +12,7 @@ const LEAVES = ["errors", "version", "process-alive"];
 /** Folder → the folders its files may import (besides their own folder and the leaves). */
 const MAY_IMPORT: Record<string, string[]> = {
   cli: [
+    "setup",
     "server",
     "kernel",
     "notebook",
@@ -24,6 +25,7 @@ const MAY_IMPORT: Record<string, string[]> = {
     "config",
     "ledger",
   ],
+  setup: ["kernel", "session", "magics", "jobs", "cluster", "config"],
   server: ["kernel", "session", "cells", "magics", "jobs", "cluster", "protocol", "config", "ledger"],
   notebook: ["kernel", "session", "protocol", "config"],
   kernel: ["protocol", "config"],

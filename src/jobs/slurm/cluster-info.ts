@@ -2,6 +2,7 @@
  * What the kernel knows about the cluster's partitions and the user's accounts, discovered with
  * scontrol/sinfo/sacctmgr (never hard-coded: Alpine renames partitions and QoS).
  */
+import type { BillingWeights } from "./billing";
 
 export interface PartitionInfo {
   name: string;
@@ -21,6 +22,10 @@ export interface PartitionInfo {
   state: string;
   /** Its nodes in Slurm's hostlist spelling (`c3cpu-a1-u1-[1-4]`), when known. */
   nodes?: string;
+  /** TRESBillingWeights (billing.ts); null when the partition has none (billing = CPUs). */
+  billingWeights: BillingWeights | null;
+  /** DefMemPerCPU in MB: the memory of a job that asks for none (null when not set). */
+  defMemPerCpuMb: number | null;
 }
 
 export interface Association {
@@ -35,6 +40,8 @@ export interface ClusterInfo {
   associations: Association[];
   /** The user's default account (sacctmgr show user), when known. */
   defaultAccount?: string;
+  /** PriorityFlags has MAX_TRES: billing is the largest weighted TRES, not their sum. */
+  billingMaxTres?: boolean;
   /** When this was discovered (ms since epoch). */
   discoveredAt: number;
 }

@@ -8,6 +8,7 @@ import { ClusterError, errorMessage } from "../../errors";
 import type { ClusterInfo } from "./cluster-info";
 import { isOutage } from "./outage";
 import {
+  SCONTROL_CONFIG_ARGV,
   SCONTROL_PARTITIONS_ARGV,
   SINFO_NODE_SIZES_ARGV,
   parseClusterInfo,
@@ -58,7 +59,7 @@ export class ClusterDiscovery {
   private async discover(): Promise<ClusterInfo> {
     const run = async (argv: readonly string[]) =>
       (await this.transport.run(argv, { timeoutMs: 60_000 })).stdout;
-    const [partitions, nodeSizes, user] = await Promise.all([
+    const [partitions, nodeSizes, user, config] = await Promise.all([
       run(SCONTROL_PARTITIONS_ARGV).catch((err) => {
         throw discoveryError(err, "cannot list the cluster's partitions");
       }),
@@ -66,8 +67,9 @@ export class ClusterDiscovery {
       run(sacctmgrUserArgv(this.transport.user)).catch((err) => {
         throw discoveryError(err, "cannot list your Slurm accounts");
       }),
+      run(SCONTROL_CONFIG_ARGV).catch(() => ""), // only sharpens service-unit estimates
     ]);
-    const info: ClusterInfo = parseClusterInfo({ partitions, nodeSizes, user }, Date.now());
+    const info: ClusterInfo = parseClusterInfo({ partitions, nodeSizes, user, config }, Date.now());
     this.cached = this.stale = info;
     return info;
   }

@@ -1,13 +1,15 @@
 /**
  * Cluster discovery: the commands that tell the partitions and the user's accounts, and their
- * parsers. Pure. Three commands, runnable at once:
+ * parsers. Pure. Four commands, runnable at once:
  * - `scontrol show partition -o`: default, MaxTime, DefaultTime, AllowQos, state, GPUs (TRES);
  * - `sinfo -e -o %R|%c|%m`: CPUs and memory of the nodes of each partition — scontrol gives only
  *   totals, and Alpine's partitions mix node sizes (`-e` prints each size, not `min+`);
- * - `sacctmgr show user NAME withassoc`: associations and the default account in one answer.
+ * - `sacctmgr show user NAME withassoc`: associations and the default account in one answer;
+ * - `scontrol show config`: PriorityFlags (MAX_TRES), for service-unit estimates.
  */
 import { InputError } from "../../errors";
 import type { Association, ClusterInfo, PartitionInfo } from "./cluster-info";
+import { parseBillingWeights } from "./billing";
 import { gpusOfTres, memoryOfTres, parseTres } from "./parse-squeue";
 import { SlurmOutputError, parseSlurmDuration } from "./slurm-time";
 
@@ -96,6 +98,10 @@ export function parseScontrolPartitions(
       allowQos: allowQos === "ALL" ? [] : allowQos.split(",").filter(Boolean),
       state: kv.get("State") ?? "UNKNOWN",
       ...(kv.get("Nodes") ? { nodes: kv.get("Nodes") } : {}),
+      billingWeights: kv.get("TRESBillingWeights")
+        ? parseBillingWeights(kv.get("TRESBillingWeights")!)
+        : null,
+      defMemPerCpuMb: positiveInt(kv.get("DefMemPerCPU")),
     };
   });
 }
@@ -164,11 +170,22 @@ export function parseDefaultAccount(stdout: string): string | undefined {
   return fields(first, [2, 5], "user|defaultaccount")[1] || undefined;
 }
 
-/** Raw stdout of the three discovery commands. */
+/** The scheduler's configuration: only PriorityFlags is read (MAX_TRES changes how billing is summed). */
+export const SCONTROL_CONFIG_ARGV: readonly string[] = ["scontrol", "show", "config"];
+
+/** `PriorityFlags = MAX_TRES,...` in `scontrol show config` (absent with priority/basic). */
+export function parseMaxTres(configText: string): boolean {
+  const line = configText.split("\n").find((l) => /^PriorityFlags\s*=/.test(l));
+  return line ? /\bMAX_TRES\b/.test(line.split("=").slice(1).join("=")) : false;
+}
+
+/** Raw stdout of the discovery commands. */
 export interface DiscoveryOutput {
   partitions: string;
   nodeSizes: string;
   user: string;
+  /** `scontrol show config`, when it could be read. */
+  config?: string;
 }
 
 /** The {@link ClusterInfo} told by the discovery commands' output. */
@@ -180,5 +197,6 @@ export function parseClusterInfo(out: DiscoveryOutput, discoveredAt: number): Cl
   };
   const defaultAccount = parseDefaultAccount(out.user);
   if (defaultAccount) info.defaultAccount = defaultAccount;
+  if (out.config && parseMaxTres(out.config)) info.billingMaxTres = true;
   return info;
 }

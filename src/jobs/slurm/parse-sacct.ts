@@ -2,6 +2,7 @@
  * sacct rows (allocation + steps) merged into one {@link FinalJobStatus} per job. Pure.
  * See test/fixtures/slurm/README.md for what each field holds in each end state.
  */
+import { billingOfTres } from "./billing";
 import { parseJobState } from "./parse-squeue";
 import type { FinalJobStatus } from "../scheduler";
 import { SlurmOutputError, formatDuration, formatMemory, parseRss, parseSlurmDuration } from "./slurm-time";
@@ -27,6 +28,7 @@ export const SACCT_ARGS: readonly string[] = ["--parsable2", "--noheader", `--fo
 
 interface Row {
   id: string;
+  allocTres: string;
   state: string;
   exitCode: string;
   elapsed: string;
@@ -45,9 +47,17 @@ function splitRow(line: string): Row {
   }
   // JobName (the 2nd field) is printed verbatim and may hold "|": count the others from the end.
   const tail = f.slice(-(FIELDS.length - 2));
-  const [state = "", exitCode = "", elapsed = "", maxRss = "", reqMem = "", timeLimit = "", nodes = ""] =
-    tail;
-  return { id: f[0]!, state, exitCode, elapsed, maxRss, reqMem, timeLimit, nodes };
+  const [
+    state = "",
+    exitCode = "",
+    elapsed = "",
+    maxRss = "",
+    reqMem = "",
+    timeLimit = "",
+    nodes = "",
+    allocTres = "",
+  ] = tail;
+  return { id: f[0]!, state, exitCode, elapsed, maxRss, reqMem, timeLimit, nodes, allocTres };
 }
 
 /** `X:Y` → exit code and signal (`0:15`: killed by SIGTERM). */
@@ -81,7 +91,7 @@ interface Job {
  *   killed (cancel, timeout: batch `CANCELLED 0:15`), the batch step's.
  * - `maxRss`: the largest MaxRSS over the steps (`410M`), absent when no step was sampled.
  * - `elapsed`/`timeLimit` as `H:MM:SS` or `D-HH:MM:SS`, `reqMem` as sacct prints it (`4000M`),
- *   `node` unless `None assigned`.
+ *   `node` unless `None assigned`, `billing` from AllocTRES (absent for a job never allocated).
  * A job with step rows but no allocation row is left out.
  * @throws SlurmOutputError when a row does not have the format's fields.
  */
@@ -118,6 +128,8 @@ export function parseSacct(stdout: string): Map<string, FinalJobStatus> {
     if (alloc.reqMem.trim()) status.reqMem = alloc.reqMem.trim();
     const node = alloc.nodes.trim();
     if (node && node !== "None assigned") status.node = node;
+    const billing = billingOfTres(alloc.allocTres.trim());
+    if (billing !== undefined) status.billing = billing;
     out.set(jobId, status);
   }
   return out;

@@ -21,7 +21,14 @@ describe("defaults", () => {
     const cfg = loadConfig(join(dir, "does-not-exist.yaml"));
     expect(cfg.backend).toBe("local");
     expect(cfg.work_dir).toBe(join(dir, "data", "sessions"));
-    expect(cfg.environment).toEqual({ modules: [], setup: [], python: "python3", umask: "077" });
+    // No python: the session picks one (the Python Jupyter runs in, or python3).
+    expect(cfg.environment).toEqual({
+      modules: [],
+      setup: [],
+      umask: "077",
+      build_partition: "acompile",
+      build_time: "2:00:00",
+    });
     expect(cfg.server).toEqual({
       idle_timeout_seconds: 1800,
       log_level: "info",
@@ -42,10 +49,10 @@ describe("defaults", () => {
   });
 
   test.each(["", "# only a comment\n", "---\n"])("an empty file %j means all defaults", (text) => {
-    expect(parseConfig(text, "c.yaml")).toMatchObject({
-      backend: "local",
-      environment: { python: "python3" },
-    });
+    const cfg = parseConfig(text, "c.yaml");
+    expect(cfg).toMatchObject({ backend: "local", environment: { modules: [] } });
+    expect(cfg.environment.python).toBeUndefined();
+    expect(cfg.profile).toBeUndefined();
   });
 
   test("a file that exists but cannot be read is an error naming it", () => {

@@ -88,7 +88,7 @@ const cases: [string, FinalJobStatus, boolean, string, { time?: string; mem?: st
     `Lmod has detected the following error: module 'minforge' not found\n${SETUP_FAILED_MARKER} module load minforge\n`,
     {},
     "EnvironmentSetupFailed",
-    /'module load minforge' failed\. Check the 'environment' section/,
+    /'module load minforge' failed\. Run `alpine-kernel doctor`: it checks the 'environment' section/,
   ],
   [
     "ended before the runner started",

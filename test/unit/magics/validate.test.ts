@@ -29,6 +29,8 @@ const part = (name: string, over: Partial<PartitionInfo>): PartitionInfo => ({
   maxNodeCpus: 64,
   allowQos: [],
   state: "UP",
+  billingWeights: null,
+  defMemPerCpuMb: null,
   ...over,
 });
 

@@ -236,7 +236,7 @@ describe("refusals", () => {
     const err = await (async () => act(new CellOptions(config(text), undefined)))().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(
-      /^config\.yaml: slurm\.(defaults|profiles\.bg): --detach and --profile belong in cells, not here$/,
+      /^config\.yaml: slurm\.(defaults|profiles\.bg): --detach, --profile and --env belong in cells, not here$/,
     );
   });
 });
@@ -287,5 +287,96 @@ describe("on the slurm backend: checked against the discovered cluster", () => {
     await co.setNotebookDefaults(opts("--time 2:00:00", "%slurm"));
     await expect(co.setNotebookDefaults(opts("--mem 100G", "%slurm"))).rejects.toThrow(MagicError);
     expect(co.notebookDefaults).toEqual([["--time", "2:00:00"]]);
+  });
+});
+
+describe("cluster profiles, kernel profiles, --env, service units", () => {
+  function discovery(user = fixture("sacctmgr-user-withassoc.txt")): ClusterDiscovery {
+    const transport = new ScriptedTransport((argv) => {
+      if (argv.join(" ") === SCONTROL_PARTITIONS_ARGV.join(" "))
+        return ok(fixture("scontrol-show-partition.txt"));
+      if (argv.join(" ") === SINFO_NODE_SIZES_ARGV.join(" ")) return ok(fixture("sinfo-node-sizes.txt"));
+      if (argv[0] === "sacctmgr") return ok(user);
+      if (argv.join(" ") === "scontrol show config") return ok(fixture("scontrol-show-config.txt"));
+      return new Error(`unexpected command ${argv.join(" ")}`);
+    });
+    return new ClusterDiscovery(transport, 600_000);
+  }
+
+  test("cluster_profile: alpine puts acpu and 1:00:00 under slurm.defaults, option by option", async () => {
+    const co = new CellOptions(
+      config('cluster_profile: alpine\nslurm:\n  defaults: "--time 2:00:00 --mem 4G"\n'),
+      undefined,
+    );
+    expect((await co.effective(undefined)).sbatch).toEqual([
+      ["--partition", "acpu"],
+      ["--time", "2:00:00"],
+      ["--mem", "4G"],
+    ]);
+    const { sources } = await co.describe();
+    expect(sources["--partition"]).toBe("config");
+  });
+
+  test("the kernelspec's profile comes after the configuration and before %slurm and the cell", async () => {
+    const co = new CellOptions(config(), undefined, [], "gpu");
+    expect((await co.effective(undefined)).sbatch).toEqual([
+      ["--account", "ucb-general"],
+      ["--time", "2:00:00"],
+      ["--mem", "4G"],
+      ["--partition", "aa100"],
+      ["--gpus", "1"],
+    ]);
+    await co.setNotebookDefaults(opts("--time 3:00:00", "%slurm"));
+    const eff = await co.effective(opts("--gpus 2"));
+    expect(eff.sbatch).toContainEqual(["--time", "3:00:00"]);
+    expect(eff.sbatch).toContainEqual(["--gpus", "2"]);
+    expect((await co.describe()).sources["--partition"]).toBe("kernel (--profile gpu)");
+  });
+
+  test("a kernel profile the configuration lacks is a MagicError naming the ones there are", async () => {
+    const co = new CellOptions(config(), undefined, [], "gpux");
+    await expect(co.effective(undefined)).rejects.toThrow(
+      /no profile 'gpux' in your configuration; profiles: gpu, big/,
+    );
+  });
+
+  test("--env: the cell's, else %slurm's; %slurm --env keeps it for the notebook", async () => {
+    const co = new CellOptions(config(), undefined);
+    expect((await co.effective(undefined)).env).toBeUndefined();
+    await co.setNotebookDefaults(opts("--env myenv", "%slurm"));
+    expect(co.notebookEnv).toBe("myenv");
+    expect((await co.effective(undefined)).env).toBe("myenv");
+    expect((await co.effective(opts("--env /projects/me/envs/torch"))).env).toBe("/projects/me/envs/torch");
+  });
+
+  test("account_required: the default account when it is yours, else your only one, else a choice", async () => {
+    const required = config("backend: slurm\nslurm:\n  account_required: true\n");
+    const only = "maya||amc123||normal\n";
+    const eff = await new CellOptions(required, discovery(only)).effective(undefined);
+    expect(eff.sbatch).toContainEqual(["--account", "amc123"]);
+    const two = "maya||amc123||normal\nmaya||ucb-general||normal\n";
+    await expect(new CellOptions(required, discovery(two)).effective(undefined)).rejects.toThrow(
+      "this cluster requires --account: choose one of amc123, ucb-general with `%slurm --account amc123` (or slurm.defaults in your configuration)",
+    );
+    await expect(new CellOptions(required, discovery("")).effective(undefined)).rejects.toThrow(
+      /requires --account, and Slurm lists no account you may charge/,
+    );
+    const withDefault = await new CellOptions(required, discovery()).effective(undefined);
+    expect(withDefault.sbatch).toContainEqual(["--account", "ucb-general"]);
+  });
+
+  test("the billing rate and time limit of the request, from the partition's weights", async () => {
+    const co = new CellOptions(config("backend: slurm\n"), discovery());
+    const gpu = await co.effective(opts("-p aa100 --gres gpu:2 -c 2 -t 0:10:00"));
+    expect(gpu.requested).toMatchObject({ partition: "aa100", billing: 218, limitSeconds: 600 });
+    const dflt = await co.effective(undefined);
+    expect(dflt.requested).toMatchObject({ billing: 1, limitSeconds: 3600 });
+    const mem = await co.effective(opts("-p amem -c 3 --mem 7G"));
+    expect(mem.requested.billing).toBe(4);
+  });
+
+  test("no estimate on the local backend (no cluster facts)", async () => {
+    const eff = await new CellOptions(config(), undefined).effective(undefined);
+    expect(eff.requested.billing).toBeUndefined();
   });
 });

@@ -4,11 +4,11 @@ import { asRequest, toRawMessage } from "../../../src/protocol/validate";
 import { handleRequest, type HandlerSession } from "../../../src/session/handlers";
 
 const session: HandlerSession = {
-  env: {
-    pythonVersion: async () => "3.11.2",
-    scheduler: { kind: "local" },
-    config: { server: { max_cell_code_mib: 1 } },
-  },
+  env: { scheduler: { kind: "local" }, config: { server: { max_cell_code_mib: 1 } } },
+  kernelPython: async () => ({
+    info: { path: "/usr/bin/python3", version: "3.11.2", prefix: "/usr", ipython: true, dill: true },
+    source: "python3 on the server's PATH",
+  }),
   history: [
     [1, "import numpy as np"],
     [2, "x = np.arange(10)"],

@@ -3,6 +3,8 @@ import {
   formatBytes,
   namespaceNote,
   newDisplayId,
+  notesBundle,
+  pythonNote,
   shortDuration,
   statusBundle,
   statusText,
@@ -318,5 +320,53 @@ describe("namespaceNote", () => {
       phase: { kind: "done", ok: true, seconds: 5, namespace: "namespace: saved 3 (300 MB) in 1.5 s" },
     };
     expect(statusText(view)).toBe("✔ job 28 completed in 5 s · namespace: saved 3 (300 MB) in 1.5 s");
+  });
+});
+
+describe("service units and the Python note", () => {
+  const billing = { rate: 109, limitSeconds: 600 };
+  test.each<[string, StatusView, string]>([
+    [
+      "queued: the most the job can cost, its time limit at its billing rate",
+      { jobId: "9", partition: "aa100", billing, phase: { kind: "queued", since: ago(3) } },
+      "… queued as job 9 on aa100 — waiting for the scheduler, waiting 3 s · est. ≤ 18.2 SU (109/h)",
+    ],
+    [
+      "running",
+      { jobId: "9", billing, phase: { kind: "running", node: "c3gpu-a1-u1-1", gpus: 1, since: ago(65) } },
+      "▶ job 9 running on c3gpu-a1-u1-1 (1 GPU) for 1:05 · est. ≤ 18.2 SU (109/h)",
+    ],
+    [
+      "completed: what it used",
+      { jobId: "9", billing, phase: { kind: "done", ok: true, seconds: 6, maxRss: "412M" } },
+      "✔ job 9 completed in 6 s · MaxRSS 412M · 0.18 SU",
+    ],
+    [
+      "failed: what it used too",
+      {
+        jobId: "9",
+        billing: { rate: 1 },
+        phase: { kind: "done", ok: false, seconds: 3600, detail: "ended with SlurmTimeout" },
+      },
+      "✖ job 9 ended with SlurmTimeout after 1:00:00 · 1 SU",
+    ],
+    [
+      "no time limit known: the rate alone",
+      { jobId: "9", billing: { rate: 4 }, phase: { kind: "queued", since: ago(0) } },
+      "… queued as job 9 on the default partition — waiting for the scheduler, waiting 0.0 s · 4 SU/h",
+    ],
+  ])("%s", (_what, view, text) => expect(statusText(view)).toBe(text));
+
+  test("notes go on lines of their own under the status, in text and HTML", () => {
+    const info = { path: "/e/bin/python", version: "3.11.2", prefix: "/e", ipython: true, dill: true };
+    const note = pythonNote(info, "conda env alpine-kernel");
+    expect(note).toBe("cells run Python 3.11.2 · /e/bin/python (conda env alpine-kernel)");
+    const view: StatusView = { jobId: "7", notes: [note], phase: { kind: "queued", since: NOW } };
+    const b = statusBundle(view);
+    expect(b["text/plain"]).toBe(`${statusText(view)}\n${note}`);
+    expect(b["text/html"]).toContain(
+      `<div class="alpine-kernel-note" style="font-family:monospace;color:#546e7a">${note}</div>`,
+    );
+    expect(notesBundle([note])["text/plain"]).toBe(note);
   });
 });

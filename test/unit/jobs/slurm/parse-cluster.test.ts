@@ -4,11 +4,13 @@ import { join } from "node:path";
 import { InputError } from "../../../../src/errors";
 import type { PartitionInfo } from "../../../../src/jobs/slurm/cluster-info";
 import {
+  SCONTROL_CONFIG_ARGV,
   SCONTROL_PARTITIONS_ARGV,
   SINFO_NODE_SIZES_ARGV,
   parseAssociations,
   parseClusterInfo,
   parseDefaultAccount,
+  parseMaxTres,
   parseScontrolPartitions,
   parseSinfoNodes,
   sacctmgrUserArgv,
@@ -28,20 +30,57 @@ const part = (name: string, over: Partial<PartitionInfo>): PartitionInfo => ({
   maxNodeCpus: 8,
   allowQos: [],
   state: "UP",
+  billingWeights: null,
+  defMemPerCpuMb: null,
   ...over,
 });
 
+const cpuOnly = new Map([["cpu", 1]]);
+
 /** The test cluster, as discovery sees it. */
 const PARTITIONS: PartitionInfo[] = [
-  part("acpu", { isDefault: true, nodes: "c3cpu-a1-u1-1" }),
-  part("amem", { maxTimeSeconds: 7 * 86400, nodes: "c3cpu-a1-u1-1" }),
-  part("aa100", { gpus: 2, nodes: "c3gpu-a1-u1-1" }),
-  part("acompile", { maxTimeSeconds: 12 * 3600, nodes: "c3cpu-a1-u1-1" }),
-  part("atesting", { maxTimeSeconds: 3600, defaultTimeSeconds: 1800, nodes: "c3cpu-a1-u1-1" }),
+  part("acpu", {
+    nodes: "c3cpu-a1-u1-1",
+    isDefault: true,
+    billingWeights: cpuOnly,
+    defMemPerCpuMb: 1000,
+  }),
+  part("amem", {
+    nodes: "c3cpu-a1-u1-1",
+    maxTimeSeconds: 7 * 86400,
+    billingWeights: new Map([
+      ["cpu", 1],
+      ["mem", 0.25 / 1024],
+    ]),
+    defMemPerCpuMb: 2000,
+  }),
+  part("aa100", {
+    nodes: "c3gpu-a1-u1-1",
+    gpus: 2,
+    billingWeights: new Map([
+      ["cpu", 1],
+      ["gres/gpu", 108.2],
+    ]),
+    defMemPerCpuMb: 1000,
+  }),
+  part("acompile", {
+    nodes: "c3cpu-a1-u1-1",
+    maxTimeSeconds: 12 * 3600,
+    billingWeights: cpuOnly,
+    defMemPerCpuMb: 1000,
+  }),
+  part("atesting", {
+    nodes: "c3cpu-a1-u1-1",
+    maxTimeSeconds: 3600,
+    defaultTimeSeconds: 1800,
+    billingWeights: cpuOnly,
+    defMemPerCpuMb: 1000,
+  }),
 ];
 
 test("the discovery commands", () => {
   expect(SCONTROL_PARTITIONS_ARGV).toEqual(["scontrol", "--oneliner", "show", "partition"]);
+  expect(SCONTROL_CONFIG_ARGV).toEqual(["scontrol", "show", "config"]);
   expect(SINFO_NODE_SIZES_ARGV).toEqual(["sinfo", "--noheader", "--exact", "--format=%R|%c|%m"]);
   expect(sacctmgrUserArgv("alpineuser")).toEqual([
     "sacctmgr",
@@ -108,6 +147,20 @@ describe("parseScontrolPartitions", () => {
     ["untyped and typed GPUs", "TRES=cpu=64,gres/gpu=6,gres/gpu:a100=6", { gpus: 6 }, undefined],
     ["the default partition", "Default=YES", { isDefault: true }, undefined],
     ["a down partition", "State=DOWN", { state: "DOWN" }, undefined],
+    ["no billing weights: billed by CPUs", "", { billingWeights: null, defMemPerCpuMb: null }, undefined],
+    [
+      "billing weights, memory per GB",
+      "TRESBillingWeights=CPU=1.0,Mem=0.25G,GRES/gpu:a100=108.2 DefMemPerCPU=3800",
+      {
+        billingWeights: new Map([
+          ["cpu", 1],
+          ["mem", 0.25 / 1024],
+          ["gres/gpu:a100", 108.2],
+        ]),
+        defMemPerCpuMb: 3800,
+      },
+      undefined,
+    ],
   ])("%s", (_what, kv, expected, sizes) => {
     const [p] = parseScontrolPartitions(line(kv), sizes);
     expect(p).toMatchObject({ name: "x", ...expected });
@@ -116,6 +169,7 @@ describe("parseScontrolPartitions", () => {
   test.each([
     ["a line without PartitionName", "AllowGroups=ALL Default=NO"],
     ["an unreadable MaxTime", "PartitionName=x MaxTime=forever"],
+    ["unreadable billing weights", "PartitionName=x TRESBillingWeights=CPU=lots"],
   ])("refuses %s", (_what, text) => {
     expect(() => parseScontrolPartitions(text)).toThrow(SlurmOutputError);
   });
@@ -171,12 +225,29 @@ describe("associations and the default account", () => {
   });
 });
 
-test("parseClusterInfo from the three discovery outputs", () => {
+describe("parseMaxTres", () => {
+  test("scontrol-show-config.txt (priority/basic: no PriorityFlags line): billing is a sum", () => {
+    expect(parseMaxTres(fixture("scontrol-show-config.txt"))).toBe(false);
+  });
+  test.each([
+    ["PriorityFlags           = MAX_TRES", true],
+    ["PriorityFlags           = SMALL_RELATIVE_TO_TIME,MAX_TRES,NO_FAIR_TREE", true],
+    ["PriorityFlags           = ACCRUE_ALWAYS", false],
+    ["PriorityFlags           = ", false],
+  ])("%j (synthetic) → %s", (line, maxTres) => {
+    expect(parseMaxTres(`PriorityType            = priority/multifactor\n${line}\nProctrackType = x\n`)).toBe(
+      maxTres,
+    );
+  });
+});
+
+test("parseClusterInfo from the four discovery outputs", () => {
   const info = parseClusterInfo(
     {
       partitions: fixture("scontrol-show-partition.txt"),
       nodeSizes: fixture("sinfo-node-sizes.txt"),
       user: fixture("sacctmgr-user-withassoc.txt"),
+      config: fixture("scontrol-show-config.txt"),
     },
     1234,
   );

@@ -20,6 +20,7 @@ const FINAL: Record<string, FinalJobStatus> = {
     timeLimit: "0:01:00",
     maxRss: "3M",
     reqMem: "1000M",
+    billing: 1,
     node: cpu,
   },
   "23": {
@@ -39,6 +40,7 @@ const FINAL: Record<string, FinalJobStatus> = {
     elapsed: "0:00:00",
     timeLimit: "1:00:00",
     reqMem: "1000M",
+    billing: 1,
     node: cpu,
   },
   "30": {
@@ -49,6 +51,7 @@ const FINAL: Record<string, FinalJobStatus> = {
     elapsed: "0:00:00",
     timeLimit: "1:00:00",
     reqMem: "1000M",
+    billing: 1,
     node: cpu,
   },
   "31": {
@@ -60,6 +63,7 @@ const FINAL: Record<string, FinalJobStatus> = {
     timeLimit: "1:00:00",
     maxRss: "410M",
     reqMem: "100M",
+    billing: 1,
     node: cpu,
   },
   "32": {
@@ -70,6 +74,7 @@ const FINAL: Record<string, FinalJobStatus> = {
     elapsed: "0:00:00",
     timeLimit: "1:00:00",
     reqMem: "1000M",
+    billing: 1,
     node: "c3gpu-a1-u1-1",
   },
   "33": {
@@ -81,6 +86,7 @@ const FINAL: Record<string, FinalJobStatus> = {
     timeLimit: "1:00:00",
     maxRss: "3M",
     reqMem: "1000M",
+    billing: 1,
     node: cpu,
   },
 };
@@ -95,6 +101,42 @@ const CASES: [file: string, expected: FinalJobStatus[]][] = [
   ["sacct-timeout.txt", pick("19")], // TIMEOUT 0:0, batch step 0:15
   ["sacct-oom-overmemorykill.txt", pick("31")], // FAILED 0:9, batch 419960K
   ["sacct-gpu-completed.txt", pick("32")],
+  [
+    // TRESBillingWeights CPU=1.0,GRES/gpu=108.2: 2 + 2 × 108.2 = 218.4, recorded as 218
+    "sacct-billing-gpu.txt",
+    [
+      {
+        jobId: "1441",
+        state: "COMPLETED",
+        exitCode: 0,
+        signal: 0,
+        elapsed: "0:00:02",
+        timeLimit: "0:10:00",
+        maxRss: "3M",
+        reqMem: "2000M",
+        billing: 218,
+        node: "c3gpu-a1-u1-1",
+      },
+    ],
+  ],
+  [
+    // CPU=1.0,Mem=0.25G: 3 + 7 × 0.25 = 4.75, recorded as 4
+    "sacct-billing-amem.txt",
+    [
+      {
+        jobId: "1442",
+        state: "COMPLETED",
+        exitCode: 0,
+        signal: 0,
+        elapsed: "0:00:02",
+        timeLimit: "0:10:00",
+        maxRss: "3M",
+        reqMem: "7G",
+        billing: 4,
+        node: cpu,
+      },
+    ],
+  ],
   ["sacct-end-states.txt", pick("19", "23", "29", "30", "31", "32", "33")],
   [
     // -X: no batch rows, so no MaxRSS and no batch signal
@@ -115,6 +157,7 @@ const CASES: [file: string, expected: FinalJobStatus[]][] = [
         elapsed: "0:00:04",
         timeLimit: "0:30:00",
         reqMem: "2G",
+        billing: 4,
         node: cpu,
       },
       {
@@ -125,6 +168,7 @@ const CASES: [file: string, expected: FinalJobStatus[]][] = [
         elapsed: "0:00:03",
         timeLimit: "1:00:00",
         reqMem: "4G",
+        billing: 2,
         node: "c3gpu-a1-u1-1",
       },
       {
@@ -149,6 +193,7 @@ const CASES: [file: string, expected: FinalJobStatus[]][] = [
         elapsed: "0:00:18",
         timeLimit: "0:10:00",
         reqMem: "500M",
+        billing: 1,
         node: cpu,
       },
       {
@@ -174,6 +219,7 @@ const CASES: [file: string, expected: FinalJobStatus[]][] = [
         timeLimit: "0:10:00",
         maxRss: "3M",
         reqMem: "500M",
+        billing: 1,
         node: cpu,
       },
       {
