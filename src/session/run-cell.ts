@@ -89,6 +89,9 @@ function sayIgnoredOptions(host: CellHost, sbatch: readonly SbatchPair[], sink: 
   );
 }
 
+/** Local attached cells are over too fast for a status line while they run. */
+const quietLine = (backend: string, detached: boolean) => backend !== "slurm" && !detached;
+
 /** Shows a cell in its session: outputs, status line, input, namespace; and files it in the cell book. */
 function present(host: CellHost, cell: Cell, resumed: boolean, notes: string[] = []): void {
   const { detached, origin } = cell.info;
@@ -107,7 +110,7 @@ function present(host: CellHost, cell: Cell, resumed: boolean, notes: string[] =
       notes,
       collected: collector && ((jobId) => collector.rendered(jobId)),
       note: !resumed && host.once("status line") ? whereCellsRun(host.place) : undefined,
-      quiet: host.env.config.backend !== "slurm" && !detached,
+      quiet: quietLine(host.env.config.backend, detached),
     });
   }
   if (!detached) {
@@ -199,8 +202,9 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
   };
   sayIgnoredOptions(host, options.sbatch, sink);
   const cell = new Cell(info, (m) => env.log.warn(m));
-  // Without a status line (local attached cells), the Python is named on a line of its own.
-  if (environment.notes.length && !info.origin.displayId)
+  // Local attached cells show no status line while they run: the Python is named on a line of its
+  // own (with slurm.status_line off, a cell sends exactly ipykernel's outputs: nothing).
+  if (environment.notes.length && env.config.slurm.status_line && quietLine(env.config.backend, detached))
     sink.display("display_data", { data: notesBundle(environment.notes), metadata: {}, transient: {} });
   present(host, cell, false, environment.notes);
   const spec: CellJobSpec = {

@@ -93,7 +93,7 @@ describe("environments built as jobs on acompile", () => {
     expect(r.stderr).toMatch(/job \d+ on acompile: running on c3cpu-a1-u1-1/);
     expect(r.stdout).toMatch(
       new RegExp(
-        `✓ environment '${ENV_NAME}' ready: Python 3\\.\\d+\\.\\d+ at /home/${cluster.user}/\\.conda/envs/${ENV_NAME}/bin/python \\(IPython ✗, dill ✓\\); job ${jobId} on acompile took \\d+:\\d\\d; cells use it with \`%slurm --env ${ENV_NAME}\``,
+        `✓ environment '${ENV_NAME}' ready: Python 3\\.\\d+\\.\\d+ at /home/${cluster.user}/\\.conda/envs/${ENV_NAME}/bin/python \\(IPython ✗, dill ✓\\); job ${jobId} on acompile took (\\d+ s|\\d+:\\d\\d); cells use it with \`%slurm --env ${ENV_NAME}\``,
       ),
     );
     // Not on the login node: Slurm ran it, on acompile, charged to the user's default account.
