@@ -4,12 +4,8 @@
  * opened again on the next use, with backoff; a login that needs a person (Duo) asks the Prompter.
  * Only cluster commands and file reads/writes go through here: user code never runs on the login node.
  */
-import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
-import { promises as fs } from "node:fs";
-import { dirname } from "node:path";
-import type { Client, ClientChannel, FileEntryWithStats, SFTPWrapper } from "ssh2";
-import { asideOf } from "./local-files";
+import type { Client, ClientChannel, SFTPWrapper } from "ssh2";
 import { errorMessage } from "../errors";
 import { connectSsh, SshError, type ConnectOptions } from "./ssh-connect";
 import type { ResolvedHost } from "./ssh-host-config";
@@ -29,6 +25,7 @@ import {
   type Transport,
 } from "./transport";
 import { streamedChannel, streamLimitError } from "./ssh-stream";
+import { ReadHandles, sftpDownload, sftpList, sftpStat, sftpUpload, sftpWriteFile } from "./ssh-files";
 
 export type ConnectionStatus = "disconnected" | "connecting" | "connected" | "failed";
 
@@ -59,21 +56,6 @@ class Slots {
       else this.free++;
     };
   }
-}
-
-/** ssh2's fastPut/fastGet step callback, telling at most every 100 ms (and at the end). */
-function throttled(
-  onProgress?: ProgressListener,
-): ((done: number, chunk: number, total: number) => void) | undefined {
-  if (!onProgress) return undefined;
-  let told = 0;
-  return (done, _chunk, total) => {
-    const now = Date.now();
-    if (now - told >= 100 || done === total) {
-      told = now;
-      onProgress(done, total);
-    }
-  };
 }
 
 export class ConnectionLostError extends SshError {
@@ -288,97 +270,17 @@ export class SshTransport implements Transport {
     );
   }
 
-  /**
-   * Open read handles of the files being followed, kept across polls: a poll is then one read
-   * round trip per file, not open + read + close. The files tailed only grow (never replaced).
-   */
-  private handles = new Map<string, Promise<Buffer | null>>();
-  private handlesOf: SFTPWrapper | undefined;
-
-  private handle(sftp: SFTPWrapper, path: string): Promise<Buffer | null> {
-    if (this.handlesOf !== sftp) {
-      this.handles = new Map(); // a new SFTP session: the old handles died with the old one
-      this.handlesOf = sftp;
-    }
-    const cached = this.handles.get(path);
-    if (cached) {
-      this.handles.delete(path); // most recently used last
-      this.handles.set(path, cached);
-      return cached;
-    }
-    this.op("open");
-    const opened = new Promise<Buffer | null>((resolve, reject) =>
-      sftp.open(path, "r", (err, h) =>
-        err ? ((err as { code?: number }).code === 2 ? resolve(null) : reject(err)) : resolve(h),
-      ),
-    );
-    this.handles.set(path, opened);
-    opened.then(
-      (h) => {
-        if (!h) this.handles.delete(path); // missing now; it may appear later
-      },
-      () => this.handles.delete(path),
-    );
-    if (this.handles.size > MAX_OPEN_HANDLES) {
-      const [oldest, h] = this.handles.entries().next().value as [string, Promise<Buffer | null>];
-      this.handles.delete(oldest);
-      // An open that failed has nothing to close (its caller got the error): without the second
-      // handler that failure would come back here as an unhandled rejection and end the server.
-      void h.then(
-        (b) => {
-          if (b) {
-            this.op("close");
-            sftp.close(b, () => {});
-          }
-        },
-        () => {},
-      );
-    }
-    return opened;
-  }
+  private readonly handles = new ReadHandles(MAX_OPEN_HANDLES, (kind) => this.op(kind));
 
   async readFrom(path: string, offset: number, maxBytes = 4 << 20): Promise<Buffer | null> {
-    const sftp = await this.sftp();
-    const handle = await this.handle(sftp, path);
-    if (!handle) return null;
-    try {
-      const chunks: Buffer[] = [];
-      let total = 0;
-      for (;;) {
-        const want = Math.min(maxBytes - total, 256 * 1024);
-        if (want <= 0) break;
-        const buf = Buffer.alloc(want);
-        this.op("read");
-        const n = await new Promise<number>((resolve, reject) =>
-          sftp.read(handle, buf, 0, want, offset + total, (err, bytesRead) => {
-            if (err) return (err as { code?: number }).code === 1 ? resolve(0) : reject(err); // 1 = EOF
-            resolve(bytesRead);
-          }),
-        );
-        if (n <= 0) break;
-        chunks.push(buf.subarray(0, n));
-        total += n;
-        if (n < want) break;
-      }
-      return Buffer.concat(chunks);
-    } catch (err) {
-      this.handles.delete(path); // a stale handle: open afresh next time
-      throw err;
-    }
+    return this.handles.readFrom(await this.sftp(), path, offset, maxBytes);
   }
 
   async writeFile(path: string, data: string | Buffer, mode = PRIVATE_FILE): Promise<void> {
     await this.mkdir(posix.dirname(path));
-    const sftp = await this.sftp();
-    const tmp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
     this.op("write");
     this.op("rename");
-    await new Promise<void>((resolve, reject) =>
-      sftp.writeFile(tmp, data, { mode }, (err) => (err ? reject(err) : resolve())),
-    );
-    await new Promise<void>((resolve, reject) =>
-      sftp.ext_openssh_rename(tmp, path, (err) => (err ? reject(err) : resolve())),
-    );
+    await sftpWriteFile(await this.sftp(), path, data, mode);
   }
 
   private readonly madeDirs = new Set<string>();
@@ -406,72 +308,23 @@ export class SshTransport implements Transport {
 
   async stat(path: string): Promise<FileStat | null> {
     this.op("stat");
-    const sftp = await this.sftp();
-    return new Promise((resolve, reject) =>
-      sftp.stat(path, (err, attrs) => {
-        if (err) return (err as { code?: number }).code === 2 ? resolve(null) : reject(err); // 2 = no such file
-        resolve({ size: attrs.size, isDirectory: attrs.isDirectory(), mtimeMs: attrs.mtime * 1000 });
-      }),
-    );
+    return sftpStat(await this.sftp(), path);
   }
 
   async list(dir: string): Promise<DirEntry[]> {
     this.op("readdir");
-    const sftp = await this.sftp();
-    const entries = await new Promise<FileEntryWithStats[]>((resolve, reject) =>
-      sftp.readdir(dir, (err, list) => (err ? reject(err) : resolve(list))),
-    );
-    return entries
-      .filter((e) => e.filename !== "." && e.filename !== "..")
-      .map((e) => ({
-        name: e.filename,
-        size: e.attrs.size,
-        isDirectory: e.attrs.isDirectory(),
-        mtimeMs: e.attrs.mtime * 1000,
-      }))
-      .sort((a, b) => a.name.localeCompare(b.name));
+    return sftpList(await this.sftp(), dir);
   }
 
-  /** SFTP with several requests in flight (ssh2's fastPut), to a name aside, renamed when whole. */
   async upload(localPath: string, path: string, onProgress?: ProgressListener): Promise<void> {
     this.op("upload");
     await this.mkdir(posix.dirname(path));
-    const sftp = await this.sftp();
-    const tmp = posix.join(
-      posix.dirname(path),
-      `.${posix.basename(path)}.${randomBytes(4).toString("hex")}.part`,
-    );
-    try {
-      await new Promise<void>((resolve, reject) =>
-        sftp.fastPut(localPath, tmp, { mode: 0o600, step: throttled(onProgress) }, (err) =>
-          err ? reject(err) : resolve(),
-        ),
-      );
-      await new Promise<void>((resolve, reject) =>
-        sftp.ext_openssh_rename(tmp, path, (err) => (err ? reject(err) : resolve())),
-      );
-    } catch (err) {
-      sftp.unlink(tmp, () => {}); // what a cut-off copy left, if anything
-      throw err;
-    }
+    return sftpUpload(await this.sftp(), localPath, path, onProgress);
   }
 
   async download(path: string, localPath: string, onProgress?: ProgressListener): Promise<void> {
     this.op("download");
-    const sftp = await this.sftp();
-    await fs.mkdir(dirname(localPath), { recursive: true });
-    const tmp = asideOf(localPath);
-    try {
-      await new Promise<void>((resolve, reject) =>
-        sftp.fastGet(path, tmp, { mode: 0o600, step: throttled(onProgress) }, (err) =>
-          err ? reject(err) : resolve(),
-        ),
-      );
-      await fs.rename(tmp, localPath);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+    return sftpDownload(await this.sftp(), path, localPath, onProgress);
   }
 
   /** Hashed where the file lies: only 64 characters cross the connection. */
