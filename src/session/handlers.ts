@@ -72,13 +72,6 @@ function codePoints(code: string, index: number): number {
   return [...code.slice(0, index)].length;
 }
 
-/** `p`'s value, or `fallback` when it fails or takes longer than `ms`. */
-export function withinMs<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)));
-  return Promise.race([p.catch(() => fallback), late]).finally(() => clearTimeout(timer));
-}
-
 /** A search costs about (history size × ⌈pattern length / 32⌉) steps: keep the second factor small. */
 const MAX_PATTERN_LENGTH = 1024;
 

@@ -3,9 +3,31 @@ import type { PythonInfo } from "../jobs/python-check";
 import type { KernelInfoReply } from "../protocol/messages";
 import { PROTOCOL_VERSION } from "../protocol/messages";
 import { VERSION } from "../version";
+import type { CellEnvironment } from "./cell-environment";
+import type { SessionEnvironment } from "./environment";
 
 /** The cells' Python as kernel_info tells it: known (path, version), or why not yet. */
 export type KernelPython = { info: PythonInfo; source: string } | { unknown: string };
+
+/** The Python of an environment for kernel_info: known, asked (within `waitMs`), or why not. */
+export async function kernelPythonOf(
+  env: Pick<SessionEnvironment, "python" | "mayProbe">,
+  { setup, source }: CellEnvironment,
+  waitMs: number,
+): Promise<KernelPython> {
+  const known = env.python.peek(setup);
+  if (known) return { info: known, source };
+  if (!env.mayProbe()) return { unknown: "asked at the first cell: the cluster connection is not open yet" };
+  const info = await withinMs(env.python.check(setup), waitMs, undefined);
+  return info ? { info, source } : { unknown: "not known yet: the first cell asks and says" };
+}
+
+/** `p`'s value, or `fallback` when it fails or takes longer than `ms`. */
+export function withinMs<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)));
+  return Promise.race([p.catch(() => fallback), late]).finally(() => clearTimeout(timer));
+}
 
 export function kernelInfo(python: KernelPython, backend: string): KernelInfoReply {
   const pythonVersion = "info" in python ? python.info.version : "3";

@@ -6,32 +6,30 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Cell } from "../cells/cell";
-import { AlpineKernelError, errorMessage, errorName } from "../errors";
-import { makeErrorReply, makeMessage } from "../protocol/make-message";
+import { errorMessage } from "../errors";
+import { makeMessage } from "../protocol/make-message";
 import {
   isMessageType,
-  type ContentByType,
   type MessageHeader,
-  type MsgType,
   type RawMessage,
   type RequestMessage,
 } from "../protocol/messages";
-import { asRequest, isCommType, isRequestType } from "../protocol/validate";
-import { errorContent, errorReply, replyFor } from "./cell-output";
+import { asRequest, isCommType } from "../protocol/validate";
 import { CellOptions } from "./cell-options";
-import { codeTooLarge } from "./code-limit";
 import type { SessionClient } from "./client";
 import { Frontends } from "./frontends";
 import type { SessionEnvironment } from "./environment";
-import { ExecuteQueue, type QueuedExecute } from "./execute-queue";
+import { ExecuteQueue } from "./execute-queue";
 import { cellEnvironment, type CellEnvironment } from "./cell-environment";
-import { handleRequest, withinMs } from "./handlers";
+import { handleRequest } from "./handlers";
 import { JobsComms } from "./jobs-comm";
-import type { KernelPython } from "./kernel-info";
+import { kernelPythonOf, type KernelPython } from "./kernel-info";
 import type { InputRelay } from "./input-relay";
 import { LoginPrompts } from "./login-prompts";
 import type { CellHost, SessionPlace } from "./cell-host";
-import { resumeCell, runCell } from "./run-cell";
+import { abortCell, answerResumed, executeCell } from "./execute-cell";
+import { Replies } from "./replies";
+import { resumeCell } from "./run-cell";
 import {
   HISTORY_BOUND,
   addHistory,
@@ -47,6 +45,7 @@ export type { SessionRecord } from "./session-record";
 
 export class Session implements CellHost {
   readonly frontends = new Frontends();
+  readonly replies: Replies;
   lastActivity = new Date();
   private readonly queue: ExecuteQueue;
   /** The attached cell in flight: interrupts and input replies go to it. */
@@ -67,9 +66,10 @@ export class Session implements CellHost {
     private state: SessionRecord,
     readonly log: Logger,
   ) {
+    this.replies = new Replies(this.frontends, state.id);
     this.queue = new ExecuteQueue(
-      (item) => this.execute(item),
-      (item) => this.abortExecute(item),
+      (item) => executeCell(this, item),
+      (item) => abortCell(this, item),
     );
     state.slurmDefaults ??= [];
     this.logins = new LoginPrompts(env.prompts, state.id, (clientId, msg) =>
@@ -120,16 +120,7 @@ export class Session implements CellHost {
       const cell = resumeCell(env, rec, session);
       if (rec.detached) continue;
       // The request it answers is still unanswered: it goes first, before anything sent since.
-      session.queue.runFirst(async () => {
-        const end = await cell.finished;
-        const { parent, clientId } = cell.info.origin;
-        session.frontends.send(
-          clientId,
-          makeMessage("shell", "execute_reply", replyFor(end, rec.executionCount), parent, session.id),
-        );
-        session.frontends.afterDelivery(() => env.cells.answered(cell));
-        session.publish("status", { execution_state: "idle" }, parent);
-      });
+      session.queue.runFirst(answerResumed(session, cell, rec.executionCount));
     }
     return session;
   }
@@ -211,14 +202,8 @@ export class Session implements CellHost {
   }
 
   /** The Python of this notebook's environment for kernel_info: known, asked (briefly), or why not. */
-  async kernelPython(waitMs: number): Promise<KernelPython> {
-    const { setup, source } = this.environmentFor();
-    const known = this.env.python.peek(setup);
-    if (known) return { info: known, source };
-    if (!this.env.mayProbe())
-      return { unknown: "asked at the first cell: the cluster connection is not open yet" };
-    const info = await withinMs(this.env.python.check(setup), waitMs, undefined);
-    return info ? { info, source } : { unknown: "not known yet: the first cell asks and says" };
+  kernelPython(waitMs: number): Promise<KernelPython> {
+    return kernelPythonOf(this.env, this.environmentFor(), waitMs);
   }
 
   setCurrent(cell: Cell | undefined, inputs?: InputRelay): void {
@@ -276,14 +261,14 @@ export class Session implements CellHost {
     }
     if (isCommType(raw.header.msg_type)) {
       // Answered at once, also while a cell runs: comms never wait in the execute queue.
-      return this.withStatus(raw.header, () => this.comms.handleRaw(raw));
+      return this.replies.withStatus(raw.header, () => this.comms.handleRaw(raw));
     }
     let req: RequestMessage | undefined;
     try {
       req = asRequest(raw);
     } catch (err) {
       this.log.warn({ msg_type: raw.header.msg_type }, `malformed request refused: ${errorMessage(err)}`);
-      this.replyError(raw, client.id, err);
+      this.replies.replyError(raw, client.id, err);
       return;
     }
     if (!req) {
@@ -297,12 +282,14 @@ export class Session implements CellHost {
       this.queue.push({ request: req, clientId: client.id });
     } else if (isMessageType(req, "interrupt_request")) {
       void this.interrupt(); // reports its own failures
-      this.withStatus(req.header, () => this.reply(req, client.id, "interrupt_reply", { status: "ok" }));
+      this.replies.withStatus(req.header, () =>
+        this.replies.reply(req, client.id, "interrupt_reply", { status: "ok" }),
+      );
     } else if (isMessageType(req, "shutdown_request")) {
       const restart = req.content.restart;
       const answer = () =>
-        this.withStatus(req.header, () =>
-          this.reply(req, client.id, "shutdown_reply", { status: "ok", restart }),
+        this.replies.withStatus(req.header, () =>
+          this.replies.reply(req, client.id, "shutdown_reply", { status: "ok", restart }),
         );
       // A restart is done before the reply, so requests sent after the reply meet the fresh kernel;
       // a shutdown replies first, while the client is still attached.
@@ -319,125 +306,34 @@ export class Session implements CellHost {
   }
 
   private async answer(req: RequestMessage, clientId: string): Promise<void> {
-    this.publish("status", { execution_state: "busy" }, req.header);
-    try {
-      const { type, content } = await handleRequest(this, req);
-      this.frontends.send(clientId, makeMessage(req.channel, type, content, req.header, this.id));
-    } catch (err) {
-      this.replyError(req, clientId, err);
-    } finally {
-      this.publish("status", { execution_state: "idle" }, req.header);
-    }
-  }
-
-  private replyError(req: Pick<RawMessage, "channel" | "header">, clientId: string, err: unknown): void {
-    const type = req.header.msg_type;
-    if (!isRequestType(type)) return;
-    const content = {
-      status: "error" as const,
-      ename: err instanceof Error ? err.name : "Error",
-      evalue: errorMessage(err),
-      traceback: [],
-    };
-    this.frontends.send(
-      clientId,
-      makeErrorReply({ channel: req.channel, header: { ...req.header, msg_type: type } }, content, this.id),
-    );
-  }
-
-  private withStatus(parent: MessageHeader, fn: () => void): void {
-    this.publish("status", { execution_state: "busy" }, parent);
-    try {
-      fn();
-    } finally {
-      this.publish("status", { execution_state: "idle" }, parent);
-    }
-  }
-
-  private reply<T extends MsgType>(
-    req: Pick<RequestMessage, "channel" | "header">,
-    clientId: string,
-    type: T,
-    content: ContentByType[T],
-  ): void {
-    this.frontends.send(clientId, makeMessage(req.channel, type, content, req.header, this.id));
+    await this.replies.whileBusy(req.header, async () => {
+      try {
+        const { type, content } = await handleRequest(this, req);
+        this.replies.reply(req, clientId, type, content);
+      } catch (err) {
+        this.replies.replyError(req, clientId, err);
+      }
+    });
   }
 
   /** Every iopub message goes out here, typed. */
-  readonly publish = <T extends MsgType>(
-    type: T,
-    content: ContentByType[T],
-    parent: MessageHeader | Record<string, never>,
-  ): void => {
-    this.frontends.broadcast(makeMessage("iopub", type, content, parent, this.id));
-  };
+  get publish(): Replies["publish"] {
+    return this.replies.publish;
+  }
 
   // ------------------------------------------------------------ execution
 
-  private abortExecute(item: QueuedExecute): void {
-    const req = item.request;
-    const content = { status: "aborted" as const, execution_count: this.state.executionCount };
-    this.withStatus(req.header, () => this.reply(req, item.clientId, "execute_reply", content));
-  }
-
-  private async execute(item: QueuedExecute): Promise<{ failed: boolean }> {
-    const req = item.request;
-    const { code, silent, store_history } = req.content;
-    this.publish("status", { execution_state: "busy" }, req.header);
-    try {
-      const tooLarge = codeTooLarge(code, this.env.config.server.max_cell_code_mib);
-      if (tooLarge) return this.refuse(item, tooLarge); // not counted, not kept in the history
-      if (!silent && store_history) this.state.executionCount++;
-      const count = this.state.executionCount;
-      if (!silent) this.publish("execute_input", { code, execution_count: count }, req.header);
-      if (!silent && store_history) this.persist({ executionCount: count });
-      if (store_history) {
-        const entry = addHistory(this.state, count, code);
-        if (!this.closed) this.env.ledger.push("session", this.id, "history", entry, HISTORY_BOUND);
-      }
-      let reply: ContentByType["execute_reply"];
-      let cell: Cell | undefined;
-      // While this cell runs, a login the cluster needs (password, Duo) may be asked here.
-      const stopAnswering = req.content.allow_stdin
-        ? this.logins.answerIn(item.clientId, req.header)
-        : undefined;
-      try {
-        ({ reply, cell } = await runCell(this, {
-          header: req.header,
-          code,
-          silent,
-          storeHistory: store_history,
-          allowStdin: req.content.allow_stdin,
-          clientId: item.clientId,
-          executionCount: count,
-          cellId: typeof req.metadata.cellId === "string" ? req.metadata.cellId.slice(0, 200) : undefined,
-        }));
-      } catch (err) {
-        const ename = err instanceof AlpineKernelError ? errorName(err.code) : "KernelError";
-        const e = errorContent(ename, errorMessage(err));
-        this.publish("error", e, req.header);
-        reply = errorReply(count, { ...e, traceback: [] });
-      } finally {
-        stopAnswering?.();
-      }
-      this.frontends.send(item.clientId, makeMessage("shell", "execute_reply", reply, req.header, this.id));
-      const ran = cell;
-      if (ran) this.frontends.afterDelivery(() => this.env.cells.answered(ran));
-      return { failed: reply.status === "error" };
-    } finally {
-      this.publish("status", { execution_state: "idle" }, req.header);
+  countCell(code: string, silent: boolean, storeHistory: boolean): number {
+    if (!silent && storeHistory) this.persist({ executionCount: ++this.state.executionCount });
+    if (storeHistory) {
+      const entry = addHistory(this.state, this.state.executionCount, code);
+      if (!this.closed) this.env.ledger.push("session", this.id, "history", entry, HISTORY_BOUND);
     }
+    return this.state.executionCount;
   }
 
-  private refuse(item: QueuedExecute, err: AlpineKernelError): { failed: true } {
-    const e = errorContent(errorName(err.code), err.message);
-    this.publish("error", e, item.request.header);
-    const reply = errorReply(this.state.executionCount, { ...e, traceback: [] });
-    this.frontends.send(
-      item.clientId,
-      makeMessage("shell", "execute_reply", reply, item.request.header, this.id),
-    );
-    return { failed: true };
+  answerLoginsIn(clientId: string, parent: MessageHeader): () => void {
+    return this.logins.answerIn(clientId, parent);
   }
 
   /** Records what changed of the session (durable unless said otherwise). */
