@@ -13,6 +13,7 @@ export type ErrorCode =
   | "BAD_NOTEBOOK"
   | "NO_SUCH_KERNEL"
   | "BAD_RUNNER_EVENT"
+  | "BAD_ALLOCATION_EVENT"
   | "BAD_SSH_CONFIG"
   | "BAD_SSH_OPTION"
   | "SSH_CONFIG_UNREADABLE"
@@ -44,6 +45,10 @@ export type ErrorCode =
   | "KNOWN_HOSTS_WRITE_FAILED"
   | "PROMPT_TIMEOUT"
   | "PROMPT_CANCELLED"
+  // interactive allocations (%slurm allocate)
+  | "ALLOCATION_GONE"
+  | "ALLOCATION_NOT_READY"
+  | "EXTEND_REFUSED"
   // the local server
   | "SERVER_UNAVAILABLE"
   | "ALREADY_RUNNING";

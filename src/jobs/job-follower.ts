@@ -94,7 +94,7 @@ export class JobFollower {
     const ended = await this.endBeforeOffset(transport);
     if (ended) {
       this.stopWatchingDir?.();
-      return { kind: "ended", status: ended.status, maxRss: formatRss(ended.maxrss_kb) };
+      return { kind: "ended", status: ended.status, maxRss: formatRss(ended.maxrss_kb), endTime: ended.time };
     }
     let gone = false;
     const unwatch = this.liveness.watch(
@@ -128,7 +128,8 @@ export class JobFollower {
         if (result.end) {
           this.listener.onEnding();
           if (await this.drainStd()) this.listener.onOffsets(this.offsets);
-          return { kind: "ended", status: result.end.status, maxRss: formatRss(result.end.maxrss_kb) };
+          const { status, maxrss_kb, time } = result.end;
+          return { kind: "ended", status, maxRss: formatRss(maxrss_kb), endTime: time };
         }
         if (wasGone) {
           this.listener.onEnding();
