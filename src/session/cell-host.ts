@@ -5,6 +5,7 @@ import type { IopubPublisher } from "./cell-output";
 import type { CellOptions } from "./cell-options";
 import type { SessionEnvironment } from "./environment";
 import type { InputRelay } from "./input-relay";
+import type { SessionAllocation } from "./session-allocation";
 
 /** Where a session's things are. */
 export interface SessionPlace {
@@ -26,6 +27,8 @@ export interface CellHost {
   readonly notebookKey: string;
   readonly place: SessionPlace;
   readonly publish: IopubPublisher;
+  /** The notebook's held allocation (slurm backend): where cells that fit run. */
+  readonly allocation?: SessionAllocation;
   /** A new cell number (persisted). */
   nextSeq(): number;
   /** Persists what `%slurm` set. */

@@ -29,11 +29,12 @@ import { LoginPrompts } from "./login-prompts";
 import type { CellHost, SessionPlace } from "./cell-host";
 import { resumeCell, runCell } from "./run-cell";
 import type { SessionRecord } from "./session-record";
+import { SessionAllocation, type AllocationHost } from "./session-allocation";
 export type { SessionRecord } from "./session-record";
 
 const HISTORY_LIMIT = 1000;
 
-export class Session implements CellHost {
+export class Session implements CellHost, AllocationHost {
   readonly frontends = new Frontends();
   lastActivity = new Date();
   private readonly queue: ExecuteQueue;
@@ -43,6 +44,7 @@ export class Session implements CellHost {
   private readonly logins: LoginPrompts;
   private closed = false;
   private readonly said = new Set<string>();
+  readonly allocation?: SessionAllocation; // `%slurm allocate` (slurm backend)
   /** Called when a frontend asked, on the control channel, to shut the kernel down. */
   onShutdownRequest: (restart: boolean) => Promise<void> = async () => {};
 
@@ -60,6 +62,7 @@ export class Session implements CellHost {
       this.frontends.send(clientId, msg),
     );
     this.options = new CellOptions(env.config, env.discovery, state.slurmDefaults);
+    if (env.allocations) this.allocation = new SessionAllocation(this, env.allocations);
   }
 
   static create(
@@ -157,6 +160,10 @@ export class Session implements CellHost {
   saveDefaults(): void {
     this.state.slurmDefaults = this.options.notebookDefaults;
     this.persist();
+  }
+
+  currentParent(): MessageHeader | undefined {
+    return this.current?.cell.info.origin.parent;
   }
 
   setCurrent(cell: Cell | undefined, inputs?: InputRelay): void {
@@ -349,6 +356,7 @@ export class Session implements CellHost {
 
   /** Jupyter's interrupt: KeyboardInterrupt in the running cell (a second one cancels its job). */
   async interrupt(): Promise<void> {
+    if (this.allocation?.interruptWait()) return; // `%slurm allocate` waiting: stop (and cancel it)
     // A cell still logging in to the cluster (no job yet) stops by withdrawing its login prompts;
     // a cell whose job runs keeps them: its interrupt needs the connection itself.
     if (!this.current?.cell.jobId) this.logins.cancel("the cell was interrupted");
@@ -374,6 +382,7 @@ export class Session implements CellHost {
     await this.env.files
       .removeNamespace(this.state.dir)
       .catch((err) => this.log.warn(`removing the namespace failed: ${errorMessage(err)}`));
+    await this.allocation?.onKernelRestart();
     this.state.executionCount = 0;
     this.state.names = {};
     this.persist();
@@ -383,6 +392,7 @@ export class Session implements CellHost {
 
   async shutdown(): Promise<void> {
     await this.stopCells();
+    await this.allocation?.onShutdown();
     this.closed = true;
     this.env.ledger.remove("session", this.id);
     this.frontends.closeAll("kernel shut down");

@@ -24,6 +24,8 @@ export interface StatusLineOptions {
   collected?: (jobId: string) => { html: string; text: string };
   /** A note under the line, from the moment the cell has a job (where the session's cells run). */
   note?: (cell: Cell) => string | undefined;
+  /** For a cell inside a held allocation: which, on what node, until when (read at each render). */
+  allocation?: () => StatusView["allocation"];
 }
 
 const TICK_MS = 5000;
@@ -104,6 +106,7 @@ export class StatusLine {
   }
 
   private render(): void {
+    if (this.options.allocation) this.view.allocation = this.options.allocation();
     const data = statusBundle(this.view, this.extra.html, this.extra.text);
     this.publish(this.shown ? "update_display_data" : "display_data", data, this.displayId);
     this.shown = true;
