@@ -86,8 +86,14 @@ async function extend(
   alloc: SessionAllocation,
   out: OutputSink,
 ): Promise<void> {
-  const seconds = rest.length === 1 ? parseTimeOption(rest[0]!.replace(/^\+/, "")) : null;
-  if (seconds === null) throw new MagicError("usage: %slurm extend DURATION (e.g. %slurm extend 1:00:00)");
+  const usage = "usage: %slurm extend DURATION (e.g. %slurm extend 1:00:00)";
+  let seconds: number | null = null;
+  try {
+    seconds = rest.length === 1 ? parseTimeOption(rest[0]!.replace(/^\+/, ""), "%slurm extend") : null;
+  } catch (err) {
+    throw new MagicError(`${(err as Error).message}; ${usage}`);
+  }
+  if (seconds === null) throw new MagicError(usage);
   const a = alloc.live;
   if (!a || a.phase.name === "queued")
     throw new MagicError("this notebook holds no running allocation to extend (%slurm allocate holds one)");

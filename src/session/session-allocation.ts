@@ -54,6 +54,9 @@ export interface AllocateOptions {
   wait: boolean;
 }
 
+/** The ends after which `after_end: reallocate` asks for a new allocation. */
+const REALLOCATE_AFTER: ReadonlySet<string> = new Set(["TIMEOUT", "NODE_FAIL", "PREEMPTED", "BOOT_FAIL"]);
+
 function hm(ms: number): string {
   return new Date(ms).toTimeString().slice(0, 5);
 }
@@ -254,7 +257,8 @@ export class SessionAllocation {
   private async reallocate(out: OutputSink, parent: MessageHeader): Promise<Allocation | undefined> {
     const last = this.allocations.latest(this.host.id);
     if (!last || last.live || this.allocations.afterEnd !== "reallocate") return undefined;
-    if (last.phase.name !== "ended" || last.phase.end.why === "released") return undefined;
+    // Ended by itself (time limit, node failure, preemption), not released nor cancelled by someone.
+    if (last.phase.name !== "ended" || !REALLOCATE_AFTER.has(last.phase.end.state)) return undefined;
     if (this.display?.jobId !== last.jobId) return undefined; // already replaced once
     out.stream(
       "stderr",

@@ -25,6 +25,8 @@ export interface AllocationShape {
   exclusive: boolean;
   /** Seconds left before its time limit (undefined: not running yet, or no limit). */
   remaining?: number;
+  /** The options it was asked with: a cell repeating one of them asks for nothing new. */
+  asked: readonly SbatchPair[];
 }
 
 export type Fit = { fits: true } | { fits: false; why: string };
@@ -109,6 +111,7 @@ export function shapeOf(
     ...(valueOf(asked, "--qos") ? { qos: valueOf(asked, "--qos") } : {}),
     ...(valueOf(asked, "--constraint") ? { constraint: valueOf(asked, "--constraint") } : {}),
     exclusive: has(asked, "--exclusive"),
+    asked,
     ...(remaining !== undefined ? { remaining } : {}),
   };
 }
@@ -116,8 +119,11 @@ export function shapeOf(
 /** Whether a cell with these own options runs inside the allocation. */
 export function fitCell(own: readonly SbatchPair[], a: AllocationShape): Fit {
   const no = (why: string): Fit => ({ fits: false, why });
+  // The options the allocation itself was asked with (a profile's cells repeat them) are no news:
+  // a repeated --time is not "as long again", a repeated --begin no new start time.
+  const news = own.filter(([k, v]) => !a.asked.some(([ak, av]) => ak === k && av === v));
   const alloc = `allocation ${a.jobId}`;
-  for (const [k] of own) {
+  for (const [k] of news) {
     const what = JOB_ONLY[k];
     if (what) return no(`it asks for ${what} (${k}), which only a job of its own has`);
   }
@@ -157,7 +163,7 @@ export function fitCell(own: readonly SbatchPair[], a: AllocationShape): Fit {
     return no(`it asks for nodes with ${constraint}; ${alloc} was not asked for them`);
   if (has(own, "--exclusive") && !a.exclusive)
     return no(`it asks for a node of its own; ${alloc} shares its node`);
-  const time = valueOf(own, "--time");
+  const time = valueOf(news, "--time");
   const seconds = time === undefined ? null : parseTimeOption(time);
   if (seconds !== null && a.remaining !== undefined && seconds > a.remaining)
     return no(`it asks for --time ${time}; ${alloc} has ${formatDuration(a.remaining)} left`);

@@ -60,7 +60,8 @@ const requestId = () => `q${Date.now()}${++nextId}`;
 export class LiveIntrospection {
   constructor(
     private readonly allocation: Allocation,
-    private readonly timeoutMs = 1500,
+    /** jedi takes a second or more on the first completion of a new kind of object. */
+    private readonly timeoutMs = 3000,
   ) {}
 
   async complete(code: string, cursor: number): Promise<LiveCompletion | undefined> {

@@ -30,8 +30,17 @@ def _complete_ipython(ipython, code, cursor):
     # importable, IPython's matchers (dict keys, paths, attributes of real objects) always.
     from IPython.core.completer import provisionalcompleter, rectify_completions
 
+    completer = ipython.Completer
     with provisionalcompleter():
-        found = list(rectify_completions(code, ipython.Completer.completions(code, cursor)))
+        found = list(rectify_completions(code, completer.completions(code, cursor)))
+        if not found and completer.use_jedi:
+            # jedi fails quietly (e.g. a cache file another process left half-written): IPython's
+            # own matchers still see the real objects.
+            completer.use_jedi = False
+            try:
+                found = list(rectify_completions(code, completer.completions(code, cursor)))
+            finally:
+                completer.use_jedi = True
     start, end = (found[0].start, found[0].end) if found else (cursor, cursor)
     return {
         "matches": [c.text for c in found],

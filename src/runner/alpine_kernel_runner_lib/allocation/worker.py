@@ -155,6 +155,8 @@ class Worker(object):
     def _read_commands(self):
         saves = _Service("alpine-kernel-save", self._answer_save)
         introspection = _Service("alpine-kernel-introspect", self._answer_introspection)
+        # jedi's first completion costs seconds (it loads its own caches): paid now, not on Tab.
+        introspection.put({"op": "complete", "code": "import os\nos.pa", "cursor": 15, "id": None})
         while True:
             command = self.pipe.receive()
             if command is None:  # the supervisor is gone: nobody will ever send a cell
@@ -186,8 +188,9 @@ class Worker(object):
                                            command.get("detail", 0))
         except Exception as e:
             reply = {"error": "%s: %s" % (type(e).__name__, e)}
-        reply.update(op="reply", id=command.get("id"))
-        self.send(reply)
+        if command.get("id") is not None:
+            reply.update(op="reply", id=command.get("id"))
+            self.send(reply)
 
 
 class _Service(object):
