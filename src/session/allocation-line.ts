@@ -79,30 +79,43 @@ export type LinePublisher = (
 
 export class AllocationLine {
   private shown: boolean;
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: NodeJS.Timeout | undefined;
   private readonly off: () => void;
   private restarts = 0;
   private endingSoon = false;
   private last = "";
+  private lastMilestone = "";
 
+  /**
+   * `ticking`: the remaining time is refreshed every few seconds. Off (`slurm.status_line: false`),
+   * the line changes only at milestones (phase, restarts, ending soon): its updates go out while
+   * other cells run, and strict clients count every message a cell brings.
+   */
   constructor(
     private readonly publish: LinePublisher,
     readonly allocation: Allocation,
     readonly displayId: string,
     shown: boolean,
+    private readonly ticking = true,
   ) {
     this.shown = shown;
     this.off = allocation.on((n) => this.onNews(n));
-    this.timer = setInterval(() => this.render(), TICK_MS);
-    this.timer.unref();
+    if (ticking) {
+      this.timer = setInterval(() => this.render(), TICK_MS);
+      this.timer.unref();
+    }
     this.render();
+  }
+
+  private get milestone(): string {
+    return `${this.allocation.phase.name}|${this.restarts}|${this.endingSoon}`;
   }
 
   private onNews(n: AllocationNews): void {
     if (n.type === "worker" && n.restarted) this.restarts++;
     if (n.type === "ending-soon") this.endingSoon = true;
     if (n.type === "trouble") return;
-    this.render(false);
+    if (this.ticking || this.milestone !== this.lastMilestone) this.render(false);
     if (n.type === "phase" && n.phase.name === "ended") this.stop();
   }
 
@@ -110,6 +123,7 @@ export class AllocationLine {
     const text = allocationText(this.allocation, { restarts: this.restarts, endingSoon: this.endingSoon });
     if (!force && text === this.last) return;
     this.last = text;
+    this.lastMilestone = this.milestone;
     const color = this.allocation.live ? "#37474f" : "#546e7a";
     this.publish(
       this.shown ? "update_display_data" : "display_data",

@@ -100,7 +100,8 @@ export class SessionAllocation {
         data: Record<string, string>,
         id: string,
       ) => this.host.publish(type, { data, metadata: {}, transient: { display_id: id } }, display.parent);
-      this.line = new AllocationLine(publish, a, display.displayId, shown);
+      const ticking = this.host.env.config.slurm.status_line;
+      this.line = new AllocationLine(publish, a, display.displayId, shown, ticking);
     }
     this.off = a.on((n) => this.onNews(a, n));
   }
