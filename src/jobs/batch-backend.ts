@@ -15,7 +15,7 @@ import type {
 import { JobFollower, type DirWatcher } from "./job-follower";
 import { renderJobScript, type EnvironmentSetup, type SbatchPair } from "./job-script";
 import { parseTimeOption } from "./slurm/slurm-time";
-import { installRunner } from "./runner-install";
+import { runnerOnFirstUse } from "./runner-install";
 import type { Scheduler } from "./scheduler";
 import { cellPaths, namespacePath, snapshotPath, type CellPaths, type SessionFiles } from "./session-files";
 
@@ -106,25 +106,16 @@ class BatchJob implements JobHandle {
 }
 
 export class BatchBackend implements ExecutionBackend {
-  private runner: Promise<string> | undefined;
+  /** The runner's path on the cluster, installed on first use. */
+  private readonly runnerPath: () => Promise<string>;
 
   constructor(
     private readonly transport: Transport,
     private readonly scheduler: Scheduler,
     private readonly files: SessionFiles,
     private readonly options: BatchBackendOptions,
-  ) {}
-
-  /** The runner's path on the cluster, installed on first use (again after a failed try). */
-  private runnerPath(): Promise<string> {
-    this.runner ??= this.transport
-      .resolvePath(this.options.workDir)
-      .then((dir) => installRunner(this.transport, dir))
-      .catch((err: unknown) => {
-        this.runner = undefined;
-        throw err;
-      });
-    return this.runner;
+  ) {
+    this.runnerPath = runnerOnFirstUse(transport, options.workDir);
   }
 
   /** What the scheduler would not apply; the kernel's own --job-name and --comment are not the user's. */

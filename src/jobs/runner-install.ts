@@ -47,6 +47,22 @@ export async function installRunner(transport: Transport, workDir: string): Prom
   return entry;
 }
 
+/**
+ * The runner's path on the cluster as a function that installs it on first use, once (again after
+ * a failed try): what every backend that starts the runner keeps.
+ */
+export function runnerOnFirstUse(transport: Transport, workDir: string): () => Promise<string> {
+  let runner: Promise<string> | undefined;
+  return () =>
+    (runner ??= transport
+      .resolvePath(workDir)
+      .then((dir) => installRunner(transport, dir))
+      .catch((err: unknown) => {
+        runner = undefined;
+        throw err;
+      }));
+}
+
 /** Python version the cells will run with, asked of the environment itself ("3" when it cannot tell). */
 export async function probePythonVersion(
   transport: Transport,

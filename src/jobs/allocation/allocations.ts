@@ -7,7 +7,7 @@ import type { Transport } from "../../cluster/transport";
 import { errorMessage } from "../../errors";
 import type { DirWatcher } from "../job-follower";
 import type { EnvironmentSetup, SbatchPair } from "../job-script";
-import { installRunner } from "../runner-install";
+import { runnerOnFirstUse } from "../runner-install";
 import type { JobState, Scheduler } from "../scheduler";
 import { namespacePath } from "../session-files";
 import { parseTimeOption } from "../slurm/slurm-time";
@@ -84,7 +84,8 @@ const KEEP_ENDED_MS = 7 * 24 * 3600 * 1000;
 export class Allocations implements AllocationLookup {
   readonly backend: AllocationBackend;
   private readonly byId = new Map<string, Allocation>();
-  private runner: Promise<string> | undefined;
+  /** The runner's path on the cluster, installed on first use. */
+  private readonly runnerPath: () => Promise<string>;
   private extendable: Promise<boolean> | undefined;
 
   constructor(
@@ -95,6 +96,7 @@ export class Allocations implements AllocationLookup {
     private readonly options: AllocationsOptions,
   ) {
     this.backend = new AllocationBackend(transport, files, this, options.watchDir);
+    this.runnerPath = runnerOnFirstUse(transport, options.workDir);
     const cutoff = Date.now() - KEEP_ENDED_MS;
     for (const rec of store.list()) {
       if (rec.ended && Date.parse(rec.ended) < cutoff) store.remove(rec.id);
@@ -207,17 +209,6 @@ export class Allocations implements AllocationLookup {
       .list()
       .filter((r) => r.notebookKey === notebookKey)
       .sort((a, b) => a.submitted.localeCompare(b.submitted));
-  }
-
-  private runnerPath(): Promise<string> {
-    this.runner ??= this.transport
-      .resolvePath(this.options.workDir)
-      .then((dir) => installRunner(this.transport, dir))
-      .catch((err: unknown) => {
-        this.runner = undefined;
-        throw err;
-      });
-    return this.runner;
   }
 
   /** Submits a holder job; resolves once it has a job id (it may still wait in the queue). */
