@@ -1,7 +1,8 @@
 /**
  * How a held allocation ends, and what survives it, on the test cluster: its time limit reached
  * while a cell runs (the namespace was saved ahead of it and goes to the next cell — a job of its
- * own, or a new allocation with slurm.allocation.after_end: reallocate), a server killed with -9
+ * own, or a new allocation with slurm.allocation.after_end: reallocate), the holder cancelled from
+ * outside mid-cell (the namespace saved on SIGTERM goes on), a server killed with -9
  * while a cell runs in it (re-attached, every line once), `%slurm extend` where Slurm refuses, and
  * a profile whose cells run in an allocation (profiles.NAME.allocate: true).
  * The time-limit cells take Slurm two to three minutes: they start first, in servers of their own,
@@ -123,6 +124,35 @@ describe("one server, quick cases", () => {
     const after = await again.execute("print(os.getpid() == pid, x, os.environ['SLURM_JOB_ID'])");
     expect(streamText(after.iopub)).toBe(`True 2 ${holder}\n`);
     again.close();
+  }, 300_000);
+
+  test("the holder cancelled from outside while a cell runs: the cell ends saying so, the next runs as a job from the namespace saved on SIGTERM", async () => {
+    const { k } = await openKernel(server, "scancel.ipynb");
+    const { holder, msgId: allocateMsg } = await allocate(
+      k,
+      `-p ${cluster.gpuPartition} --time 0:10:00 --mem 500M`,
+    );
+    await k.execute("x = 7");
+    const msgId = await k.startExecute("import time\nprint('long', flush=True)\ntime.sleep(300)");
+    await k.waitFor(
+      "the cell running",
+      (m) => m.parent_header.msg_id === msgId && m.header.msg_type === "stream",
+      30_000,
+    );
+    execFileSync("runuser", ["-u", cluster.user, "--", "scancel", holder]);
+    const reply = await k.reply(msgId, 120_000);
+    expect(reply.content.status).toBe("error");
+    expect(String(reply.content.evalue)).toMatch(
+      new RegExp(`allocation ${holder} ended while this cell ran \\(it was cancelled\\)`),
+    );
+    expect(displays(k.iopubFor(allocateMsg)).pop()).toMatch(
+      new RegExp(`^■ allocation ${holder} ended: it was cancelled at \\d\\d:\\d\\d`),
+    );
+    const next = await k.execute("import os\nprint(os.environ['SLURM_JOB_ID'], x)", { timeoutMs: 120_000 });
+    const [job, x] = streamText(next.iopub).trim().split(" ");
+    expect(job).not.toBe(holder);
+    expect(x).toBe("7");
+    k.close();
   }, 300_000);
 
   test("%slurm extend: Slurm lets only administrators raise a limit, and the kernel says so with Slurm's words", async () => {
