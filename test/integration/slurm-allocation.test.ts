@@ -175,6 +175,28 @@ describe("one notebook's allocation", () => {
     expect(streamText(after.iopub)).toBe(`${pid} 100 9\n`);
   }, 90_000);
 
+  test("input() is answered through the stdin channel and rich displays arrive, as for per-cell jobs", async () => {
+    const id = await k.startExecute(
+      "from IPython.display import display, HTML\nanswer = input('Question? ')\ndisplay(HTML(f'<b>{answer}</b>'))\nprint(os.getpid(), answer)",
+      { allowStdin: true },
+    );
+    const req = await k.waitFor(
+      "input_request",
+      (m) => m.channel === "stdin" && m.header.msg_type === "input_request",
+      30_000,
+    );
+    expect(req.content).toEqual({ prompt: "Question? ", password: false });
+    await k.send("stdin", "input_reply", { value: "forty-two ✓" }, req.header);
+    expect((await k.reply(id, 30_000)).content.status).toBe("ok");
+    await k.idle(id);
+    expect(streamText(k.iopubFor(id))).toBe(`${pid} forty-two ✓\n`);
+    const html = k
+      .iopubFor(id)
+      .filter((m) => m.header.msg_type === "display_data")
+      .map((m) => (m.content.data as Record<string, string>)["text/html"]);
+    expect(html).toContain("<b>forty-two ✓</b>");
+  }, 60_000);
+
   test("completion and inspection ask the live Python: df. lists the real DataFrame's columns", async () => {
     await k.execute("import pandas as pd\ndf = pd.DataFrame({'alpha_col': [1, 2], 'beta_col': [3, 4]})");
     // Each match replaces code[cursor_start, cursor_end): what the frontend would show after it.
