@@ -9,7 +9,7 @@
  * and are checked last.
  */
 import { execFileSync } from "node:child_process";
-import { startKernel, WsKernelClient } from "../helpers/ws-client";
+import { allocate, displays, openKernel, squeueState } from "../helpers/allocation";
 import {
   requireCluster,
   startSlurmServer,
@@ -17,15 +17,7 @@ import {
   type ClusterEnv,
   type SlurmServer,
 } from "../helpers/slurm";
-
-type WireMessage = Awaited<ReturnType<WsKernelClient["waitFor"]>>;
-
-const displays = (iopub: WireMessage[]) =>
-  iopub
-    .filter((m) => m.header.msg_type === "display_data" || m.header.msg_type === "update_display_data")
-    .map((m) => String((m.content.data as Record<string, string>)["text/plain"] ?? ""));
-const squeueState = (id: string) =>
-  execFileSync("squeue", ["-h", "-j", id, "-o", "%T"], { encoding: "utf8" }).trim();
+import { WsKernelClient } from "../helpers/ws-client";
 
 /** Extra keys under `slurm:` (slurmConfig's last section): a profile that allocates, the allocation's timing. */
 const allocationConfig = (cluster: ClusterEnv, afterEnd: string) =>
@@ -38,23 +30,6 @@ const allocationConfig = (cluster: ClusterEnv, afterEnd: string) =>
     "    save_ahead_seconds: 60",
     "    warn_ahead_seconds: 100",
   ].join("\n");
-
-async function openKernel(server: SlurmServer, notebook: string): Promise<{ k: WsKernelClient; id: string }> {
-  const id = await startKernel(server, { KERNEL_WORKING_DIR: server.workDir, KERNEL_NOTEBOOK: notebook });
-  return { k: await WsKernelClient.open(server, id, "v1"), id };
-}
-
-async function allocate(
-  k: WsKernelClient,
-  options: string,
-): Promise<{ holder: string; iopub: WireMessage[]; msgId: string }> {
-  const r = await k.execute(`%slurm allocate ${options}`, { timeoutMs: 240_000 });
-  if (r.reply.content.status !== "ok")
-    throw new Error(`%slurm allocate failed: ${JSON.stringify(r.reply.content)}`);
-  const m = /allocation (\d+) ready on/.exec(streamText(r.iopub));
-  if (!m) throw new Error(`no ready line in ${JSON.stringify(streamText(r.iopub))}`);
-  return { holder: m[1]!, iopub: r.iopub, msgId: r.msgId };
-}
 
 let cluster: ClusterEnv;
 /** A kernel whose allocation reaches its time limit under a running cell. */

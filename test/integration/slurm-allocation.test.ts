@@ -6,7 +6,14 @@
  * each with an allocation of its own.
  */
 import { execFileSync } from "node:child_process";
-import { startKernel, WsKernelClient } from "../helpers/ws-client";
+import {
+  allocate as allocateWith,
+  displays,
+  openKernel as openKernelOn,
+  squeueState,
+  type WireMessage,
+} from "../helpers/allocation";
+import type { WsKernelClient } from "../helpers/ws-client";
 import {
   requireCluster,
   startSlurmServer,
@@ -15,20 +22,11 @@ import {
   type SlurmServer,
 } from "../helpers/slurm";
 
-type WireMessage = Awaited<ReturnType<WsKernelClient["waitFor"]>>;
-
-/** The texts of a cell's status lines (and the allocation's), in order. */
-const displays = (iopub: WireMessage[]) =>
-  iopub
-    .filter((m) => m.header.msg_type === "display_data" || m.header.msg_type === "update_display_data")
-    .map((m) => String((m.content.data as Record<string, string>)["text/plain"] ?? ""));
 const lastLine = (iopub: WireMessage[]) => displays(iopub).pop() ?? "";
 const jobState = (id: string) =>
   execFileSync("sacct", ["-X", "-n", "-P", "-o", "State", "-j", id], { encoding: "utf8" })
     .trim()
     .split(" ")[0] ?? "";
-const squeueState = (id: string) =>
-  execFileSync("squeue", ["-h", "-j", id, "-o", "%T"], { encoding: "utf8" }).trim();
 
 async function until(what: string, check: () => boolean, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
@@ -51,19 +49,11 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function openKernel(notebook: string): Promise<{ k: WsKernelClient; id: string }> {
-  const id = await startKernel(server, { KERNEL_WORKING_DIR: server.workDir, KERNEL_NOTEBOOK: notebook });
-  return { k: await WsKernelClient.open(server, id, "v1"), id };
-}
+const openKernel = (notebook: string) => openKernelOn(server, notebook);
 
 /** Allocates and returns the holder's job id (the allocation is ready when it returns). */
 async function allocate(k: WsKernelClient, code = ALLOCATE()): Promise<string> {
-  const r = await k.execute(code, { timeoutMs: 240_000 });
-  if (r.reply.content.status !== "ok")
-    throw new Error(`%slurm allocate failed: ${JSON.stringify(r.reply.content)}`);
-  const m = /allocation (\d+) ready on (\S+)/.exec(streamText(r.iopub));
-  if (!m) throw new Error(`no ready line in ${JSON.stringify(streamText(r.iopub))}`);
-  return m[1]!;
+  return (await allocateWith(k, code.replace(/^%slurm allocate /, ""))).holder;
 }
 
 describe("one notebook's allocation", () => {
