@@ -5,7 +5,7 @@
  * submitted.
  */
 import type { Config } from "../config/config";
-import { ConfigError } from "../config/config";
+import { ConfigError, profileAllocates, profileOptions } from "../config/config";
 import { mergeSbatch, parseSlurmOptions } from "../magics/sbatch-args";
 import { tokenize } from "../magics/tokenize";
 import { MagicError, type ParsedOptions, type SbatchPair } from "../magics/types";
@@ -19,6 +19,13 @@ export interface EffectiveOptions {
   requested: RequestedResources;
   /** The partition the job will run in: its own --partition, else the cluster's default (when known). */
   partition?: string;
+  /**
+   * The options the cell itself set (its %%slurm / #SBATCH lines and profile), as checked: what is
+   * compared with a held allocation (the defaults are the allocation's business).
+   */
+  own: SbatchPair[];
+  /** Its profile runs cells in a held allocation (`profiles.NAME.allocate: true`): that profile. */
+  allocate?: { profile: string; sbatch: SbatchPair[] };
 }
 
 /** Later lists override earlier ones, option by option (sbatch's --mem/--mem-per-cpu exclusivity kept). */
@@ -63,14 +70,14 @@ export class CellOptions {
   }
 
   private profile(name: string): SbatchPair[] {
-    const text = this.config.slurm.profiles[name];
-    if (text === undefined) {
+    const value = this.config.slurm.profiles[name];
+    if (value === undefined) {
       const known = Object.keys(this.config.slurm.profiles);
       throw new MagicError(
         `no profile '${name}' in your configuration${known.length ? `; profiles: ${known.join(", ")}` : " (add one under slurm.profiles)"}`,
       );
     }
-    return this.parseConfigOptions(text, `slurm.profiles.${name}`);
+    return this.parseConfigOptions(profileOptions(value), `slurm.profiles.${name}`);
   }
 
   /** Merged options for a cell; validated against the cluster on the slurm backend. */
@@ -80,7 +87,24 @@ export class CellOptions {
     const checked = await this.validate(sbatch);
     const requested = requestedOf(checked);
     const partition = requested.partition ?? (await this.defaultPartition());
-    return { sbatch: checked, detach: cell?.detach ?? false, requested, partition };
+    const ownKeys = new Set([...profile, ...(cell?.sbatch ?? [])].map(([k]) => k));
+    const own = checked.filter(([k]) => ownKeys.has(k));
+    const name = cell?.profile;
+    const allocate =
+      name && profileAllocates(this.config.slurm.profiles[name])
+        ? {
+            profile: name,
+            sbatch: await this.validate(mergePairs(this.configDefaults, this.notebookDefaults, profile)),
+          }
+        : undefined;
+    return {
+      sbatch: checked,
+      detach: cell?.detach ?? false,
+      requested,
+      partition,
+      own,
+      ...(allocate ? { allocate } : {}),
+    };
   }
 
   /** `%slurm OPTIONS`: validates the new defaults (merged as a cell would see them) and keeps them. */

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { CellBook } from "../cells/cell-book";
 import type { PromptHub } from "../cluster/prompts";
 import type { Config } from "../config/config";
+import type { Allocations } from "../jobs/allocation/allocations";
 import type { ExecutionBackend } from "../jobs/backend";
 import type { ClusterHealth } from "../jobs/cluster-health";
 import type { Scheduler } from "../jobs/scheduler";
@@ -34,4 +35,6 @@ export interface SessionEnvironment {
   pythonVersion(): Promise<string>;
   /** Login prompts of the cluster connection (ssh transport), for cells to answer in the notebook. */
   prompts?: PromptHub;
+  /** Held allocations, `%slurm allocate` (slurm backend only). */
+  allocations?: Allocations;
 }

@@ -2,11 +2,12 @@
  * One handler per request msg_type that is answered at once (execute, interrupt and shutdown are
  * the session's own). A handler that throws becomes an error reply (see Session.answer).
  */
+import type { LiveCompletion, LiveInspection } from "../jobs/allocation/live-introspection";
 import type { ContentByType, HistoryEntry, Message, RequestMessage } from "../protocol/messages";
 import { InputError } from "../errors";
 import { codeTooLarge } from "./code-limit";
 import { compileGlob } from "./glob";
-import { complete, inspect } from "./introspection";
+import { complete, completeWith, inspect, isKernelLine } from "./introspection";
 import { kernelInfo } from "./kernel-info";
 import { isComplete } from "./python-source";
 
@@ -20,6 +21,14 @@ export interface HandlerSession {
   readonly history: readonly [number, string][];
   readonly names: ReadonlyMap<string, string>;
   readonly comms: { info(target?: string): Record<string, { target_name: string }> };
+  /** A held allocation: its live Python answers completion and inspection while it is ready. */
+  readonly allocation?: { introspection(): Introspector | undefined };
+}
+
+/** What answers completion and inspection from real objects; undefined when it cannot. */
+interface Introspector {
+  complete(code: string, cursor: number): Promise<LiveCompletion | undefined>;
+  inspect(code: string, cursor: number, detail: number): Promise<LiveInspection | undefined>;
 }
 
 type Answered = Exclude<
@@ -38,13 +47,25 @@ const HANDLERS: { [T in Answered]: Handler<T> } = {
     kernelInfo(await withinMs(s.env.pythonVersion(), 3000, "3"), s.env.scheduler.kind),
   is_complete_request: async (_s, req) => isComplete(req.content.code),
   complete_request: async (s, { content: { code, cursor_pos } }) => {
-    const r = complete(code, jsIndex(code, cursor_pos), s.names);
+    const at = jsIndex(code, cursor_pos);
+    // Magics and %%slurm options are the kernel's own; Python goes to the live process when there is one.
+    const helped = isKernelLine(code, at)
+      ? undefined
+      : await s.allocation?.introspection()?.complete(code, cursor_pos);
+    if (helped) return completeWith(helped);
+    const r = complete(code, at, s.names);
     return r.status === "ok"
       ? { ...r, cursor_start: codePoints(code, r.cursor_start), cursor_end: codePoints(code, r.cursor_end) }
       : r;
   },
-  inspect_request: async (s, req) =>
-    inspect(req.content.code, jsIndex(req.content.code, req.content.cursor_pos), s.names),
+  inspect_request: async (s, { content: { code, cursor_pos, detail_level } }) => {
+    const at = jsIndex(code, cursor_pos);
+    const helped = isKernelLine(code, at)
+      ? undefined
+      : await s.allocation?.introspection()?.inspect(code, cursor_pos, detail_level ?? 0);
+    if (helped?.found) return { status: "ok", found: true, data: helped.data, metadata: {} };
+    return inspect(code, at, s.names);
+  },
   comm_info_request: async (s, req) => ({ status: "ok", comms: s.comms.info(req.content.target_name) }),
   history_request: async (s, req) => ({ status: "ok", history: history(s.history, req.content) }),
 };

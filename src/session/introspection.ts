@@ -1,7 +1,26 @@
 /** complete_request and inspect_request: magics, their options, and Python names known to the session. */
+import type { LiveCompletion } from "../jobs/allocation/live-introspection";
 import type { CompleteReply, InspectReply } from "../protocol/messages";
 import { KERNEL_OPTIONS, MAGICS, SBATCH_OPTIONS, findMagic } from "../magics/registry";
 import { PYTHON_BUILTINS, PYTHON_KEYWORDS, tokenAt, wordAround } from "./python-source";
+
+/** A line the kernel itself answers for: a %magic, or %%slurm / #SBATCH options. */
+export function isKernelLine(code: string, cursor: number): boolean {
+  const lineStart = code.lastIndexOf("\n", Math.max(cursor - 1, 0)) + 1;
+  const line = code.slice(lineStart, cursor);
+  return /^\s*(%|#SBATCH\b)/.test(line) || /(^|[\s(=,])%\w*$/.test(line);
+}
+
+/** A live Python's answer as a complete_reply (positions already in code points). */
+export function completeWith(c: LiveCompletion): CompleteReply {
+  return {
+    status: "ok",
+    matches: c.matches,
+    cursor_start: c.start,
+    cursor_end: c.end,
+    metadata: { _jupyter_types_experimental: c.details },
+  };
+}
 
 /** Names the previous cells left in the namespace, with their type names (from the runner). */
 export type KnownNames = ReadonlyMap<string, string>;

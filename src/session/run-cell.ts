@@ -46,7 +46,7 @@ async function plan(host: CellHost, req: CellRequest, sink: OutputSink): Promise
   const count = req.executionCount;
   try {
     const parsed = parseCell(req.code);
-    for (const m of parsed.lineMagics) await runLineMagic(m, host, sink);
+    for (const m of parsed.lineMagics) await runLineMagic(m, host, sink, req.header);
     // A %%slurm cell with no code, or only magics: nothing to run.
     if (!parsed.body.trim()) return { kind: "answered", reply: okReply(count) };
     return { kind: "job", body: parsed.body, options: await host.options.effective(parsed.cellOptions) };
@@ -86,7 +86,7 @@ function sayIgnoredOptions(host: CellHost, sbatch: readonly SbatchPair[], sink: 
 }
 
 /** Shows a cell in its session: outputs, status line, input, namespace; and files it in the cell book. */
-function present(host: CellHost, cell: Cell, resumed: boolean): void {
+function present(host: CellHost, cell: Cell, resumed: boolean, routeNote?: string): void {
   const { detached, origin } = cell.info;
   const collector = detached ? new OutputCollector() : undefined;
   bindOutputs(cell, collector ?? iopubSink(host.publish, origin.parent));
@@ -101,7 +101,12 @@ function present(host: CellHost, cell: Cell, resumed: boolean): void {
       displayId: origin.displayId,
       shown: resumed,
       collected: collector && ((jobId) => collector.rendered(jobId)),
-      note: !resumed && host.once("status line") ? whereCellsRun(host.place) : undefined,
+      note: routeNote
+        ? () => routeNote
+        : !resumed && host.once("status line")
+          ? whereCellsRun(host.place)
+          : undefined,
+      ...(host.allocation ? { allocation: () => host.allocation?.viewOf(cell) } : {}),
       quiet: host.env.config.backend !== "slurm" && !detached,
     });
   }
@@ -110,7 +115,9 @@ function present(host: CellHost, cell: Cell, resumed: boolean): void {
       host.askInput(origin.clientId, prompt, password, origin.parent);
     host.setCurrent(cell, origin.allowStdin ? new InputRelay(cell, ask) : undefined);
     const off = cell.on((ev) => {
-      if (ev.type === "namespace" && ev.names) host.setNamespace(ev.names, ev.use.storeBytes);
+      // A cell in a held allocation writes nothing: the store keeps its size.
+      if (ev.type === "namespace" && ev.names)
+        host.setNamespace(ev.names, ev.use.storeBytes ?? host.namespaceBytes);
       else if (ev.type === "phase" && ev.phase.name === "ended") {
         off();
         host.setCurrent(undefined);
@@ -164,8 +171,15 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
     ...(host.notebookPath ? { notebookPath: host.notebookPath } : {}),
   };
   sayIgnoredOptions(host, options.sbatch, sink);
+  // In the notebook's held allocation when the cell fits it; else a job of its own, and why.
+  const route = (await host.allocation?.route(options, sink, req.header)) ?? {};
+  if (route.allocation) {
+    info.partition = route.partition;
+    info.requested = { ...options.requested, time: undefined, partition: route.partition };
+  }
+  if (route.note && !info.origin.displayId) sink.stream("stderr", `alpine-kernel: this cell ${route.note}\n`);
   const cell = new Cell(info, (m) => env.log.warn(m));
-  present(host, cell, false);
+  present(host, cell, false, route.note && `this cell ${route.note}`);
   const spec: CellJobSpec = {
     sessionId: host.id,
     sessionDir: host.place.dir,
@@ -179,6 +193,7 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
     allowStdin: req.allowStdin,
     detached,
     sbatch: options.sbatch,
+    ...(route.allocation ? { allocation: route.allocation } : {}),
   };
   try {
     await cell.submit(env.backend, spec);

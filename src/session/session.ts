@@ -38,9 +38,10 @@ import {
   newSessionRecord,
   type SessionRecord,
 } from "./session-record";
+import { SessionAllocation, type AllocationHost } from "./session-allocation";
 export type { SessionRecord } from "./session-record";
 
-export class Session implements CellHost {
+export class Session implements CellHost, AllocationHost {
   readonly frontends = new Frontends();
   lastActivity = new Date();
   private readonly queue: ExecuteQueue;
@@ -52,6 +53,7 @@ export class Session implements CellHost {
   readonly comms: JobsComms;
   private closed = false;
   private readonly said = new Set<string>();
+  readonly allocation?: SessionAllocation; // `%slurm allocate` (slurm backend)
   /** Called when a frontend asked, on the control channel, to shut the kernel down. */
   onShutdownRequest: (restart: boolean) => Promise<void> = async () => {};
 
@@ -71,6 +73,7 @@ export class Session implements CellHost {
     this.options = new CellOptions(env.config, env.discovery, state.slurmDefaults);
     this.comms = new JobsComms(this);
     if (state.notebookPath) env.cells.feed.setNotebookPath(state.id, state.notebookPath);
+    if (env.allocations) this.allocation = new SessionAllocation(this, env.allocations);
   }
 
   static create(
@@ -183,6 +186,8 @@ export class Session implements CellHost {
     this.state.slurmDefaults = this.options.notebookDefaults;
     this.persist({ slurmDefaults: this.state.slurmDefaults });
   }
+
+  readonly currentParent = (): MessageHeader | undefined => this.current?.cell.info.origin.parent;
 
   setCurrent(cell: Cell | undefined, inputs?: InputRelay): void {
     this.current = cell && { cell, inputs };
@@ -386,10 +391,7 @@ export class Session implements CellHost {
     const e = errorContent(errorName(err.code), err.message);
     this.publish("error", e, item.request.header);
     const reply = errorReply(this.state.executionCount, { ...e, traceback: [] });
-    this.frontends.send(
-      item.clientId,
-      makeMessage("shell", "execute_reply", reply, item.request.header, this.id),
-    );
+    this.reply(item.request, item.clientId, "execute_reply", reply);
     return { failed: true };
   }
 
@@ -402,6 +404,7 @@ export class Session implements CellHost {
 
   /** Jupyter's interrupt: KeyboardInterrupt in the running cell (a second one cancels its job). */
   async interrupt(): Promise<void> {
+    if (this.allocation?.interruptWait()) return; // `%slurm allocate` waiting: stop (and cancel it)
     // A cell still logging in to the cluster (no job yet) stops by withdrawing its login prompts;
     // a cell whose job runs keeps them: its interrupt needs the connection itself.
     if (!this.current?.cell.jobId) this.logins.cancel("the cell was interrupted");
@@ -427,6 +430,7 @@ export class Session implements CellHost {
     await this.env.files
       .removeNamespace(this.state.dir)
       .catch((err) => this.log.warn(`removing the namespace failed: ${errorMessage(err)}`));
+    await this.allocation?.onKernelRestart();
     this.state.executionCount = 0;
     this.state.names = {};
     this.state.namespaceBytes = undefined;
@@ -440,6 +444,7 @@ export class Session implements CellHost {
   async shutdown(): Promise<void> {
     await this.stopCells();
     this.comms.closeAll();
+    await this.allocation?.onShutdown();
     this.closed = true;
     this.env.ledger.remove("session", this.id);
     this.frontends.closeAll("kernel shut down");

@@ -27,6 +27,8 @@ export interface StatusLineOptions {
   /** Nothing while the cell runs; at its end, a line only if its use of the namespace is worth a
    *  word (local attached cells: over too fast for a line of their own). */
   quiet?: boolean;
+  /** For a cell inside a held allocation: which, on what node, until when (read at each render). */
+  allocation?: () => StatusView["allocation"];
 }
 
 const TICK_MS = 5000;
@@ -122,6 +124,7 @@ export class StatusLine {
   }
 
   private render(): void {
+    if (this.options.allocation) this.view.allocation = this.options.allocation();
     if (this.options.quiet && this.view.phase.kind !== "done" && this.view.phase.kind !== "detached-done")
       return;
     const data = statusBundle(this.view, this.extra.html, this.extra.text);
