@@ -18,6 +18,7 @@ export type ErrorCode =
   | "BAD_UMASK"
   | "CELL_TOO_LARGE"
   | "BAD_JOB_VALUE"
+  | "BAD_ALLOCATION_EVENT"
   | "BAD_SSH_CONFIG"
   | "BAD_SSH_OPTION"
   | "SSH_CONFIG_UNREADABLE"
@@ -63,6 +64,10 @@ export type ErrorCode =
   | "PYTHON_TOO_OLD"
   | "ENV_EXISTS"
   | "ENV_BUILD_FAILED"
+  // interactive allocations (%slurm allocate)
+  | "ALLOCATION_GONE"
+  | "ALLOCATION_NOT_READY"
+  | "EXTEND_REFUSED"
   // the local server
   | "SERVER_UNAVAILABLE"
   | "LEDGER_RECORD_TOO_LARGE"

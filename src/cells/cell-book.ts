@@ -30,6 +30,9 @@ export interface CellRecord extends LedgerEntry {
   sessionDir: string;
   /** Where the cell's process started, absolute on the cluster. */
   workDir?: string;
+  /** It ran inside a held allocation (its holder's job id): followed through it after a restart. */
+  via?: "allocation";
+  allocation?: string;
   submitted: string;
   partition?: string;
   requested: RequestedResources;
@@ -68,7 +71,8 @@ const KEEP_ENDED_MS = 7 * 24 * 3600 * 1000;
 
 /** The job a record names, to follow it again. */
 export function jobOf(rec: CellRecord): SubmittedJob {
-  return { jobId: rec.jobId, sessionDir: rec.sessionDir, seq: rec.seq, workDir: rec.workDir };
+  const { jobId, sessionDir, seq, workDir, via, allocation } = rec;
+  return { jobId, sessionDir, seq, workDir, ...(via ? { via, allocation } : {}) };
 }
 
 export function cellInfoOf(rec: CellRecord): CellInfo {
@@ -229,6 +233,7 @@ export class CellBook {
       jobId: job.jobId,
       sessionDir: job.sessionDir,
       workDir: job.workDir,
+      ...(job.via ? { via: job.via, allocation: job.allocation } : {}),
       submitted: new Date(cell.submitted ?? Date.now()).toISOString(),
       partition: i.partition,
       requested: i.requested,

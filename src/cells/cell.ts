@@ -67,6 +67,7 @@ export class Cell {
   private job: SubmittedJob | undefined;
   private submittedAt: number | undefined;
   private runningSince: number | undefined;
+  private ranSeconds: number | undefined;
   private host: string | undefined;
   private lastError: RunnerError | undefined;
   private readonly pages: PageRequest[] = [];
@@ -308,6 +309,8 @@ export class Cell {
 
   private outcomeOf(outcome: JobOutcome, jobId: string): CellOutcome {
     if (outcome.kind === "ended") {
+      // The runner's own clock for both ends: no skew between the server's and the node's.
+      if (outcome.endTime && this.runningSince) this.ranSeconds = outcome.endTime - this.runningSince / 1000;
       if (outcome.status === "ok") return { kind: "completed", maxRss: outcome.maxRss };
       return {
         kind: "raised",
@@ -319,8 +322,10 @@ export class Cell {
         maxRss: outcome.maxRss,
       };
     }
-    let failure = diagnoseDeath(outcome.final, outcome.started, outcome.stderrTail, this.info.requested);
-    if (this.interrupts > 0 && outcome.final.state !== "TIMEOUT") {
+    let failure =
+      outcome.failure ??
+      diagnoseDeath(outcome.final, outcome.started, outcome.stderrTail, this.info.requested);
+    if (!outcome.failure && this.interrupts > 0 && outcome.final.state !== "TIMEOUT") {
       failure = {
         ...failure,
         name: "KeyboardInterrupt",
@@ -336,7 +341,7 @@ export class Cell {
     const end: CellEnd = {
       outcome,
       state: outcome.kind === "completed" ? "COMPLETED" : final && !final.unknown ? final.state : "FAILED",
-      seconds: this.runningSince ? (Date.now() - this.runningSince) / 1000 : 0,
+      seconds: this.ranSeconds ?? (this.runningSince ? (Date.now() - this.runningSince) / 1000 : 0),
       maxRss: outcome.kind === "completed" || outcome.kind === "raised" ? outcome.maxRss : final?.maxRss,
       node: this.host,
       at: Date.now(),

@@ -70,6 +70,38 @@ const serverSchema = z
 /** sbatch options written as on the command line, e.g. "--account ucb-general --time 1:00:00". */
 const sbatchOptions = z.string().max(2000);
 
+/**
+ * A resource profile: its sbatch options, or an object that also says whether its cells run in a
+ * held allocation (`allocate: true`: the first such cell allocates, the next ones run in it).
+ */
+const profileSchema = z.union([
+  sbatchOptions,
+  z.object({ options: sbatchOptions.default(""), allocate: z.boolean().default(false) }).strict(),
+]);
+export type ProfileValue = z.infer<typeof profileSchema>;
+
+/** A profile's sbatch options, whichever way it is written. */
+export function profileOptions(p: ProfileValue): string {
+  return typeof p === "string" ? p : p.options;
+}
+
+/** Whether a profile's cells run in a held allocation (`profiles.NAME.allocate: true`). */
+export function profileAllocates(p: ProfileValue | undefined): boolean {
+  return typeof p === "object" && p.allocate;
+}
+
+/** `%slurm allocate`: the end of an allocation, and what comes after it. */
+const allocationSchema = z
+  .object({
+    /** After an allocation ends by itself (time limit, node failure, preemption): per-cell jobs, or a new allocation with the same options. */
+    after_end: z.enum(["per-cell", "reallocate"]).default("per-cell"),
+    /** The namespace is saved this long before the time limit (Slurm signals the daemon too). */
+    save_ahead_seconds: z.number().int().min(60).max(3600).default(120),
+    /** The notebook is warned this long before the time limit. */
+    warn_ahead_seconds: z.number().int().min(0).max(86400).default(600),
+  })
+  .strict();
+
 const slurmSchema = z
   .object({
     /** Options every cell gets unless it says otherwise (Alpine requires --account). */
@@ -80,9 +112,10 @@ const slurmSchema = z
     profiles: z
       .record(
         z.string().regex(/^[A-Za-z0-9_-]+$/, "profile names use letters, digits, _ and -"),
-        sbatchOptions,
+        profileSchema,
       )
       .default({}),
+    allocation: allocationSchema.default(allocationSchema.parse({})),
     /** Partitions the site renamed: a cell asking for the old name is told the new one. */
     renamed_partitions: z.record(z.string(), z.string()).default({ amilan: "acpu" }),
     /** The watcher's squeue interval backs off from min to max while nothing changes. */

@@ -4,6 +4,7 @@
  * bash on this machine (`BatchBackend` over a `Scheduler`). A process inside a held allocation or
  * an array task is a new implementation of this interface, not a new branch in the session.
  */
+import type { JobFailure } from "./diagnose";
 import type { EnvironmentSetup, SbatchPair } from "./job-script";
 import type { RunnerEvent } from "./runner-events";
 import type { FinalJobStatus, JobStatus, SubmitControl } from "./scheduler";
@@ -40,6 +41,8 @@ export interface CellJobSpec {
   sbatch: readonly SbatchPair[];
   /** The cell's environment (modules, conda env, Python), when not the backend's configured one. */
   environment?: EnvironmentSetup;
+  /** Run inside this held allocation (its holder's job id) rather than as a job of its own. */
+  allocation?: string;
 }
 
 /** A submitted cell, as persisted: enough to follow it again after a server restart. */
@@ -52,12 +55,29 @@ export interface SubmittedJob {
   workDir?: string;
   /** Runs from a snapshot of the namespace (removed when the cell ends). */
   detached?: boolean;
+  /** Which backend runs it, to follow it again after a restart (absent: a job of its own). */
+  via?: "allocation";
+  /** The holder job of the allocation it runs in. */
+  allocation?: string;
 }
 
 /** How a job's follower saw it end. */
 export type JobOutcome =
-  | { kind: "ended"; status: "ok" | "error"; maxRss?: string }
-  | { kind: "died"; final: FinalJobStatus; started: boolean; stderrTail: string };
+  | {
+      kind: "ended";
+      status: "ok" | "error";
+      maxRss?: string;
+      /** When the runner wrote its end marker (epoch s, the node's clock: the same as its start's). */
+      endTime?: number;
+    }
+  | {
+      kind: "died";
+      final: FinalJobStatus;
+      started: boolean;
+      stderrTail: string;
+      /** The backend's own account of the death, when it knows better than the job's end state. */
+      failure?: JobFailure;
+    };
 
 /** What a followed job reports, in order. */
 export interface JobListener {

@@ -2,8 +2,7 @@
  * The per-cell job: each cell becomes a job script (rendered by `renderJobScript`) that a
  * `Scheduler` runs — sbatch on Slurm, bash on this machine — and is followed through its files.
  */
-import { dirname, join } from "node:path";
-import { shellQuote, type Transport } from "../cluster/transport";
+import type { Transport } from "../cluster/transport";
 import type {
   CellJobSpec,
   CellOffsets,
@@ -16,7 +15,7 @@ import type {
 import { JobFollower, type DirWatcher, type FollowOptions } from "./job-follower";
 import { renderJobScript, type EnvironmentSetup, type SbatchPair } from "./job-script";
 import { parseTimeOption } from "./slurm/slurm-time";
-import { OUTPUT_SCRIPT, installRunner } from "./runner-install";
+import { outputLimitOf, runnerOnFirstUse } from "./runner-install";
 import type { Scheduler, SubmitControl } from "./scheduler";
 import { cellPaths, namespacePath, snapshotPath, type CellPaths, type SessionFiles } from "./session-files";
 
@@ -131,25 +130,16 @@ class BatchJob implements JobHandle {
 }
 
 export class BatchBackend implements ExecutionBackend {
-  private runner: Promise<string> | undefined;
+  /** The runner's path on the cluster, installed on first use. */
+  private readonly runnerPath: () => Promise<string>;
 
   constructor(
     private readonly transport: Transport,
     private readonly scheduler: Scheduler,
     private readonly files: SessionFiles,
     private readonly options: BatchBackendOptions,
-  ) {}
-
-  /** The runner's path on the cluster, installed on first use (again after a failed try). */
-  private runnerPath(): Promise<string> {
-    this.runner ??= this.transport
-      .resolvePath(this.options.workDir)
-      .then((dir) => installRunner(this.transport, dir))
-      .catch((err: unknown) => {
-        this.runner = undefined;
-        throw err;
-      });
-    return this.runner;
+  ) {
+    this.runnerPath = runnerOnFirstUse(transport, options.workDir);
   }
 
   /** What the scheduler would not apply; the kernel's own --job-name and --comment are not the user's. */
@@ -157,12 +147,6 @@ export class BatchBackend implements ExecutionBackend {
     const applies = this.scheduler.applies;
     if (applies === "all") return [];
     return sbatch.filter(([k]) => !applies.has(k) && k !== "--job-name" && k !== "--comment");
-  }
-
-  /** The command that prints a cell's whole output as text, on the cluster (docs/cell-runner.md). */
-  private async textCommand(eventsPath: string): Promise<string> {
-    const dir = await this.runnerPath().then(dirname, () => "<work_dir>/runner/<version>");
-    return `python3 ${shellQuote(join(dir, OUTPUT_SCRIPT))} ${shellQuote(eventsPath)}`;
   }
 
   async submit(spec: CellJobSpec, control?: SubmitControl): Promise<SubmittedJob> {
@@ -222,9 +206,7 @@ export class BatchBackend implements ExecutionBackend {
       job.detached === true,
       {
         watchDir: this.options.watchDir,
-        outputLimit: this.options.outputLimitBytes
-          ? { bytes: this.options.outputLimitBytes, textCommand: (events) => this.textCommand(events) }
-          : undefined,
+        outputLimit: outputLimitOf(this.options.outputLimitBytes, this.runnerPath),
       },
     );
   }

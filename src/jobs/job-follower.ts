@@ -108,7 +108,7 @@ export class JobFollower {
     const ended = await this.endBeforeOffset(transport);
     if (ended) {
       this.stopWatchingDir?.();
-      return { kind: "ended", status: ended.status, maxRss: formatRss(ended.maxrss_kb) };
+      return { kind: "ended", status: ended.status, maxRss: formatRss(ended.maxrss_kb), endTime: ended.time };
     }
     let gone = false;
     const unwatch = this.liveness.watch(
@@ -142,7 +142,8 @@ export class JobFollower {
         if (result.end) {
           this.listener.onEnding();
           await this.untilRead(() => this.drain(true));
-          return { kind: "ended", status: result.end.status, maxRss: formatRss(result.end.maxrss_kb) };
+          const { status, maxrss_kb, time } = result.end;
+          return { kind: "ended", status, maxRss: formatRss(maxrss_kb), endTime: time };
         }
         if (wasGone) {
           // drain() read every file to its end: nothing more will come, and no end marker did.

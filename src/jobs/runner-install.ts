@@ -4,9 +4,11 @@
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Transport } from "../cluster/transport";
 import { VERSION } from "../version";
+import type { OutputLimit } from "./output-budget";
+import { shellQuote } from "../cluster/transport";
 
 /** The runner's files as shipped with this package (dist/runner, or src/runner under tests). */
 export function runnerSourceDir(): string {
@@ -61,6 +63,38 @@ export async function installRunner(transport: Transport, workDir: string): Prom
   const entryData = files.find((f) => f.name === RUNNER_ENTRY)?.data ?? "";
   await transport.writeFile(entry, entryData, RUNNER_ENTRY_MODE); // last: marks the copy complete
   return entry;
+}
+
+/**
+ * The runner's path on the cluster as a function that installs it on first use, once (again after
+ * a failed try): what every backend that starts the runner keeps.
+ */
+export function runnerOnFirstUse(transport: Transport, workDir: string): () => Promise<string> {
+  let runner: Promise<string> | undefined;
+  return () =>
+    (runner ??= transport
+      .resolvePath(workDir)
+      .then((dir) => installRunner(transport, dir))
+      .catch((err: unknown) => {
+        runner = undefined;
+        throw err;
+      }));
+}
+
+/**
+ * The output limit of a cell run by the runner at `runnerPath` (undefined: no limit): past `bytes`,
+ * the notebook is told the command that prints the whole output (docs/cell-runner.md).
+ */
+export function outputLimitOf(
+  bytes: number | undefined,
+  runnerPath: () => Promise<string>,
+): OutputLimit | undefined {
+  if (!bytes) return undefined;
+  const textCommand = async (eventsPath: string) => {
+    const dir = await runnerPath().then(dirname, () => "<work_dir>/runner/<version>");
+    return `python3 ${shellQuote(join(dir, OUTPUT_SCRIPT))} ${shellQuote(eventsPath)}`;
+  };
+  return { bytes, textCommand };
 }
 
 /**

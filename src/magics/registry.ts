@@ -106,11 +106,17 @@ export const MAGICS: readonly MagicDoc[] = [
   {
     name: "%slurm",
     kind: "line",
-    usage: "%slurm [sbatch options] | %slurm | %slurm reset | %slurm output JOBID",
+    usage:
+      "%slurm [sbatch options] | %slurm | %slurm reset | %slurm output JOBID | %slurm allocate [sbatch options] [--no-wait] | %slurm release [--no-save] | %slurm extend DURATION",
     help:
       "Set the default Slurm options for the following cells (same options as %%slurm).\n" +
       "  %slurm           show the effective settings\n  %slurm reset     forget the defaults set in this notebook\n" +
-      "  %slurm output JOBID   show the output of a detached cell",
+      "  %slurm output JOBID   show the output of a detached cell\n" +
+      "  %slurm allocate [options]   hold an allocation (one job); the next cells that fit run in it at once,\n" +
+      "                   in one Python that keeps its variables in memory. Waits until it is ready\n" +
+      "                   (--no-wait: returns at once, cells wait). Again: replaces it.\n" +
+      "  %slurm release [--no-save]   end the allocation (its namespace is saved for the next cells)\n" +
+      "  %slurm extend DURATION   ask Slurm for more time (only Slurm administrators may, on Alpine too)",
   },
   {
     name: "%squeue",

@@ -9,6 +9,8 @@ import type { Config } from "../config/config";
 import type { Ledger } from "../ledger/ledger";
 import { CellBook } from "../cells/cell-book";
 import { BatchBackend } from "../jobs/batch-backend";
+import { Allocations, type AllocationRecord } from "../jobs/allocation/allocations";
+import { BackendRouter } from "../jobs/backend-router";
 import { ClusterHealth } from "../jobs/cluster-health";
 import { SessionFiles } from "../jobs/session-files";
 import { Transfers } from "../jobs/transfers";
@@ -105,6 +107,41 @@ export function createBackend(
   });
   const { modules, setup, conda_env } = config.environment;
   const environment = { modules, setup, python: config.environment.python ?? "python3", conda_env };
+  const watchDir = transport.kind === "local" ? watchLocalDir : undefined;
+  const batch = new BatchBackend(transport, scheduler, files, {
+    environment,
+    workDir: config.work_dir,
+    umask: config.environment.umask,
+    watchDir,
+    outputLimitBytes: Math.round(config.server.max_cell_output_mb * (1 << 20)),
+  });
+  // Held allocations (%slurm allocate) exist on Slurm only; their records live in the ledger.
+  const allocations =
+    config.backend === "slurm"
+      ? new Allocations(
+          transport,
+          scheduler,
+          files,
+          {
+            get: (id) => ledger.get<AllocationRecord>("allocation", id),
+            put: (rec) => ledger.put(rec),
+            update: (id, fields) => ledger.update("allocation", id, fields),
+            list: () => ledger.list<AllocationRecord>("allocation"),
+            remove: (id) => ledger.remove("allocation", id),
+          },
+          {
+            environment,
+            workDir: config.work_dir,
+            umask: config.environment.umask,
+            watchDir,
+            outputLimitBytes: Math.round(config.server.max_cell_output_mb * (1 << 20)),
+            saveAheadSeconds: config.slurm.allocation.save_ahead_seconds,
+            warnAheadSeconds: config.slurm.allocation.warn_ahead_seconds,
+            afterEnd: config.slurm.allocation.after_end,
+            log: (m) => log.warn(m),
+          },
+        )
+      : undefined;
   const env: SessionEnvironment = {
     scheduler,
     config,
@@ -115,13 +152,8 @@ export function createBackend(
     files,
     transfers: new Transfers(transport, files),
     cells: new CellBook(ledger),
-    backend: new BatchBackend(transport, scheduler, files, {
-      environment,
-      workDir: config.work_dir,
-      umask: config.environment.umask,
-      watchDir: transport.kind === "local" ? watchLocalDir : undefined,
-      outputLimitBytes: Math.round(config.server.max_cell_output_mb * (1 << 20)),
-    }),
+    backend: allocations ? new BackendRouter(batch, allocations.backend) : batch,
+    ...(allocations ? { allocations } : {}),
     python: new PythonCheck((e) => probePython(transport, e)),
     mayProbe: mayProbe(transport),
     prompts,
@@ -144,6 +176,7 @@ export function createBackend(
     transport,
     // Stopping goes on when these fail: the server must get to its end.
     close: async () => {
+      allocations?.close();
       await scheduler.close().catch((err) => log.warn(`closing the scheduler failed: ${errorMessage(err)}`));
       await transport
         .close()

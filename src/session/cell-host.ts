@@ -7,6 +7,7 @@ import type { CellEnvironment } from "./cell-environment";
 import type { CellOptions } from "./cell-options";
 import type { SessionEnvironment } from "./environment";
 import type { InputRelay } from "./input-relay";
+import type { SessionAllocation } from "./session-allocation";
 
 /** Where a session's things are. */
 export interface SessionPlace {
@@ -32,6 +33,8 @@ export interface CellHost {
   /** The notebook's path as its frontend knows it, once told. */
   readonly notebookPath: string | undefined;
   readonly publish: IopubPublisher;
+  /** The notebook's held allocation (slurm backend): where cells that fit run. */
+  readonly allocation?: SessionAllocation;
   /** A new cell number (persisted). */
   nextSeq(): number;
   /** Persists what `%slurm` set. */

@@ -6,7 +6,7 @@
  * where the site requires one, and its service units are estimated from the partition's weights.
  */
 import type { Config } from "../config/config";
-import { ConfigError } from "../config/config";
+import { ConfigError, profileAllocates, profileOptions } from "../config/config";
 import { mergeSbatch, parseSlurmOptions } from "../magics/sbatch-args";
 import { tokenize } from "../magics/tokenize";
 import { MagicError, type ParsedOptions, type SbatchPair } from "../magics/types";
@@ -24,6 +24,13 @@ export interface EffectiveOptions {
   partition?: string;
   /** The conda environment the cell asked for (--env), else this notebook's (%slurm --env). */
   env?: string;
+  /**
+   * The options the cell itself set (its %%slurm / #SBATCH lines and profile), as checked: what is
+   * compared with a held allocation (the defaults are the allocation's business).
+   */
+  own: SbatchPair[];
+  /** Its profile runs cells in a held allocation (`profiles.NAME.allocate: true`): that profile. */
+  allocate?: { profile: string; sbatch: SbatchPair[] };
 }
 
 /** Later lists override earlier ones, option by option (sbatch's --mem/--mem-per-cpu exclusivity kept). */
@@ -112,14 +119,14 @@ export class CellOptions {
   }
 
   private profile(name: string): SbatchPair[] {
-    const text = this.config.slurm.profiles[name];
-    if (text === undefined) {
+    const value = this.config.slurm.profiles[name];
+    if (value === undefined) {
       const known = Object.keys(this.config.slurm.profiles);
       throw new MagicError(
         `no profile '${name}' in your configuration${known.length ? `; profiles: ${known.join(", ")}` : " (add one under slurm.profiles)"}`,
       );
     }
-    return this.parseConfigOptions(text, `slurm.profiles.${name}`);
+    return this.parseConfigOptions(profileOptions(value), `slurm.profiles.${name}`);
   }
 
   /** The configuration's defaults, then the kernelspec's profile: what every cell of this notebook starts from. */
@@ -134,11 +141,29 @@ export class CellOptions {
     const profile = cell?.profile ? this.profile(cell.profile) : [];
     const sbatch = mergePairs(this.base(), this.notebookDefaults, profile, cell?.sbatch ?? []);
     const checked = await this.validate(sbatch);
-    const partition = valueOf(checked, "--partition") ?? (await this.defaultPartition());
     const requested: RequestedResources = { ...requestedOf(checked) };
+    const partition = requested.partition ?? (await this.defaultPartition());
     if (this.discovery) Object.assign(requested, billingOf(checked, partition, await this.discovery.get()));
     const env = cell?.env ?? this.notebookEnv;
-    return { sbatch: checked, detach: cell?.detach ?? false, requested, partition, ...(env ? { env } : {}) };
+    const ownKeys = new Set([...profile, ...(cell?.sbatch ?? [])].map(([k]) => k));
+    const own = checked.filter(([k]) => ownKeys.has(k));
+    const name = cell?.profile;
+    const allocate =
+      name && profileAllocates(this.config.slurm.profiles[name])
+        ? {
+            profile: name,
+            sbatch: await this.validate(mergePairs(this.configDefaults, this.notebookDefaults, profile)),
+          }
+        : undefined;
+    return {
+      sbatch: checked,
+      detach: cell?.detach ?? false,
+      requested,
+      partition,
+      own,
+      ...(env ? { env } : {}),
+      ...(allocate ? { allocate } : {}),
+    };
   }
 
   /** `%slurm OPTIONS`: validates the new defaults (merged as a cell would see them) and keeps them. */

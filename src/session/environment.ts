@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { CellBook } from "../cells/cell-book";
 import type { PromptHub } from "../cluster/prompts";
 import type { Config } from "../config/config";
+import type { Allocations } from "../jobs/allocation/allocations";
 import type { ExecutionBackend } from "../jobs/backend";
 import type { IntrospectionHelper } from "../jobs/introspection/introspection-helper";
 import type { ClusterHealth } from "../jobs/cluster-health";
@@ -40,4 +41,6 @@ export interface SessionEnvironment {
   prompts?: PromptHub;
   /** A new introspection helper for a session (completion.helper: true). */
   openIntrospection?: () => IntrospectionHelper;
+  /** Held allocations, `%slurm allocate` (slurm backend only). */
+  allocations?: Allocations;
 }

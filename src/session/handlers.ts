@@ -2,6 +2,7 @@
  * One handler per request msg_type that is answered at once (execute, interrupt and shutdown are
  * the session's own). A handler that throws becomes an error reply (see Session.answer).
  */
+import type { LiveCompletion, LiveInspection } from "../jobs/allocation/live-introspection";
 import type { ContentByType, HistoryEntry, Message, RequestMessage } from "../protocol/messages";
 import { InputError } from "../errors";
 import type { IntrospectionHelper } from "../jobs/introspection/introspection-helper";
@@ -24,6 +25,18 @@ export interface HandlerSession {
   readonly comms: { info(target?: string): Record<string, { target_name: string }> };
   /** jedi in the cells' environment, when there is one (it answers undefined when it cannot). */
   readonly introspection?: Pick<IntrospectionHelper, "complete" | "inspect">;
+  /** A held allocation: its live Python answers completion and inspection while it is ready. */
+  readonly allocation?: { introspection(): Introspector | undefined };
+}
+
+/** The live Python of a held allocation, else the session's jedi helper. */
+const introspector = (s: HandlerSession): Introspector | undefined =>
+  s.allocation?.introspection() ?? s.introspection;
+
+/** What answers completion and inspection from real objects; undefined when it cannot. */
+interface Introspector {
+  complete(code: string, cursor: number): Promise<LiveCompletion | undefined>;
+  inspect(code: string, cursor: number, detail: number): Promise<LiveInspection | undefined>;
 }
 
 type Answered = Exclude<
@@ -42,8 +55,9 @@ const HANDLERS: { [T in Answered]: Handler<T> } = {
   is_complete_request: async (_s, req) => isComplete(req.content.code),
   complete_request: async (s, { content: { code, cursor_pos } }) => {
     const at = jsIndex(code, cursor_pos);
-    // Magics and %%slurm options are the kernel's own; Python goes to jedi when it answers.
-    const helped = isKernelLine(code, at) ? undefined : await s.introspection?.complete(code, cursor_pos);
+    // Magics and %%slurm options are the kernel's own; Python goes to a held allocation's live
+    // process when there is one, else to jedi when it answers.
+    const helped = isKernelLine(code, at) ? undefined : await introspector(s)?.complete(code, cursor_pos);
     if (helped) return completeWith(helped);
     const r = complete(code, at, s.names);
     return r.status === "ok"
@@ -54,7 +68,7 @@ const HANDLERS: { [T in Answered]: Handler<T> } = {
     const at = jsIndex(code, cursor_pos);
     const helped = isKernelLine(code, at)
       ? undefined
-      : await s.introspection?.inspect(code, cursor_pos, detail_level ?? 0);
+      : await introspector(s)?.inspect(code, cursor_pos, detail_level ?? 0);
     if (helped?.found) return { status: "ok", found: true, data: helped.data, metadata: {} };
     return inspect(code, at, s.names);
   },

@@ -11,7 +11,7 @@ export function isKernelLine(code: string, cursor: number): boolean {
   return /^\s*(%|#SBATCH\b)/.test(line) || /(^|[\s(=,])%\w*$/.test(line);
 }
 
-/** The helper's answer as a complete_reply (positions already in code points). */
+/** The answer of the jedi helper or of a live Python as a complete_reply (positions already in code points). */
 export function completeWith(c: HelperCompletion): CompleteReply {
   return {
     status: "ok",

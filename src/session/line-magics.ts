@@ -17,6 +17,8 @@ import { namespaceCaption, whoMagic, whosMagic } from "./namespace-magics";
 import { cancelCellJob, replayOutput } from "./cell-jobs";
 import { shortDuration } from "./status-display";
 import { transferMagic } from "./transfer-magics";
+import { ALLOCATION_COMMANDS, allocationMagic, allocationRows } from "./allocation-magics";
+import type { MessageHeader } from "../protocol/messages";
 import { renderTable, type Table } from "./table";
 
 /** What a line magic works with: its session, and where its output goes. */
@@ -35,8 +37,15 @@ function describePairs(pairs: readonly (readonly [string, string?])[]): string {
   return pairs.map(([k, v]) => (v === undefined ? k : `${k} ${v}`)).join(" ") || "(none: Slurm's defaults)";
 }
 
-export async function runLineMagic(m: LineMagic, host: CellHost, out: OutputSink): Promise<void> {
+export async function runLineMagic(
+  m: LineMagic,
+  host: CellHost,
+  out: OutputSink,
+  parent?: MessageHeader,
+): Promise<void> {
   const ctx: MagicContext = { host, out };
+  if (m.name === "slurm" && parent && ALLOCATION_COMMANDS.some((c) => c === m.args[0]))
+    return allocationMagic(m.args, host, out, parent);
   if (m.args[0] === "?" || m.args[0] === "--help" || m.args[0] === "-h") {
     const doc = findMagic(m.name === "slurm" ? "%slurm" : `%${m.name}`) ?? MAGICS[0]!;
     stream(ctx, `${doc.usage}\n\n${doc.help}\n`);
@@ -110,6 +119,8 @@ function notebookCells(ctx: MagicContext): CellRecord[] {
 
 function ownJob(ctx: MagicContext, jobId: string): CellRecord {
   const rec = ctx.host.env.cells.byJob(jobId);
+  if (ctx.host.env.allocations?.records(ctx.host.notebookKey).some((a) => a.jobId === jobId))
+    throw new MagicError(`job ${jobId} is this notebook's allocation: %slurm release ends it`);
   if (!rec || rec.notebookKey !== ctx.host.notebookKey) {
     const mine = notebookCells(ctx).map((r) => r.jobId);
     throw new MagicError(
@@ -140,6 +151,7 @@ async function squeueMagic(args: string[], ctx: MagicContext): Promise<void> {
       pending ? dash(v.estimatedStart?.replace("T", " ")) : "—",
     ];
   });
+  rows.unshift(...allocationRows(ctx.host));
   const table: Table = {
     headers: ["cell", "job", "state", "reason", "partition", "elapsed/limit", "node", "est. start"],
     rows,
@@ -180,8 +192,9 @@ async function sacctMagic(args: string[], ctx: MagicContext): Promise<void> {
     stream(ctx, "no cell jobs of this notebook yet\n");
     return;
   }
+  // A cell that ran inside an allocation is no job of its own: its record is all there is.
   const finals: Map<string, FinalJobStatus> = await ctx.host.env.scheduler.accounting(
-    recs.map((r) => r.jobId),
+    recs.filter((r) => r.via !== "allocation").map((r) => r.jobId),
   );
   const showRun = manyRuns(recs);
   const rows = recs.map((r) => {

@@ -32,6 +32,13 @@ export class Replies {
     this.frontends.send(clientId, makeMessage(req.channel, type, content, req.header, this.sessionId));
   }
 
+  /** An input_request on a frontend's stdin channel; returns its msg_id (the reply names it). */
+  ask(clientId: string, prompt: string, password: boolean, parent: MessageHeader): string {
+    const msg = makeMessage("stdin", "input_request", { prompt, password }, parent, this.sessionId);
+    this.frontends.send(clientId, msg);
+    return msg.header.msg_id;
+  }
+
   /** The error reply of a request (nothing for a message that expects no reply). */
   replyError(req: Pick<RawMessage, "channel" | "header">, clientId: string, err: unknown): void {
     const type = req.header.msg_type;

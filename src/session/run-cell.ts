@@ -50,7 +50,7 @@ async function plan(host: CellHost, req: CellRequest, sink: OutputSink): Promise
   const count = req.executionCount;
   try {
     const parsed = parseCell(req.code);
-    for (const m of parsed.lineMagics) await runLineMagic(m, host, sink);
+    for (const m of parsed.lineMagics) await runLineMagic(m, host, sink, req.header);
     // A %%slurm cell with no code, or only magics: nothing to run.
     if (!parsed.body.trim()) return { kind: "answered", reply: okReply(count) };
     return { kind: "job", body: parsed.body, options: await host.options.effective(parsed.cellOptions) };
@@ -93,7 +93,13 @@ function sayIgnoredOptions(host: CellHost, sbatch: readonly SbatchPair[], sink: 
 const quietLine = (backend: string, detached: boolean) => backend !== "slurm" && !detached;
 
 /** Shows a cell in its session: outputs, status line, input, namespace; and files it in the cell book. */
-function present(host: CellHost, cell: Cell, resumed: boolean, notes: string[] = []): void {
+function present(
+  host: CellHost,
+  cell: Cell,
+  resumed: boolean,
+  notes: string[] = [],
+  routeNote?: string,
+): void {
   const { detached, origin } = cell.info;
   const collector = detached ? new OutputCollector() : undefined;
   bindOutputs(cell, collector ?? iopubSink(host.publish, origin.parent));
@@ -109,7 +115,12 @@ function present(host: CellHost, cell: Cell, resumed: boolean, notes: string[] =
       shown: resumed,
       notes,
       collected: collector && ((jobId) => collector.rendered(jobId)),
-      note: !resumed && host.once("status line") ? whereCellsRun(host.place) : undefined,
+      note: routeNote
+        ? () => routeNote
+        : !resumed && host.once("status line")
+          ? whereCellsRun(host.place)
+          : undefined,
+      ...(host.allocation ? { allocation: () => host.allocation?.viewOf(cell) } : {}),
       quiet: quietLine(host.env.config.backend, detached),
     });
   }
@@ -118,7 +129,9 @@ function present(host: CellHost, cell: Cell, resumed: boolean, notes: string[] =
       host.askInput(origin.clientId, prompt, password, origin.parent);
     host.setCurrent(cell, origin.allowStdin ? new InputRelay(cell, ask) : undefined);
     const off = cell.on((ev) => {
-      if (ev.type === "namespace" && ev.names) host.setNamespace(ev.names, ev.use.storeBytes, ev.kinds);
+      // A cell in a held allocation writes nothing: the store keeps its size.
+      if (ev.type === "namespace" && ev.names)
+        host.setNamespace(ev.names, ev.use.storeBytes ?? host.namespaceBytes, ev.kinds);
       else if (ev.type === "phase" && ev.phase.name === "ended") {
         off();
         host.setCurrent(undefined);
@@ -201,12 +214,19 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
     ...(host.notebookPath ? { notebookPath: host.notebookPath } : {}),
   };
   sayIgnoredOptions(host, options.sbatch, sink);
+  // In the notebook's held allocation when the cell fits it; else a job of its own, and why.
+  const route = (await host.allocation?.route(options, sink, req.header)) ?? {};
+  if (route.allocation) {
+    info.partition = route.partition;
+    info.requested = { ...options.requested, time: undefined, partition: route.partition };
+  }
+  if (route.note && !info.origin.displayId) sink.stream("stderr", `alpine-kernel: this cell ${route.note}\n`);
   const cell = new Cell(info, (m) => env.log.warn(m));
   // Local attached cells show no status line while they run: the Python is named on a line of its
   // own (with slurm.status_line off, a cell sends exactly ipykernel's outputs: nothing).
   if (environment.notes.length && env.config.slurm.status_line && quietLine(env.config.backend, detached))
     sink.display("display_data", { data: notesBundle(environment.notes), metadata: {}, transient: {} });
-  present(host, cell, false, environment.notes);
+  present(host, cell, false, environment.notes, route.note && `this cell ${route.note}`);
   const spec: CellJobSpec = {
     sessionId: host.id,
     sessionDir: host.place.dir,
@@ -221,6 +241,7 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
     detached,
     sbatch: options.sbatch,
     environment: environment.setup,
+    ...(route.allocation ? { allocation: route.allocation } : {}),
   };
   try {
     await cell.submit(env.backend, spec);

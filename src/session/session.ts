@@ -7,7 +7,6 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Cell } from "../cells/cell";
 import { errorMessage } from "../errors";
-import { makeMessage } from "../protocol/make-message";
 import {
   isMessageType,
   type MessageHeader,
@@ -41,11 +40,14 @@ import {
 import type { IntrospectionHelper } from "../jobs/introspection/introspection-helper";
 import { SessionIntrospection, introspectionContext } from "./session-introspection";
 import type { NameKinds } from "../jobs/runner-events";
+import { SessionAllocation, type AllocationHost } from "./session-allocation";
 export type { SessionRecord } from "./session-record";
 
-export class Session implements CellHost {
+export class Session implements CellHost, AllocationHost {
   readonly frontends = new Frontends();
   readonly replies: Replies;
+  /** Every iopub message goes out here, typed. */
+  readonly publish: Replies["publish"];
   lastActivity = new Date();
   private readonly queue: ExecuteQueue;
   /** The attached cell in flight: interrupts and input replies go to it. */
@@ -58,6 +60,7 @@ export class Session implements CellHost {
   /** Things said once per session: where cells run, ignored options, each environment's Python. */
   private readonly said = new Set<string>();
   private readonly introspector: SessionIntrospection;
+  readonly allocation?: SessionAllocation; // `%slurm allocate` (slurm backend)
   /** Called when a frontend asked, on the control channel, to shut the kernel down. */
   onShutdownRequest: (restart: boolean) => Promise<void> = async () => {};
 
@@ -67,6 +70,7 @@ export class Session implements CellHost {
     readonly log: Logger,
   ) {
     this.replies = new Replies(this.frontends, state.id);
+    this.publish = this.replies.publish;
     this.queue = new ExecuteQueue(
       (item) => executeCell(this, item),
       (item) => abortCell(this, item),
@@ -82,6 +86,7 @@ export class Session implements CellHost {
     this.introspector = new SessionIntrospection(env.openIntrospection, () =>
       introspectionContext(this.state),
     );
+    if (env.allocations) this.allocation = new SessionAllocation(this, env.allocations);
   }
 
   static create(
@@ -206,14 +211,14 @@ export class Session implements CellHost {
     return kernelPythonOf(this.env, this.environmentFor(), waitMs);
   }
 
+  readonly currentParent = (): MessageHeader | undefined => this.current?.cell.info.origin.parent;
+
   setCurrent(cell: Cell | undefined, inputs?: InputRelay): void {
     this.current = cell && { cell, inputs };
   }
 
   askInput(clientId: string, prompt: string, password: boolean, parent: MessageHeader): string {
-    const msg = makeMessage("stdin", "input_request", { prompt, password }, parent, this.id);
-    this.frontends.send(clientId, msg);
-    return msg.header.msg_id;
+    return this.replies.ask(clientId, prompt, password, parent);
   }
 
   setNamespace(names: Record<string, string>, storeBytes?: number, kinds?: NameKinds): void {
@@ -316,11 +321,6 @@ export class Session implements CellHost {
     });
   }
 
-  /** Every iopub message goes out here, typed. */
-  get publish(): Replies["publish"] {
-    return this.replies.publish;
-  }
-
   // ------------------------------------------------------------ execution
 
   countCell(code: string, silent: boolean, storeHistory: boolean): number {
@@ -345,6 +345,7 @@ export class Session implements CellHost {
 
   /** Jupyter's interrupt: KeyboardInterrupt in the running cell (a second one cancels its job). */
   async interrupt(): Promise<void> {
+    if (this.allocation?.interruptWait()) return; // `%slurm allocate` waiting: stop (and cancel it)
     // A cell still logging in to the cluster (no job yet) stops by withdrawing its login prompts;
     // a cell whose job runs keeps them: its interrupt needs the connection itself.
     if (!this.current?.cell.jobId) this.logins.cancel("the cell was interrupted");
@@ -370,6 +371,7 @@ export class Session implements CellHost {
     await this.env.files
       .removeNamespace(this.state.dir)
       .catch((err) => this.log.warn(`removing the namespace failed: ${errorMessage(err)}`));
+    await this.allocation?.onKernelRestart();
     this.state.executionCount = 0;
     this.state.run = this.run + 1;
     this.comms.closeAll();
@@ -382,6 +384,7 @@ export class Session implements CellHost {
   async shutdown(): Promise<void> {
     await this.stopCells();
     this.comms.closeAll();
+    await this.allocation?.onShutdown();
     this.closed = true;
     this.introspector.close();
     this.env.ledger.remove("session", this.id);

@@ -30,6 +30,8 @@ export interface StatusView {
   billing?: { rate: number; limitSeconds?: number };
   /** Lines under the status (the first cell of a session: which Python runs the cells). */
   notes?: string[];
+  /** The cell runs inside a held allocation (`%slurm allocate`): which, where, until when. */
+  allocation?: { jobId: string; node?: string; endsAt?: number };
 }
 
 /** "est. ≤ 18.2 SU (109/h)": the most a job can cost, its time limit at its billing rate. */
@@ -63,8 +65,43 @@ const since = (t: number) => shortDuration((Date.now() - t) / 1000);
  */
 export const IN_FLIGHT_MARK = "…";
 
+/** A cell's duration in an allocation: hundredths of a second are what it is about. */
+export function cellSeconds(seconds: number): string {
+  if (seconds < 10) return `${Math.max(0, seconds).toFixed(2)} s`;
+  return seconds < 60 ? `${Math.round(seconds)} s` : shortDuration(seconds);
+}
+
+/** "1:52:10 left" of an allocation's time (nothing before it runs). */
+export function timeLeft(endsAt: number | undefined): string {
+  return endsAt === undefined ? "" : `${shortDuration((endsAt - Date.now()) / 1000)} left`;
+}
+
+/** The line of a cell that runs inside a held allocation. */
+function allocationCellText(v: StatusView, a: NonNullable<StatusView["allocation"]>): string {
+  const p = v.phase;
+  const where = `in allocation ${a.jobId}${a.node ? ` on ${a.node}` : ""}`;
+  const left = timeLeft(a.endsAt);
+  switch (p.kind) {
+    case "submitting":
+      return `${IN_FLIGHT_MARK} sending to the allocation`;
+    case "queued":
+      return `${IN_FLIGHT_MARK} waiting: ${p.status?.reason ?? `sending to allocation ${a.jobId}`}, for ${since(p.since)}`;
+    case "running":
+      return `▶ running ${where} for ${since(p.since)}${left ? ` · ${left}` : ""}`;
+    case "done":
+    case "detached-done":
+      return p.ok
+        ? `✔ ${where}, ${cellSeconds(p.seconds ?? 0)}${p.kind === "done" && p.maxRss ? ` · MaxRSS ${p.maxRss}` : ""}`
+        : `✖ ${where}: ${p.detail ?? "failed"} after ${cellSeconds(p.seconds ?? 0)}`;
+  }
+}
+
 /** One line of text, as the notebook shows it. */
 export function statusText(v: StatusView): string {
+  if (v.allocation) {
+    const line = allocationCellText(v, v.allocation);
+    return v.trouble ? `${line} — ${v.trouble}` : line;
+  }
   const job = v.jobId ? `job ${v.jobId}` : "job";
   let line: string;
   const p = v.phase;

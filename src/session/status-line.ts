@@ -29,6 +29,8 @@ export interface StatusLineOptions {
   quiet?: boolean;
   /** Lines shown under the status for the cell's whole life (see StatusView.notes). */
   notes?: string[];
+  /** For a cell inside a held allocation: which, on what node, until when (read at each render). */
+  allocation?: () => StatusView["allocation"];
 }
 
 const TICK_MS = 5000;
@@ -141,6 +143,7 @@ export class StatusLine {
   }
 
   private render(): void {
+    if (this.options.allocation) this.view.allocation = this.options.allocation();
     if (this.options.quiet && this.view.phase.kind !== "done" && this.view.phase.kind !== "detached-done")
       return;
     const data = statusBundle(this.view, this.extra.html, this.extra.text);

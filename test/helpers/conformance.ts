@@ -16,6 +16,8 @@ interface Report {
   results: Outcome[];
   ran: number;
   seconds: number;
+  /** With ALPINE_CONFORMANCE_SETUP_CELL: per test class, [SLURM_JOB_ID, pid] after the setup cell and after the last test. */
+  where?: Record<string, { before: [string, string]; after?: [string, string] }>;
 }
 
 /** Every test of KernelTests 0.4.5, and the one the kernel adds. */
@@ -33,6 +35,8 @@ const KERNEL_TESTS = [
   "test_inspect",
   "test_clear_output",
 ];
+
+export type ConformanceReport = Report;
 
 export function runConformance(
   env: NodeJS.ProcessEnv,

@@ -70,6 +70,8 @@ export interface SlurmServerOptions {
   logLevel?: string;
   /** More environment for an ssh server (SSH_AUTH_SOCK: none unless given). */
   env?: Record<string, string>;
+  /** Start in this server's directory again (its configuration, ledger and work_dir): a restart. */
+  reuse?: { dir: string; workDir: string };
 }
 
 export interface SlurmServer {
@@ -92,6 +94,8 @@ export interface SlurmServer {
   connection(): Promise<ConnectionView>;
   /** Cancels the jobs this server submitted (those whose script lives in its work_dir). */
   cancelJobs(): void;
+  /** Kills the server with SIGKILL and starts another on the same directory and ledger (stop() the new one). */
+  killAndRestart(): Promise<SlurmServer>;
   stop(): Promise<void>;
   log(): string;
 }
@@ -166,8 +170,9 @@ export async function startSlurmServer(
   requireBuilt();
   const transport = opts.transport ?? "local";
   const { uid, gid } = uidOf(cluster.user);
-  const dir = mkdtempSync(join(tmpdir(), `ak-slurm-${transport}-`));
-  const workDir = join(cluster.scratch, `ak-test-${Date.now()}-${Math.floor(Math.random() * 1e6)}`);
+  const dir = opts.reuse?.dir ?? mkdtempSync(join(tmpdir(), `ak-slurm-${transport}-`));
+  const workDir =
+    opts.reuse?.workDir ?? join(cluster.scratch, `ak-test-${Date.now()}-${Math.floor(Math.random() * 1e6)}`);
   mkdirSync(workDir, { recursive: true });
   chownSync(workDir, uid, gid);
   const configPath = join(dir, "config.yaml");
@@ -178,7 +183,8 @@ export async function startSlurmServer(
   ]
     .filter(Boolean)
     .join("\n");
-  writeFileSync(configPath, configText ?? slurmConfig(cluster, workDir, extra, opts.productionPolling));
+  if (!opts.reuse)
+    writeFileSync(configPath, configText ?? slurmConfig(cluster, workDir, extra, opts.productionPolling));
   const runtime = join(dir, "runtime");
   const dataDir = join(dir, "data");
   const logFile = join(dataDir, "server.log");
@@ -256,6 +262,14 @@ export async function startSlurmServer(
     metrics: () => get("/api/metrics"),
     connection: () => get("/api/connection"),
     cancelJobs: () => cancelJobsUnder(cluster, workDir),
+    killAndRestart: async () => {
+      const { pid } = JSON.parse(readFileSync(runtimeFile, "utf8")) as { pid: number };
+      const exited = new Promise((r) => proc.once("exit", r));
+      process.kill(pid, "SIGKILL");
+      await exited;
+      rmSync(runtimeFile, { force: true });
+      return startSlurmServer(cluster, extraConfig, configText, { ...opts, reuse: { dir, workDir } });
+    },
     stop: async () => {
       if (proc.exitCode === null && proc.signalCode === null) {
         const exited = new Promise((r) => proc.once("exit", r));

@@ -10,6 +10,8 @@ Output: one JSON object on stdout: {"results": [{"id", "outcome": "ok"|"fail"|"e
 run could be reported (failures are in the JSON), 1 when it could not even start.
 """
 import json
+import os
+import re
 import sys
 import time
 import unittest
@@ -19,8 +21,52 @@ import jupyter_kernel_test
 # A name defined in the kernel before the tests run, so completion of namespace names is tested.
 DEFINED_NAME = "alpine_conformance_value"
 
+# A cell run before each class's tests (e.g. `%slurm allocate ...`), when set: the suite then runs
+# inside what it set up, and the report says where each class's cells ran (job id and pid, asked
+# after the setup cell and again after the last test: the same pair means one live process).
+SETUP_CELL = os.environ.get("ALPINE_CONFORMANCE_SETUP_CELL")
+WHERE_CODE = "import os as _o; print('where', _o.environ.get('SLURM_JOB_ID'), _o.getpid())"
+WHERE = {}
 
-class AlpineKernelTests(jupyter_kernel_test.KernelTests):
+
+def _run_quiet(kc, code):
+    out = []
+
+    def hook(msg):
+        if msg["msg_type"] == "stream":
+            out.append(msg["content"]["text"])
+
+    reply = kc.execute_interactive(code, timeout=300, output_hook=hook)
+    if reply["content"]["status"] != "ok":
+        raise RuntimeError("%r failed in the kernel: %r" % (code, reply["content"]))
+    return "".join(out)
+
+
+def _where(kc):
+    m = re.search(r"^where (\S+) (\d+)$", _run_quiet(kc, WHERE_CODE), re.M)
+    if not m:
+        raise RuntimeError("the kernel did not say where it runs")
+    return [m.group(1), m.group(2)]
+
+
+class _SetUpCell(object):
+    """Runs SETUP_CELL first when it is set; records where the cells ran, before and after."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if SETUP_CELL:
+            _run_quiet(cls.kc, SETUP_CELL)
+            WHERE[cls.__name__] = {"before": _where(cls.kc)}
+
+    @classmethod
+    def tearDownClass(cls):
+        if SETUP_CELL and cls.__name__ in WHERE:
+            WHERE[cls.__name__]["after"] = _where(cls.kc)
+        super().tearDownClass()
+
+
+class AlpineKernelTests(_SetUpCell, jupyter_kernel_test.KernelTests):
     kernel_name = "alpine"
     language_name = "python"
     file_extension = ".py"
@@ -93,7 +139,7 @@ class AlpineKernelTests(jupyter_kernel_test.KernelTests):
         self.assertEqual(text, "42\n")
 
 
-class IPyKernelSampleTests(jupyter_kernel_test.KernelTests):
+class IPyKernelSampleTests(_SetUpCell, jupyter_kernel_test.KernelTests):
     """The samples of jupyter_kernel_test's test_ipykernel.py ("all the currently available tests"),
     unchanged but for the kernel's name: what ipykernel passes, this kernel passes."""
 
@@ -167,6 +213,7 @@ def main():
                 "results": result.records,
                 "ran": result.testsRun,
                 "seconds": time.time() - t0,
+                "where": WHERE,
             }
         )
     )
