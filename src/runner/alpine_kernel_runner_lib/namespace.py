@@ -178,6 +178,56 @@ def restore(path, ns, main_module, dill_available, shell=None):
     return restored, problems
 
 
+def load_name(path, name, main_module, dill_available):
+    """One name of a saved namespace, without restoring the others: (True, value, None) or
+    (False, None, why it is not there). `%slurm gather` reads each array task's result this way.
+    Names are pickled in segments with one pickler each, so the records of `name`'s segment before
+    it are loaded too (they may hold objects it shares)."""
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return False, None, "no saved namespace"
+    except OSError as e:
+        return False, None, "namespace unreadable: %s" % e
+    with f:
+        try:
+            index = _read_index(f)
+        except Exception as e:
+            return False, None, "unreadable namespace file: %s: %s" % (type(e).__name__, e)
+        if name in index["modules"]:
+            try:
+                import importlib
+
+                return True, importlib.import_module(index["modules"][name]), None
+            except Exception as e:
+                return False, None, "import %s: %s: %s" % (index["modules"][name], type(e).__name__, e)
+        wanted = [r for r in index["records"] if r[0] == name]
+        if not wanted:
+            return False, None, "no name %r in its namespace" % name
+        segment = wanted[0][1]
+        use_dill = index["pickler"] == "dill"
+        if use_dill and not dill_available:
+            return False, None, "saved with dill, which is not importable here"
+        unpickler_class = load_dill(main_module).Unpickler if use_dill else pickle.Unpickler
+        unpickler = unpickler_class(f)
+        for record_name, record_segment, start in index["records"]:
+            if record_segment != segment:
+                continue
+            f.seek(start)
+            try:
+                value = unpickler.load()
+            except Exception as e:
+                if record_name == name:
+                    return False, None, _reason(e, e)
+                fresh = unpickler_class(f)
+                fresh.memo = unpickler.memo
+                unpickler = fresh
+                continue
+            if record_name == name:
+                return True, value, None
+    return False, None, "no name %r in its namespace" % name
+
+
 def _read_index(f):
     if f.read(len(MAGIC)) != MAGIC:
         raise ValueError("not an alpine-kernel namespace file")
