@@ -3,13 +3,13 @@
  * the cell moves (submitted, output delivered, ended). What `%squeue`, `%scancel`, `%sacct`,
  * `%slurm output` and a restarted server work from — also in a notebook reopened the next day.
  */
-import type { CellOffsets, SubmittedJob } from "../jobs/backend";
+import type { CellOffsets, CellRunMode, SubmittedJob } from "../jobs/backend";
 import type { RequestedResources } from "../jobs/diagnose";
 import type { JobState } from "../jobs/scheduler";
 import type { Ledger, LedgerEntry } from "../ledger/ledger";
 import { formatDuration } from "../jobs/slurm/slurm-time";
 import type { Cell } from "./cell";
-import type { CellInfo, CellOrigin } from "./cell-types";
+import type { CellDependency, CellEnd, CellInfo, CellOrigin } from "./cell-types";
 
 export interface CellRecord extends LedgerEntry {
   kind: "cell";
@@ -37,18 +37,52 @@ export interface CellRecord extends LedgerEntry {
   elapsed?: string;
   maxRss?: string;
   node?: string;
+  /** Absent: python. */
+  mode?: CellRunMode;
+  /** An array cell: its tasks and options (what `%slurm rerun` submits again). */
+  array?: SubmittedJob["array"];
+  after?: CellDependency[];
+  /** How an array's tasks (or srun tasks) ended, once the cell has: counts and the failed ones. */
+  parts?: PartsRecord;
+}
+
+export interface PartsRecord {
+  unit: "task" | "rank";
+  total: number;
+  done: number;
+  failed: { index: number; state: JobState; name: string }[];
 }
 
 const KEEP_ENDED_MS = 7 * 24 * 3600 * 1000;
 
 /** The job a record names, to follow it again. */
 export function jobOf(rec: CellRecord): SubmittedJob {
-  return { jobId: rec.jobId, sessionDir: rec.sessionDir, seq: rec.seq, workDir: rec.workDir };
+  const job: SubmittedJob = {
+    jobId: rec.jobId,
+    sessionDir: rec.sessionDir,
+    seq: rec.seq,
+    workDir: rec.workDir,
+  };
+  if (rec.mode) job.mode = rec.mode;
+  if (rec.array) job.array = rec.array;
+  return job;
 }
 
 export function cellInfoOf(rec: CellRecord): CellInfo {
   const { sessionId, notebookKey, seq, executionCount, detached, partition, requested, origin } = rec;
-  return { sessionId, notebookKey, seq, executionCount, detached, partition, requested, origin };
+  const info: CellInfo = {
+    sessionId,
+    notebookKey,
+    seq,
+    executionCount,
+    detached,
+    partition,
+    requested,
+    origin,
+  };
+  if (rec.mode) info.mode = rec.mode;
+  if (rec.after) info.after = rec.after;
+  return info;
 }
 
 /** The two records ledgers held before cells had one record each (merged on start-up). */
@@ -129,6 +163,19 @@ function migrateLegacy(ledger: Ledger): void {
     if (ledger.get<CellRecord>("cell", id)?.notebookKey === undefined) ledger.remove("cell", id);
 }
 
+/** An array's (or srun cell's) end, kept small: counts, and each failed task's state and error name. */
+function partsRecord(cell: Cell, end: CellEnd): PartsRecord | undefined {
+  const summary = cell.parts;
+  if (!summary) return undefined;
+  const failures = end.outcome.kind === "parts" ? end.outcome.failures : [];
+  return {
+    unit: summary.unit,
+    total: summary.total,
+    done: summary.done,
+    failed: failures.map((f) => ({ index: f.index, state: f.state, name: f.failure.name })),
+  };
+}
+
 export class CellBook {
   /** Cells in flight in this server, by cell id. */
   private readonly live = new Map<string, Cell>();
@@ -175,6 +222,9 @@ export class CellBook {
       origin: i.origin,
       state: "PENDING",
     };
+    if (job.mode) rec.mode = job.mode;
+    if (job.array) rec.array = job.array;
+    if (i.after) rec.after = i.after;
     const p = cell.phase;
     if (p.name === "ended") {
       const e = p.end;
@@ -185,6 +235,8 @@ export class CellBook {
         node: e.node,
         ...(e.seconds ? { elapsed: formatDuration(Math.round(e.seconds)) } : {}),
       });
+      const parts = partsRecord(cell, e);
+      if (parts) rec.parts = parts;
     } else if (!i.detached) {
       rec.offsets = cell.offsets;
     }

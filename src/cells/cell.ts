@@ -13,11 +13,13 @@ import {
   type JobHandle,
   type JobListener,
   type JobOutcome,
+  type PartEnd,
+  type PartsSummary,
   type SubmittedJob,
 } from "../jobs/backend";
-import { diagnoseDeath } from "../jobs/diagnose";
+import { dependencyFailure, diagnoseDeath, type JobFailure } from "../jobs/diagnose";
 import type { RunnerError, RunnerEvent } from "../jobs/runner-events";
-import type { JobStatus } from "../jobs/scheduler";
+import type { FinalJobStatus, JobStatus } from "../jobs/scheduler";
 import { startFromElapsed } from "../jobs/slurm/slurm-time";
 import type {
   CellEnd,
@@ -27,9 +29,15 @@ import type {
   CellOutcome,
   CellPhase,
   PageRequest,
+  PartFailure,
 } from "./cell-types";
 
 const QUEUED_STATES = new Set(["PENDING", "CONFIGURING", "REQUEUED"]);
+const UNKNOWN_ERROR: RunnerError = {
+  ename: "UnknownError",
+  evalue: "the cell failed without saying why",
+  traceback: [],
+};
 const RUNNING_STATES = new Set(["RUNNING", "COMPLETING"]);
 
 export class Cell {
@@ -46,6 +54,9 @@ export class Cell {
   private lastError: RunnerError | undefined;
   private readonly pages: PageRequest[] = [];
   private lastStatus: JobStatus | undefined;
+  private lastParts: PartsSummary | undefined;
+  /** Its job waits on a dependency that failed (Slurm's DependencyNeverSatisfied). */
+  private dependencyFailed = false;
   private offsetsNow: CellOffsets = NO_OFFSETS;
   private interrupts = 0;
   private cancelRequested = false;
@@ -78,6 +89,10 @@ export class Cell {
   /** The scheduler's last word on the job while it is in flight. */
   get queueStatus(): JobStatus | undefined {
     return this.phaseNow.name === "ended" ? undefined : this.lastStatus;
+  }
+  /** Where an array's tasks (or an srun cell's) are, last heard. */
+  get parts(): PartsSummary | undefined {
+    return this.lastParts;
   }
 
   on(listener: CellListener): () => void {
@@ -167,6 +182,10 @@ export class Cell {
         this.warn(`cell ${this.info.seq}: reading job output failed, retrying: ${message}`);
         this.emit({ type: "trouble", message });
       },
+      onParts: (summary) => {
+        this.lastParts = summary;
+        this.emit({ type: "parts", summary });
+      },
     };
   }
 
@@ -216,6 +235,11 @@ export class Cell {
 
   private onStatus(s: JobStatus, jobId: string): void {
     this.lastStatus = s;
+    if (s.reason === "DependencyNeverSatisfied" && !this.dependencyFailed) {
+      // It would wait for ever: say so now (the end tells why) and free the queue of it.
+      this.dependencyFailed = true;
+      this.cancel().catch((err) => this.warn(`cancel of ${jobId} failed: ${errorMessage(err)}`));
+    }
     const p = this.phaseNow;
     if (p.name !== "queued" && p.name !== "running") return;
     if (QUEUED_STATES.has(s.state)) {
@@ -235,20 +259,19 @@ export class Cell {
   // ------------------------------------------------------------ the end
 
   private outcomeOf(outcome: JobOutcome, jobId: string): CellOutcome {
+    if (outcome.kind === "parts") return this.partsOutcome(outcome.summary);
     if (outcome.kind === "ended") {
       if (outcome.status === "ok") return { kind: "completed", maxRss: outcome.maxRss };
-      return {
-        kind: "raised",
-        error: this.lastError ?? {
-          ename: "UnknownError",
-          evalue: "the cell failed without saying why",
-          traceback: [],
-        },
-        maxRss: outcome.maxRss,
-      };
+      return { kind: "raised", error: this.lastError ?? UNKNOWN_ERROR, maxRss: outcome.maxRss };
     }
-    let failure = diagnoseDeath(outcome.final, outcome.started, outcome.stderrTail, this.info.requested);
-    if (this.interrupts > 0 && outcome.final.state !== "TIMEOUT") {
+    let failure = this.deathOf(outcome.final, outcome.started, outcome.stderrTail);
+    if (this.dependencyFailed || this.cancelledWaitingOnDependency(outcome.final, outcome.started)) {
+      failure = dependencyFailure(
+        jobId,
+        (this.info.after ?? []).map((d) => d.label),
+        !this.dependencyFailed,
+      );
+    } else if (this.interrupts > 0 && outcome.final.state !== "TIMEOUT") {
       failure = {
         ...failure,
         name: "KeyboardInterrupt",
@@ -256,6 +279,51 @@ export class Cell {
       };
     }
     return { kind: "died", failure, final: outcome.final };
+  }
+
+  private deathOf(final: FinalJobStatus, started: boolean, stderrTail: string): JobFailure {
+    const subject = this.info.mode === "bash" ? "script" : "python";
+    return diagnoseDeath(final, started, stderrTail, this.info.requested, subject);
+  }
+
+  /** Cancelled before it started, not by us, while its dependency was pending: kill_invalid_depend. */
+  private cancelledWaitingOnDependency(final: FinalJobStatus, started: boolean): boolean {
+    return (
+      !started &&
+      final.state === "CANCELLED" &&
+      !this.cancelRequested &&
+      this.interrupts === 0 &&
+      Boolean(this.info.after?.length) &&
+      this.lastStatus?.reason === "Dependency"
+    );
+  }
+
+  /** Every task ended: completed when none failed, else each failure told as a single cell's would be. */
+  private partsOutcome(summary: PartsSummary): CellOutcome {
+    this.lastParts = summary;
+    const failures = summary.failed.map((p) => this.partFailure(p, summary.unit));
+    if (!failures.length) return { kind: "completed" };
+    return { kind: "parts", summary, failures, interrupted: this.interrupts > 0 };
+  }
+
+  private partFailure(p: PartEnd, unit: "task" | "rank"): PartFailure {
+    const o = p.outcome;
+    if (o.kind === "ended") {
+      // Rank 0's exception reached the cell as its own; the others' were read from their files.
+      const e = p.error ?? (unit === "rank" && p.index === 0 ? this.lastError : undefined) ?? UNKNOWN_ERROR;
+      return {
+        index: p.index,
+        jobId: p.jobId,
+        state: "FAILED",
+        failure: { name: e.ename, message: e.evalue, details: [] },
+      };
+    }
+    return {
+      index: p.index,
+      jobId: p.jobId,
+      state: o.final.state,
+      failure: this.deathOf(o.final, o.started, o.stderrTail),
+    };
   }
 
   private end(outcome: CellOutcome): void {

@@ -3,6 +3,8 @@
  * `Scheduler` runs — sbatch on Slurm, bash on this machine — and is followed through its files.
  */
 import type { Transport } from "../cluster/transport";
+import { InputError } from "../errors";
+import { settleScriptOutcome } from "./array/part-end";
 import type {
   CellJobSpec,
   CellOffsets,
@@ -10,14 +12,17 @@ import type {
   InputAnswer,
   JobHandle,
   JobListener,
+  JobOutcome,
   SubmittedJob,
 } from "./backend";
+import { cellScript } from "./cell-scripts";
 import { JobFollower, type DirWatcher } from "./job-follower";
-import { renderJobScript, type EnvironmentSetup, type SbatchPair } from "./job-script";
+import type { EnvironmentSetup, SbatchPair } from "./job-script";
 import { parseTimeOption } from "./slurm/slurm-time";
 import { installRunner } from "./runner-install";
 import type { Scheduler } from "./scheduler";
 import { cellPaths, namespacePath, snapshotPath, type CellPaths, type SessionFiles } from "./session-files";
+import { SrunJob } from "./srun/srun-job";
 
 export interface BatchBackendOptions {
   /** The cells' environment: modules, conda env, setup lines, python. */
@@ -42,32 +47,20 @@ export function submitTag(sessionId: string, seq: number): string {
   return `alpine-kernel:${sessionId}/${seq}`;
 }
 
+/** What the job script's comment calls the cell. */
+function describeCell(spec: CellJobSpec): string {
+  const what = spec.mode === "bash" ? "%%bash cell" : spec.mode === "srun" ? "%%srun cell" : "cell";
+  return spec.array ? `array ${what}` : what;
+}
+
 /** The cell's --time in seconds (undefined: none, or unlimited). Values were checked when the cell was planned. */
 function timeLimitOf(sbatch: readonly SbatchPair[]): number | undefined {
   const time = sbatch.find(([k]) => k === "--time")?.[1];
   return time === undefined ? undefined : (parseTimeOption(time) ?? undefined);
 }
 
-/** The runner's command line (docs/cell-runner.md). */
-function runnerArgs(spec: CellJobSpec, paths: CellPaths, namespaceIn: string): string[] {
-  const args = [
-    "--code",
-    paths.code,
-    "--events",
-    paths.events,
-    "--execution-count",
-    String(spec.executionCount),
-  ];
-  args.push("--namespace-in", namespaceIn);
-  if (!spec.detached) args.push("--namespace-out", namespaceIn);
-  if (spec.allowStdin && !spec.detached) args.push("--allow-stdin");
-  if (spec.silent) args.push("--silent");
-  if (!spec.storeHistory) args.push("--no-store-history");
-  return args;
-}
-
 class BatchJob implements JobHandle {
-  readonly done;
+  readonly done: Promise<JobOutcome>;
   private readonly follower: JobFollower;
 
   constructor(
@@ -78,10 +71,11 @@ class BatchJob implements JobHandle {
     private readonly paths: CellPaths,
     from: CellOffsets,
     listener: JobListener,
-    watchDir?: DirWatcher,
+    watchDir: DirWatcher | undefined,
+    bash: boolean,
   ) {
     this.follower = new JobFollower(transport, scheduler, jobId, paths, from, listener, watchDir);
-    this.done = this.follower.done;
+    this.done = bash ? this.follower.done.then(settleScriptOutcome) : this.follower.done;
   }
 
   get started(): boolean {
@@ -135,48 +129,77 @@ export class BatchBackend implements ExecutionBackend {
   }
 
   async submit(spec: CellJobSpec): Promise<SubmittedJob> {
+    if (this.scheduler.kind !== "slurm" && (spec.array || spec.mode === "srun"))
+      throw new InputError(
+        "BAD_MAGIC",
+        `${spec.array ? "--array" : "%%srun"} needs Slurm: on the local backend cells run one at a time on this machine (set backend: slurm)`,
+      );
     const [dir, workDir] = await Promise.all([
       this.files.resolve(spec.sessionDir),
       this.files.prepareDir(spec.workDir),
     ]);
     const paths = cellPaths(dir, spec.seq);
-    let namespaceIn = namespacePath(dir);
-    if (spec.detached) {
+    const mainNamespace = namespacePath(dir);
+    let namespaceIn = mainNamespace;
+    // An array's tasks start from the namespace as of submission too (or a rerun's first run's).
+    const from = spec.array?.namespaceFrom ?? (spec.detached || spec.array ? mainNamespace : undefined);
+    if (from) {
       // The namespace as of submission: later cells may change namespace.pkl before this job starts.
       const snapshot = snapshotPath(paths);
-      if (await this.transport.exists(namespaceIn)) await this.transport.copyFile(namespaceIn, snapshot);
+      if (await this.transport.exists(from)) await this.transport.copyFile(from, snapshot);
       namespaceIn = snapshot;
     }
     const environment = this.options.environment;
     const tag = submitTag(spec.sessionId, spec.seq);
-    const script = renderJobScript({
-      jobName: jobName(spec.notebook, spec.executionCount, spec.seq),
-      sbatch: [...spec.sbatch, ["--comment", tag]],
-      stdoutPath: paths.stdout,
-      stderrPath: paths.stderr,
+    const planned = cellScript(spec, {
+      paths,
       workDir,
+      runnerPath: spec.mode === "bash" ? "" : await this.runnerPath(),
       environment,
-      runnerPath: await this.runnerPath(),
-      runnerArgs: runnerArgs(spec, paths, namespaceIn),
-      description: `alpine-kernel cell ${spec.executionCount} of ${spec.notebook} (kernel ${spec.sessionId})`,
+      namespaceIn,
+      namespaceOut: spec.detached || spec.array ? undefined : mainNamespace,
+      header: {
+        jobName: jobName(spec.notebook, spec.executionCount, spec.seq),
+        sbatch: [...spec.sbatch, ["--comment", tag]],
+        stdoutPath: paths.stdout,
+        stderrPath: paths.stderr,
+        description: `alpine-kernel ${describeCell(spec)} ${spec.executionCount} of ${spec.notebook} (kernel ${spec.sessionId})`,
+      },
     });
+    for (const d of planned.dirs) await this.transport.mkdir(d);
+    for (const f of planned.files) await this.transport.writeFile(f.path, f.data);
     await this.transport.writeFile(paths.code, spec.code);
-    await this.transport.writeFile(paths.script, script, 0o755);
+    await this.transport.writeFile(paths.script, planned.script, 0o755);
     const jobId = await this.scheduler.submit({
       scriptPath: paths.script,
       stdoutPath: paths.stdout,
       stderrPath: paths.stderr,
       eventsPath: paths.events,
       workDir,
-      loginShell: environment.modules.length > 0,
+      loginShell: spec.mode === "bash" || environment.modules.length > 0,
       tag,
       timeLimitSeconds: timeLimitOf(spec.sbatch),
     });
-    return { jobId, sessionDir: dir, seq: spec.seq, workDir };
+    const job: SubmittedJob = { jobId, sessionDir: dir, seq: spec.seq, workDir };
+    if (spec.mode && spec.mode !== "python") job.mode = spec.mode;
+    if (spec.array) job.array = { ...spec.array, sbatch: [...spec.sbatch] };
+    return job;
   }
 
   follow(job: SubmittedJob, from: CellOffsets, listener: JobListener): JobHandle {
     const paths = cellPaths(job.sessionDir, job.seq);
+    const watchDir = this.options.watchDir;
+    if (job.mode === "srun")
+      return new SrunJob(
+        this.transport,
+        this.scheduler,
+        this.files,
+        job.jobId,
+        paths,
+        from,
+        listener,
+        watchDir,
+      );
     return new BatchJob(
       this.scheduler,
       this.files,
@@ -185,7 +208,8 @@ export class BatchBackend implements ExecutionBackend {
       paths,
       from,
       listener,
-      this.options.watchDir,
+      watchDir,
+      job.mode === "bash",
     );
   }
 }

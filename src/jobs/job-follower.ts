@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import type { Transport } from "../cluster/transport";
 import { errorMessage } from "../errors";
-import type { CellOffsets, JobListener, JobOutcome } from "./backend";
+import type { CellOffsets, JobListener, SingleOutcome } from "./backend";
 import { LineTail, TextTail } from "./file-tail";
 import { parseRunnerEvents, type RunnerEvent } from "./runner-events";
 import type { FinalJobStatus, StatusListener } from "./scheduler";
@@ -25,7 +25,7 @@ export interface JobLiveness {
 export type DirWatcher = (dir: string, onChange: () => void) => () => void;
 
 /** The runner's own peak memory (KiB, from getrusage) in Slurm's spelling. */
-function formatRss(kb: number | undefined): string | undefined {
+export function formatRss(kb: number | undefined): string | undefined {
   if (!kb) return undefined;
   const mb = kb / 1024;
   return mb >= 1024 ? `${(mb / 1024).toFixed(1)}G` : `${Math.max(1, Math.round(mb))}M`;
@@ -39,7 +39,7 @@ const QUEUED_POLL_MS = 1000;
 const STDERR_TAIL_CHARS = 4000;
 
 export class JobFollower {
-  readonly done: Promise<JobOutcome>;
+  readonly done: Promise<SingleOutcome>;
   private readonly events: LineTail;
   private readonly stdout: TextTail;
   private readonly stderr: TextTail;
@@ -90,7 +90,7 @@ export class JobFollower {
     return last?.type === "end" ? last : undefined;
   }
 
-  private async follow(transport: Transport): Promise<JobOutcome> {
+  private async follow(transport: Transport): Promise<SingleOutcome> {
     const ended = await this.endBeforeOffset(transport);
     if (ended) {
       this.stopWatchingDir?.();

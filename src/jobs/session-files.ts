@@ -7,7 +7,12 @@
  *   <session dir>/cells/0007.events.jsonl       the runner's events (docs/cell-runner.md)
  *   <session dir>/cells/0007.events.jsonl.input.N   answer to the runner's Nth input request
  *   <session dir>/cells/0007.out / 0007.err     the job's own stdout and stderr
- *   <session dir>/cells/0007.namespace.pkl      the snapshot a detached cell starts from
+ *   <session dir>/cells/0007.namespace.pkl      the snapshot a detached cell (or an array) starts from
+ *   <session dir>/cells/0007.tasks/17.*         an array cell's task 17: events, out, err, namespace.pkl
+ *   <session dir>/cells/0007.ranks/3.*          an srun cell's task of rank 3 (rank 0 uses 0007.*)
+ *   <session dir>/cells/0007.ranks/size         how many srun tasks the job has (SLURM_NTASKS)
+ *   <session dir>/cells/0007.gather.json        what a `%slurm gather` cell collects
+ *   <session dir>/cells/0007.sh.user            a %%bash cell's own script, sourced by its job script
  */
 import { join } from "node:path";
 import type { Transport } from "../cluster/transport";
@@ -30,6 +35,40 @@ export function cellPaths(sessionDir: string, seq: number): CellPaths {
     stdout: `${base}.out`,
     stderr: `${base}.err`,
   };
+}
+
+/** A part of a cell's job (an array task, an srun task) has the files of a cell, and a namespace. */
+export interface PartPaths extends CellPaths {
+  namespace: string;
+}
+
+/**
+ * The files of one array task (`index` a number, or job-script.ts's TASK_INDEX / RANK_INDEX mark
+ * that the job script turns into the running task's index).
+ */
+export function partPaths(cell: CellPaths, unit: "tasks" | "ranks", index: number | string): PartPaths {
+  const base = join(partsDir(cell, unit), String(index));
+  return {
+    code: cell.code,
+    script: cell.script,
+    events: `${base}.events.jsonl`,
+    stdout: `${base}.out`,
+    stderr: `${base}.err`,
+    namespace: `${base}.namespace.pkl`,
+  };
+}
+
+export function partsDir(cell: CellPaths, unit: "tasks" | "ranks"): string {
+  return cell.code.replace(/\.py$/, `.${unit}`);
+}
+
+export function gatherSpecPath(cell: CellPaths): string {
+  return cell.code.replace(/\.py$/, ".gather.json");
+}
+
+/** A %%bash cell's script as the user wrote it (its job script sources it). */
+export function userScriptPath(cell: CellPaths): string {
+  return `${cell.script}.user`;
 }
 
 export function namespacePath(sessionDir: string): string {
@@ -123,8 +162,33 @@ export class SessionFiles {
   }
 
   /** Everything a cell's job has written so far (for `%slurm output`). */
-  async recorded(job: SubmittedJob): Promise<RecordedOutput> {
-    const paths = cellPaths(job.sessionDir, job.seq);
+  recorded(job: SubmittedJob): Promise<RecordedOutput> {
+    return this.recordedAt(cellPaths(job.sessionDir, job.seq));
+  }
+
+  /** The same for one array task (`tasks`) or srun task (`ranks`) of a cell's job. */
+  recordedPart(job: SubmittedJob, unit: "tasks" | "ranks", index: number): Promise<RecordedOutput> {
+    const cell = cellPaths(job.sessionDir, job.seq);
+    return this.recordedAt(unit === "ranks" && index === 0 ? cell : partPaths(cell, unit, index));
+  }
+
+  /** The code a cell's job ran (for `%slurm rerun`); null once the file is gone. */
+  async cellCode(job: SubmittedJob): Promise<string | null> {
+    const buf = await this.transport.readFrom(cellPaths(job.sessionDir, job.seq).code, 0, REPLAY_MAX_BYTES);
+    return buf ? buf.toString("utf8") : null;
+  }
+
+  /** The namespace a cell's job started from, as of its submission (a detached or array cell's). */
+  snapshotOf(job: SubmittedJob): string {
+    return snapshotPath(cellPaths(job.sessionDir, job.seq));
+  }
+
+  /** Where an array task saved its namespace. */
+  taskNamespace(job: SubmittedJob, task: number): string {
+    return partPaths(cellPaths(job.sessionDir, job.seq), "tasks", task).namespace;
+  }
+
+  private async recordedAt(paths: CellPaths): Promise<RecordedOutput> {
     const [events, stdout, stderr] = await Promise.all(
       [paths.events, paths.stdout, paths.stderr].map((p) => this.transport.readFrom(p, 0, REPLAY_MAX_BYTES)),
     );

@@ -7,7 +7,10 @@ import type { Transport } from "../cluster/transport";
 import type { Config } from "../config/config";
 import type { Ledger } from "../ledger/ledger";
 import { CellBook } from "../cells/cell-book";
+import { ArrayBackend } from "../jobs/array/array-backend";
+import type { ExecutionBackend } from "../jobs/backend";
 import { BatchBackend } from "../jobs/batch-backend";
+import type { DirWatcher } from "../jobs/job-follower";
 import { ClusterHealth } from "../jobs/cluster-health";
 import { SessionFiles } from "../jobs/session-files";
 import { Transfers } from "../jobs/transfers";
@@ -87,6 +90,18 @@ function pythonVersionOf(transport: Transport, config: Config, loginShell: boole
       : probe();
 }
 
+/** On Slurm, array cells are followed as arrays (the local backend refuses them). */
+function withArrays(
+  inner: ExecutionBackend,
+  transport: Transport,
+  scheduler: Scheduler,
+  watchDir: DirWatcher | undefined,
+): ExecutionBackend {
+  return scheduler instanceof SlurmScheduler
+    ? new ArrayBackend(inner, transport, scheduler, watchDir)
+    : inner;
+}
+
 /** What the server builds from its configuration: the sessions' environment and the one cluster connection. */
 export interface ServerBackend {
   env: SessionEnvironment;
@@ -123,6 +138,7 @@ export function createBackend(
     scheduler = new LocalScheduler(transport);
   }
   const loginShell = config.environment.modules.length > 0;
+  const watchDir = transport.kind === "local" ? watchLocalDir : undefined;
   const files = new SessionFiles(transport, {
     notebookDir: config.cluster.notebook_dir,
     workDir: config.work_dir,
@@ -137,11 +153,16 @@ export function createBackend(
     files,
     transfers: new Transfers(transport, files),
     cells: new CellBook(ledger),
-    backend: new BatchBackend(transport, scheduler, files, {
-      environment: config.environment,
-      workDir: config.work_dir,
-      watchDir: transport.kind === "local" ? watchLocalDir : undefined,
-    }),
+    backend: withArrays(
+      new BatchBackend(transport, scheduler, files, {
+        environment: config.environment,
+        workDir: config.work_dir,
+        watchDir,
+      }),
+      transport,
+      scheduler,
+      watchDir,
+    ),
     pythonVersion: pythonVersionOf(transport, config, loginShell),
     prompts,
   };
