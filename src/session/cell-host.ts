@@ -26,6 +26,8 @@ export interface CellHost {
   readonly notebookKey: string;
   readonly place: SessionPlace;
   readonly publish: IopubPublisher;
+  /** The last execution count given (the cell being run has it). */
+  readonly executionCount: number;
   /** A new cell number (persisted). */
   nextSeq(): number;
   /** Persists what `%slurm` set. */

@@ -5,12 +5,14 @@
 import { jobOf, type CellRecord } from "../cells/cell-book";
 import { parseRunnerEvents } from "../jobs/runner-events";
 import type { FinalJobStatus } from "../jobs/scheduler";
-import type { SessionFiles } from "../jobs/session-files";
+import type { RecordedOutput } from "../jobs/session-files";
+import { describeTasks, parseArraySpec } from "../jobs/array/array-spec";
 import { parseSlurmDuration } from "../jobs/slurm/slurm-time";
 import { findMagic, MAGICS } from "../magics/registry";
 import { parseSlurmOptions } from "../magics/sbatch-args";
 import { MagicError, type LineMagic } from "../magics/types";
 import { requeuedNotice, showOutput, type OutputSink } from "./cell-output";
+import { arrayRecord } from "./array-magics";
 import type { CellHost } from "./cell-host";
 import { shortDuration } from "./status-display";
 import { transferMagic } from "./transfer-magics";
@@ -72,11 +74,9 @@ async function slurmMagic(args: string[], ctx: MagicContext): Promise<void> {
     );
     return;
   }
-  if (args[0] === "output") {
-    if (args.length !== 2) throw new MagicError("usage: %slurm output JOBID");
-    await replayOutput(ctx.host.env.files, ownJob(ctx, args[1]!), ctx.out);
-    return;
-  }
+  if (args[0] === "output") return outputMagic(args.slice(1), ctx);
+  if (args[0] === "gather" || args[0] === "rerun")
+    throw new MagicError(`%slurm ${args[0]} runs as the cell's job: put it at the top of a cell of its own`);
   if (args.length) {
     await options.setNotebookDefaults(parseSlurmOptions(args, "%slurm"));
     ctx.host.saveDefaults();
@@ -188,11 +188,64 @@ async function sacctMagic(args: string[], ctx: MagicContext): Promise<void> {
   display(ctx, renderTable(table, `accounting of ${rows.length} cell job(s)`));
 }
 
-/** `%slurm output JOBID`: the job's whole output, from its files, as this cell's output. */
-async function replayOutput(files: SessionFiles, rec: CellRecord, out: OutputSink): Promise<void> {
-  const { events, stdout, stderr } = await files.recorded(jobOf(rec));
+const OUTPUT_USAGE = "usage: %slurm output JOBID | ARRAY_TASK (e.g. 4521_17) | JOBID --rank N";
+
+/** `%slurm output`: a cell job's whole output, an array task's, an srun task's, or an array's tasks. */
+async function outputMagic(args: string[], ctx: MagicContext): Promise<void> {
+  const [id, flag, rank, ...rest] = args;
+  if (!id || rest.length || (flag !== undefined && (flag !== "--rank" || !/^\d+$/.test(rank ?? ""))))
+    throw new MagicError(OUTPUT_USAGE);
+  const files = ctx.host.env.files;
+  const task = /^(\d+)_(\d+)$/.exec(id);
+  if (task) {
+    const rec = arrayRecord(ctx.host, task[1]!);
+    const index = Number(task[2]);
+    if (!parseArraySpec(rec.array!.spec).tasks.includes(index))
+      throw new MagicError(
+        `array ${rec.jobId} has no task ${index} (its tasks: ${describeTasks(parseArraySpec(rec.array!.spec).tasks)})`,
+      );
+    const what = `task ${id}`;
+    return replayOutput(await files.recordedPart(jobOf(rec), "tasks", index), rec, what, ctx.out);
+  }
+  const rec = ownJob(ctx, id);
+  if (flag === "--rank") {
+    if (rec.mode !== "srun") throw new MagicError(`job ${id} is not an %%srun cell: it has no ranks`);
+    const what = `rank ${rank} of job ${id}`;
+    return replayOutput(await files.recordedPart(jobOf(rec), "ranks", Number(rank)), rec, what, ctx.out);
+  }
+  if (rec.array) return arrayTable(rec, ctx);
+  return replayOutput(await files.recorded(jobOf(rec)), rec, `job ${rec.jobId}`, ctx.out);
+}
+
+/** `%slurm output ARRAY`: how its tasks ended, and how to see one's output. */
+function arrayTable(rec: CellRecord, ctx: MagicContext): void {
+  const tasks = parseArraySpec(rec.array!.spec).tasks;
+  const live = ctx.host.env.cells.liveCell(rec.id)?.parts;
+  const failed = live
+    ? live.failed.map((f) => ({
+        index: f.index,
+        state: f.outcome.kind === "died" ? f.outcome.final.state : "FAILED",
+        name: f.error?.ename ?? "",
+      }))
+    : (rec.parts?.failed ?? []);
+  const rows = failed.map((f) => [`${rec.jobId}_${f.index}`, f.state, f.name || "—"]);
+  const counts = live
+    ? `${live.done} done · ${live.running} running · ${live.pending} pending · ${live.failed.length} failed`
+    : rec.parts
+      ? `${rec.parts.done} done · ${rec.parts.failed.length} failed`
+      : `${rec.state.toLowerCase()}`;
+  const caption =
+    `array ${rec.jobId} (cell ${cellLabel(rec)}, tasks ${describeTasks(tasks)}): ${counts}` +
+    `${rows.length ? "; failed tasks below" : ""}. %slurm output ${rec.jobId}_${tasks[0]} shows a task's output` +
+    `${rows.length ? `, %slurm rerun ${rec.jobId} --failed runs the failed ones again` : ""}.`;
+  display(ctx, renderTable({ headers: ["task", "state", "error"], rows }, caption));
+}
+
+/** A job's (or task's) whole output, from its files, as this cell's output. */
+function replayOutput(rec0: RecordedOutput, rec: CellRecord, what: string, out: OutputSink): void {
+  const { events, stdout, stderr } = rec0;
   if (!events && !stdout && !stderr) {
-    out.stream("stderr", `job ${rec.jobId} left no output files in ${rec.sessionDir} (were they purged?)\n`);
+    out.stream("stderr", `${what} left no output files in ${rec.sessionDir} (not started yet, or purged)\n`);
     return;
   }
   let starts = 0;
