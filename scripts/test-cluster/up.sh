@@ -436,6 +436,28 @@ put "$MODULE_DIR/anaconda/2023.09.lua" 644 root:root <"$HERE/miniforge-modulefil
 for pid in "${VENV_PIDS[@]}"; do wait "$pid" || die "python -m venv failed (see $RUN/venv-*.log)"; done
 mark "Lmod miniforge + envs $ENV_NAME, myenv"
 
+# --------------------------------------------------------------------------- nvidia-smi stand-in
+# Job scripts on Alpine's GPU nodes call nvidia-smi; the fake GPUs here have no driver. This one
+# lists the GPUs Slurm gave the job (CUDA_VISIBLE_DEVICES), and none elsewhere, as the real one does.
+put /usr/local/bin/nvidia-smi 755 root:root <<'SMI'
+#!/bin/bash
+# nvidia-smi stand-in of the alpine-kernel test cluster (scripts/test-cluster/up.sh)
+if [ -z "${CUDA_VISIBLE_DEVICES:-}" ]; then echo "No devices were found"; exit 6; fi
+IFS=, read -ra gpus <<<"$CUDA_VISIBLE_DEVICES"
+if [ "${1:-}" = -L ]; then
+  for i in "${!gpus[@]}"; do echo "GPU $i: NVIDIA A100-PCIE-40GB (UUID: GPU-alpine-test-${gpus[$i]})"; done
+  exit 0
+fi
+echo "+-----------------------------------------------------------------------------+"
+echo "| NVIDIA-SMI 535.104.05   Driver Version: 535.104.05   CUDA Version: 12.2      |"
+echo "|-------------------------------+----------------------+----------------------+"
+for i in "${!gpus[@]}"; do
+  printf '|   %d  NVIDIA A100-PCIE-40GB  | 00000000:%02X:00.0 Off |                    0 |\n' "$i" "$((0x3b + gpus[i]))"
+done
+echo "+-----------------------------------------------------------------------------+"
+SMI
+mark "nvidia-smi stand-in"
+
 # --------------------------------------------------------------------------- env.sh
 put "$RUN/env.sh" 644 root:root <<EOF
 # alpine-kernel test cluster (scripts/test-cluster/up.sh). source this file.
