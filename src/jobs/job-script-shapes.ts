@@ -23,6 +23,8 @@ import {
 
 /** Exit code the bash job script gives an interrupted script (128 + SIGINT), as bash does. */
 export const INTERRUPTED_EXIT = 130;
+/** And a terminated one (128 + SIGTERM): scancel, the time limit, preemption. */
+export const TERMINATED_EXIT = 143;
 
 export interface BashJobScriptInput extends ScriptHeader {
   workDir: string;
@@ -41,7 +43,9 @@ const EVENT_FUNCTIONS = [
   'ak_event() { printf \'%s\\n\' "$1" >>"$AK_EVENTS"; }',
   "ak_finish() {",
   "  local code=$1",
-  "  trap - EXIT INT",
+  "  trap - EXIT INT TERM",
+  // Slurm ended it (scancel, time limit, preemption): no end marker, so its end state tells.
+  '  if [ -n "${AK_TERMINATED:-}" ]; then exit "$code"; fi',
   '  if [ -n "${AK_INTERRUPTED:-}" ]; then',
   '    ak_event \'{"type":"error","ename":"KeyboardInterrupt","evalue":"the script was interrupted","traceback":["KeyboardInterrupt: the script was interrupted"]}\'',
   '  elif [ "$code" != 0 ]; then',
@@ -64,6 +68,7 @@ export function renderBashJobScript(input: BashJobScriptInput): string {
   lines.push(...EVENT_FUNCTIONS, START_EVENT);
   // A handler, not an ignore: the script's own programs still get SIGINT (ignored signals are inherited).
   lines.push(`trap 'AK_INTERRUPTED=1; exit ${INTERRUPTED_EXIT}' INT`);
+  lines.push(`trap 'AK_TERMINATED=1; exit ${TERMINATED_EXIT}' TERM`);
   lines.push("trap 'ak_finish $?' EXIT");
   lines.push(`. ${shellWord(input.userScriptPath)}`);
   return lines.join("\n") + "\n";

@@ -101,6 +101,16 @@ describe("a %%bash cell's job script", () => {
     expect(evs[2]).toMatchObject({ status: "error", exit_code: 130 });
   }, 20_000);
 
+  test("SIGTERM (scancel, the time limit): no end mark, so the job's end state tells, never 'ok'", async () => {
+    const { script, ctx } = prepare({ mode: "bash", code: "echo ready\nsleep 30\necho never\n" });
+    const child = spawn("bash", [script], { env: ENV, detached: true, stdio: ["ignore", "pipe", "ignore"] });
+    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+    process.kill(-child.pid!, "SIGTERM");
+    const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+    expect(code).toBe(143);
+    expect(events(ctx.paths.events).map((e) => e.type)).toEqual(["start"]);
+  }, 20_000);
+
   test("a script that sets its own EXIT trap: no end mark (the server then goes by the job's end state)", () => {
     const { script, ctx } = prepare({ mode: "bash", code: "trap 'echo bye' EXIT\necho hi\n" });
     expect(runBash(script)).toEqual({ code: 0, stdout: "hi\nbye\n" });
