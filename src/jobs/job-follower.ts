@@ -161,7 +161,13 @@ export class JobFollower {
     const before = this.offsets;
     // The three files at once: over SSH, one round trip for all of them.
     const [got, text] = await Promise.all([this.drainStd(), this.events.read()]);
-    const end = text ? this.deliver(text) : undefined;
+    let end = text ? this.deliver(text) : undefined;
+    // Output shown but no start seen: the events file was read just before the start was written
+    // (a %%bash script prints at once). Read it again, so an interrupt now is SIGINT, not scancel.
+    if (got && !this.startedFlag && !end) {
+      const again = await this.events.read();
+      if (again) end = this.deliver(again);
+    }
     const after = this.offsets;
     const moved =
       after.events !== before.events || after.stdout !== before.stdout || after.stderr !== before.stderr;
