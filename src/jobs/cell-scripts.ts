@@ -13,7 +13,14 @@ import {
   type ScriptHeader,
 } from "./job-script";
 import { renderBashJobScript, renderSrunJobScript } from "./job-script-shapes";
-import { gatherSpecPath, partPaths, partsDir, userScriptPath, type CellPaths } from "./session-files";
+import {
+  gatherSpecPath,
+  partPaths,
+  partsDir,
+  rankCountPath,
+  userScriptPath,
+  type CellPaths,
+} from "./session-files";
 
 export interface ScriptContext {
   paths: CellPaths;
@@ -113,7 +120,7 @@ export function cellScript(spec: CellJobSpec, ctx: ScriptContext): CellScript {
       rankArgs: [...others, ...names, ...extra],
       rankStdout: rank.stdout,
       rankStderr: rank.stderr,
-      sizePath: `${partsDir(paths, "ranks")}/size`,
+      sizePath: rankCountPath(paths),
     });
     return { script, files, dirs };
   }

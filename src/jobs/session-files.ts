@@ -62,6 +62,11 @@ export function partsDir(cell: CellPaths, unit: "tasks" | "ranks"): string {
   return cell.code.replace(/\.py$/, `.${unit}`);
 }
 
+/** Where an srun cell's job writes its number of tasks (SLURM_NTASKS) before it starts srun. */
+export function rankCountPath(cell: CellPaths): string {
+  return `${partsDir(cell, "ranks")}/size`;
+}
+
 export function gatherSpecPath(cell: CellPaths): string {
   return cell.code.replace(/\.py$/, ".gather.json");
 }
@@ -181,6 +186,13 @@ export class SessionFiles {
   /** The namespace a cell's job started from, as of its submission (a detached or array cell's). */
   snapshotOf(job: SubmittedJob): string {
     return snapshotPath(cellPaths(job.sessionDir, job.seq));
+  }
+
+  /** How many tasks an srun cell's job has; undefined before it has started (or once purged). */
+  async rankCount(job: SubmittedJob): Promise<number | undefined> {
+    const buf = await this.transport.readFrom(rankCountPath(cellPaths(job.sessionDir, job.seq)), 0, 64);
+    const n = Number(buf?.toString("utf8").trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
   }
 
   /** Where an array task saved its namespace. */

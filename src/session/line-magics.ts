@@ -210,6 +210,9 @@ async function outputMagic(args: string[], ctx: MagicContext): Promise<void> {
   const rec = ownJob(ctx, id);
   if (flag === "--rank") {
     if (rec.mode !== "srun") throw new MagicError(`job ${id} is not an %%srun cell: it has no ranks`);
+    const size = await files.rankCount(jobOf(rec));
+    if (size !== undefined && Number(rank) >= size)
+      throw new MagicError(`job ${id} has no rank ${rank}: it ran ${size} task(s), ranks 0-${size - 1}`);
     const what = `rank ${rank} of job ${id}`;
     return replayOutput(await files.recordedPart(jobOf(rec), "ranks", Number(rank)), rec, what, ctx.out);
   }

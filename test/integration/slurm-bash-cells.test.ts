@@ -107,6 +107,24 @@ describe.each<TransportKind>(["local", "ssh"])("%%bash cells over the %s transpo
     expect(accounting).toMatch(new RegExp(`^${cluster.gpuPartition}\\|.*gres/gpu=1`));
   });
 
+  test("srun in the script: one step task on each node of a two-node job", async () => {
+    const partition = cluster.ALPINE_TEST_MULTINODE_PARTITION ?? "";
+    if (!partition || !cluster.ALPINE_TEST_CPU_NODE2)
+      throw new Error("the test cluster has one CPU node: run scripts/test-cluster/up.sh (it adds a second)");
+    const r = await kernel.execute(
+      [
+        "%%bash",
+        `#SBATCH -p ${partition} -N 2 --ntasks-per-node 1`,
+        "srun bash -c 'echo $SLURM_PROCID of $SLURM_NTASKS on $SLURMD_NODENAME' | sort",
+      ].join("\n"),
+      { timeoutMs: 90_000 },
+    );
+    expect(r.reply.content.status).toBe("ok");
+    expect(streamText(r.iopub)).toBe(
+      `0 of 2 on ${cluster.ALPINE_TEST_CPU_NODE}\n1 of 2 on ${cluster.ALPINE_TEST_CPU_NODE2}\n`,
+    );
+  });
+
   test("a command that fails ends the cell with its exit code (CellScriptFailed), what it printed shown", async () => {
     const r = await kernel.execute("%%bash\nset -e\necho before\nls /no/such/dir\necho never", {
       timeoutMs: 90_000,

@@ -63,6 +63,28 @@ test("a 2-task cell across two nodes: rank and size, rank 0's output live, rank 
   expect(streamText((await kernel.execute("print(mine, rank, size)")).iopub)).toBe("0 0 2\n");
 }, 120_000);
 
+test("-N 2 --ntasks-per-node 2: four ranks, two on each node; the last one's output on request", async () => {
+  const r = await kernel.execute(
+    [
+      `%%slurm -p ${partition} -N 2 --ntasks-per-node 2`,
+      "%%srun",
+      "import os",
+      "print(f'rank {rank} of {size} on', os.environ['SLURMD_NODENAME'], flush=True)",
+    ].join("\n"),
+    { timeoutMs: 90_000 },
+  );
+  expect(r.reply.content.status).toBe("ok");
+  expect(streamText(r.iopub)).toBe(`rank 0 of 4 on ${cluster.ALPINE_TEST_CPU_NODE}\n`);
+  const jobId = jobIdOf(r.iopub);
+  const last = await kernel.execute(`%slurm output ${jobId} --rank 3`);
+  expect(streamText(last.iopub)).toBe(`rank 3 of 4 on ${cluster.ALPINE_TEST_CPU_NODE2}\n`);
+  const none = await kernel.execute(`%slurm output ${jobId} --rank 4`);
+  expect(none.reply.content).toMatchObject({ status: "error", ename: "MagicError" });
+  expect(String(none.reply.content.evalue)).toContain(
+    `job ${jobId} has no rank 4: it ran 4 task(s), ranks 0-3`,
+  );
+}, 120_000);
+
 test("a rank that raises: the cell ends RanksFailed naming it; rank 0's output is still the cell's", async () => {
   const r = await kernel.execute(
     [

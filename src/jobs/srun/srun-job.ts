@@ -18,7 +18,7 @@ import type {
 } from "../backend";
 import { JobFollower, type DirWatcher } from "../job-follower";
 import type { Scheduler } from "../scheduler";
-import { partPaths, partsDir, type CellPaths, type SessionFiles } from "../session-files";
+import { partPaths, rankCountPath, type CellPaths, type SessionFiles } from "../session-files";
 import { partFailed, readPartEnd } from "../array/part-end";
 
 export class SrunJob implements JobHandle {
@@ -57,9 +57,7 @@ export class SrunJob implements JobHandle {
 
   /** How many tasks the job has (it writes SLURM_NTASKS before starting srun); 1 when unknown. */
   private async size(): Promise<number> {
-    const buf = await this.transport
-      .readFrom(`${partsDir(this.paths, "ranks")}/size`, 0, 64)
-      .catch(() => null);
+    const buf = await this.transport.readFrom(rankCountPath(this.paths), 0, 64).catch(() => null);
     const n = Number(buf?.toString("utf8").trim());
     return Number.isInteger(n) && n > 0 ? n : 1;
   }
