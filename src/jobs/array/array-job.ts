@@ -23,12 +23,14 @@ import { cellPaths, partPaths, type CellPaths } from "../session-files";
 import type { SlurmScheduler } from "../slurm/slurm-scheduler";
 import { parseArraySpec } from "./array-spec";
 import { partFailed, readPartEnd, settleScriptOutcome } from "./part-end";
-import { taskFinal } from "./task-final";
+import { sharedAccounting, taskFinal, type Accounting } from "./task-final";
 import { TaskTracker } from "./task-tracker";
 
 /** Tasks whose end is read at the same time (over SSH, each is a few round trips). */
 const READ_AT_ONCE = 8;
 const RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
+/** Tasks that need accounting within this long of each other share one sacct of the array. */
+const ACCOUNTING_SHARED_MS = 2000;
 
 export class ArrayJob implements JobHandle {
   readonly jobId: string;
@@ -46,6 +48,7 @@ export class ArrayJob implements JobHandle {
   private finish!: (o: JobOutcome) => void;
   private readonly unwatch: () => void;
   private readonly bash: boolean;
+  private readonly accounting: Accounting;
 
   constructor(
     private readonly transport: Transport,
@@ -56,6 +59,7 @@ export class ArrayJob implements JobHandle {
     watchDir?: DirWatcher,
   ) {
     this.jobId = job.jobId;
+    this.accounting = sharedAccounting((ids) => this.scheduler.accounting(ids), ACCOUNTING_SHARED_MS);
     this.bash = job.mode === "bash";
     this.tasks = parseArraySpec(job.array.spec).tasks;
     this.first = this.tasks[0]!;
@@ -171,7 +175,7 @@ export class ArrayJob implements JobHandle {
   }
 
   private final(task: number): ReturnType<typeof taskFinal> {
-    return taskFinal((ids) => this.scheduler.accounting(ids), this.jobId, task);
+    return taskFinal(this.accounting, this.jobId, task);
   }
 
   private ended(task: number, jobId: string, outcome: SingleOutcome, error?: PartEnd["error"]): void {

@@ -35,6 +35,30 @@ function recordOf(
   return undefined;
 }
 
+/**
+ * One accounting answer shared by every task of an array that asks within `freshMs` of it: when a
+ * thousand tasks leave the queue together (cancelled, all out of memory), they cost a sacct every
+ * `freshMs`, not one per task. A failed answer is not kept.
+ */
+export function sharedAccounting(
+  accounting: Accounting,
+  freshMs: number,
+  now: () => number = Date.now,
+): Accounting {
+  let last: { at: number; answer: Promise<Map<string, FinalJobStatus>> } | undefined;
+  return (jobIds) => {
+    if (!last || now() - last.at >= freshMs) {
+      const answer = accounting(jobIds);
+      const mine = { at: now(), answer };
+      last = mine;
+      answer.catch(() => {
+        if (last === mine) last = undefined;
+      });
+    }
+    return last.answer;
+  };
+}
+
 export async function taskFinal(
   accounting: Accounting,
   arrayId: string,

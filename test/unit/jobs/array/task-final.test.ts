@@ -3,7 +3,7 @@
  * parseSacct): its own record, or the pending range it was cancelled in; asked again while
  * accounting lags; UNKNOWN when it never tells.
  */
-import { taskFinal } from "../../../../src/jobs/array/task-final";
+import { sharedAccounting, taskFinal } from "../../../../src/jobs/array/task-final";
 import { parseSacct } from "../../../../src/jobs/slurm/parse-sacct";
 import type { FinalJobStatus } from "../../../../src/jobs/scheduler";
 
@@ -43,4 +43,37 @@ test("accounting never knows the task: UNKNOWN after the retries", async () => {
   const f = await taskFinal(async () => (n++, new Map<string, FinalJobStatus>()), "2227", 9, noSleep);
   expect(f).toEqual({ jobId: "2227_9", state: "UNKNOWN", exitCode: 0, signal: 0, unknown: true });
   expect(n).toBe(7);
+});
+
+describe("sharedAccounting: tasks leaving the queue together share one sacct", () => {
+  test("asks within the window share one answer; after it, a fresh one", async () => {
+    let clock = 0;
+    let calls = 0;
+    const shared = sharedAccounting(
+      async () => (calls++, parseSacct(SACCT)),
+      2000,
+      () => clock,
+    );
+    const finals = await Promise.all([0, 1, 2, 3, 4, 5].map((t) => taskFinal(shared, "2227", t, noSleep)));
+    expect(finals.map((f) => f.state)).toEqual(["FAILED", "FAILED", ...Array(4).fill("CANCELLED")]);
+    expect(calls).toBe(1);
+    clock = 2000;
+    await taskFinal(shared, "2227", 1, noSleep);
+    expect(calls).toBe(2);
+  });
+
+  test("a failed answer is not kept: the next ask tries again", async () => {
+    let calls = 0;
+    const shared = sharedAccounting(
+      async () => {
+        if (calls++ === 0) throw new Error("sacct: error: Problem talking to the database");
+        return parseSacct(SACCT);
+      },
+      2000,
+      () => 0,
+    );
+    await expect(shared(["2227"])).rejects.toThrow(/Problem talking/);
+    expect((await shared(["2227"])).get("2227_1")?.state).toBe("FAILED");
+    expect(calls).toBe(2);
+  });
 });
