@@ -139,6 +139,15 @@ describe.each<TransportKind>(["local", "ssh"])("%%bash cells over the %s transpo
     expect(statusLines(r.iopub).at(-1)).toMatch(/^✖ job \d+ ended with CellScriptFailed after/);
   });
 
+  test("a script whose job is cancelled (SIGTERM) ends SlurmCancelled, never as completed", async () => {
+    const r = await kernel.execute("%%bash\necho going\nscancel $SLURM_JOB_ID\nsleep 60\necho never", {
+      timeoutMs: 90_000,
+    });
+    expect(r.reply.content).toMatchObject({ status: "error", ename: "SlurmCancelled" });
+    expect(streamText(r.iopub)).toBe("going\n");
+    expect(statusLines(r.iopub).at(-1)).toMatch(/^✖ job \d+ ended with SlurmCancelled after/);
+  });
+
   test("interrupt: the running script is stopped (KeyboardInterrupt), its job ends, the kernel carries on", async () => {
     const msgId = await kernel.startExecute("%%bash\necho started\nsleep 600\necho never");
     await kernel.waitFor(
