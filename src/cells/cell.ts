@@ -13,11 +13,12 @@ import {
   type JobHandle,
   type JobListener,
   type JobOutcome,
+  type PartsSummary,
   type SubmittedJob,
 } from "../jobs/backend";
-import { diagnoseDeath } from "../jobs/diagnose";
+import { dependencyFailure, diagnoseDeath, type JobFailure } from "../jobs/diagnose";
 import type { RunnerError, RunnerEvent } from "../jobs/runner-events";
-import type { JobStatus } from "../jobs/scheduler";
+import type { FinalJobStatus, JobStatus } from "../jobs/scheduler";
 import { startFromElapsed } from "../jobs/slurm/slurm-time";
 import type {
   CellEnd,
@@ -29,6 +30,7 @@ import type {
   PageRequest,
   NamespaceUse,
 } from "./cell-types";
+import { partsOutcome, UNKNOWN_ERROR } from "./parts-error";
 
 const QUEUED_STATES = new Set(["PENDING", "CONFIGURING", "REQUEUED"]);
 
@@ -70,6 +72,9 @@ export class Cell {
   private lastError: RunnerError | undefined;
   private readonly pages: PageRequest[] = [];
   private lastStatus: JobStatus | undefined;
+  private lastParts: PartsSummary | undefined;
+  /** Its job waits on a dependency that failed (Slurm's DependencyNeverSatisfied). */
+  private dependencyFailed = false;
   private offsetsNow: CellOffsets = NO_OFFSETS;
   private interrupts = 0;
   /** The last of the job's stderr (slurmstepd says there why it stopped a job). */
@@ -108,6 +113,10 @@ export class Cell {
   /** The scheduler's last word on the job while it is in flight. */
   get queueStatus(): JobStatus | undefined {
     return this.phaseNow.name === "ended" ? undefined : this.lastStatus;
+  }
+  /** Where an array's tasks (or an srun cell's) are, last heard. */
+  get parts(): PartsSummary | undefined {
+    return this.lastParts;
   }
 
   on(listener: CellListener): () => void {
@@ -214,6 +223,10 @@ export class Cell {
         this.warn(`cell ${this.info.seq}: reading job output failed, retrying: ${message}`);
         this.emit({ type: "trouble", message });
       },
+      onParts: (summary) => {
+        this.lastParts = summary;
+        this.emit({ type: "parts", summary });
+      },
     };
   }
 
@@ -275,6 +288,11 @@ export class Cell {
 
   private onStatus(s: JobStatus, jobId: string): void {
     this.lastStatus = s;
+    if (s.reason === "DependencyNeverSatisfied" && !this.dependencyFailed) {
+      // It would wait for ever: say so now (the end tells why) and free the queue of it.
+      this.dependencyFailed = true;
+      this.cancel().catch((err) => this.warn(`cancel of ${jobId} failed: ${errorMessage(err)}`));
+    }
     const p = this.phaseNow;
     // Back in the queue after it ran: node failure, preemption or `scontrol requeue`.
     if (QUEUED_STATES.has(s.state)) this.onRequeue();
@@ -296,20 +314,23 @@ export class Cell {
   // ------------------------------------------------------------ the end
 
   private outcomeOf(outcome: JobOutcome, jobId: string): CellOutcome {
+    if (outcome.kind === "parts") {
+      this.lastParts = outcome.summary;
+      const deathOf = (f: FinalJobStatus, started: boolean, tail: string) => this.deathOf(f, started, tail);
+      return partsOutcome(outcome.summary, this.lastError, this.interrupts > 0, deathOf);
+    }
     if (outcome.kind === "ended") {
       if (outcome.status === "ok") return { kind: "completed", maxRss: outcome.maxRss };
-      return {
-        kind: "raised",
-        error: this.lastError ?? {
-          ename: "UnknownError",
-          evalue: "the cell failed without saying why",
-          traceback: [],
-        },
-        maxRss: outcome.maxRss,
-      };
+      return { kind: "raised", error: this.lastError ?? UNKNOWN_ERROR, maxRss: outcome.maxRss };
     }
-    let failure = diagnoseDeath(outcome.final, outcome.started, outcome.stderrTail, this.info.requested);
-    if (this.interrupts > 0 && outcome.final.state !== "TIMEOUT") {
+    let failure = this.deathOf(outcome.final, outcome.started, outcome.stderrTail);
+    if (this.dependencyFailed || this.cancelledWaitingOnDependency(outcome.final, outcome.started)) {
+      failure = dependencyFailure(
+        jobId,
+        (this.info.after ?? []).map((d) => d.label),
+        !this.dependencyFailed,
+      );
+    } else if (this.interrupts > 0 && outcome.final.state !== "TIMEOUT") {
       failure = {
         ...failure,
         name: "KeyboardInterrupt",
@@ -317,6 +338,23 @@ export class Cell {
       };
     }
     return { kind: "died", failure, final: outcome.final };
+  }
+
+  private deathOf(final: FinalJobStatus, started: boolean, stderrTail: string): JobFailure {
+    const subject = this.info.mode === "bash" ? "script" : "python";
+    return diagnoseDeath(final, started, stderrTail, this.info.requested, subject);
+  }
+
+  /** Cancelled before it started, not by us, while its dependency was pending: kill_invalid_depend. */
+  private cancelledWaitingOnDependency(final: FinalJobStatus, started: boolean): boolean {
+    return (
+      !started &&
+      final.state === "CANCELLED" &&
+      !this.cancelRequested &&
+      this.interrupts === 0 &&
+      Boolean(this.info.after?.length) &&
+      this.lastStatus?.reason === "Dependency"
+    );
   }
 
   private end(outcome: CellOutcome): void {

@@ -96,7 +96,10 @@ export interface Scheduler {
   interrupt(jobId: string): Promise<void>;
   cancel(jobId: string): Promise<void>;
   final(jobId: string): Promise<FinalJobStatus>;
-  /** What accounting says now about these jobs (`%sacct`); jobs it does not know are left out. */
+  /**
+   * What accounting says now about these jobs (`%sacct`, array tasks' ends), by job id; an array's
+   * id brings every record of it (`27_3`, `27_[4-9]`). Jobs it does not know are left out.
+   */
   accounting(jobIds: readonly string[]): Promise<Map<string, FinalJobStatus>>;
   close(): Promise<void>;
 }

@@ -11,6 +11,10 @@ export interface ParsedOptions {
   detach: boolean;
   /** %%slurm --profile NAME: options from the configuration's profiles. */
   profile?: string;
+  /** %%slurm --after 12,4519: cells (execution counts) or job ids whose success it waits for. */
+  after?: string[];
+  /** A %%bash cell's #SBATCH options the kernel leaves out (--output, --error: its output streams here). */
+  ignored?: string[];
 }
 
 /** The kernel's line magics (the cells' own IPython magics run in the job). */
@@ -35,6 +39,8 @@ export interface LineMagic {
 }
 
 export interface CellPlan {
+  /** `%%bash` (the cell is a job script) or `%%srun` (its Python on every task); absent: Python once. */
+  mode?: "bash" | "srun";
   /** Kernel line magics at the top of the cell, run by the kernel in order before the body. */
   lineMagics: LineMagic[];
   /** This cell's own options, from a first-line %%slurm and/or leading #SBATCH lines. */

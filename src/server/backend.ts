@@ -7,6 +7,8 @@ import type { Transport } from "../cluster/transport";
 import type { Config } from "../config/config";
 import type { Ledger } from "../ledger/ledger";
 import { CellBook } from "../cells/cell-book";
+import { ArrayBackend } from "../jobs/array/array-backend";
+import type { ExecutionBackend } from "../jobs/backend";
 import { BatchBackend } from "../jobs/batch-backend";
 import { ClusterHealth } from "../jobs/cluster-health";
 import { SessionFiles } from "../jobs/session-files";
@@ -87,6 +89,13 @@ function pythonVersionOf(transport: Transport, config: Config, loginShell: boole
       : probe();
 }
 
+/** On Slurm, array cells are followed as arrays (the local backend refuses them). */
+function withArrays(inner: BatchBackend, transport: Transport, scheduler: Scheduler): ExecutionBackend {
+  return scheduler instanceof SlurmScheduler
+    ? new ArrayBackend(inner, transport, scheduler, inner.followOptions())
+    : inner;
+}
+
 /** What the server builds from its configuration: the sessions' environment and the one cluster connection. */
 export interface ServerBackend {
   env: SessionEnvironment;
@@ -123,6 +132,7 @@ export function createBackend(
     scheduler = new LocalScheduler(transport);
   }
   const loginShell = config.environment.modules.length > 0;
+  const watchDir = transport.kind === "local" ? watchLocalDir : undefined;
   const files = new SessionFiles(transport, {
     notebookDir: config.cluster.notebook_dir,
     workDir: config.work_dir,
@@ -137,13 +147,17 @@ export function createBackend(
     files,
     transfers: new Transfers(transport, files),
     cells: new CellBook(ledger),
-    backend: new BatchBackend(transport, scheduler, files, {
-      environment: config.environment,
-      workDir: config.work_dir,
-      umask: config.environment.umask,
-      watchDir: transport.kind === "local" ? watchLocalDir : undefined,
-      outputLimitBytes: Math.round(config.server.max_cell_output_mb * (1 << 20)),
-    }),
+    backend: withArrays(
+      new BatchBackend(transport, scheduler, files, {
+        environment: config.environment,
+        workDir: config.work_dir,
+        umask: config.environment.umask,
+        watchDir,
+        outputLimitBytes: Math.round(config.server.max_cell_output_mb * (1 << 20)),
+      }),
+      transport,
+      scheduler,
+    ),
     pythonVersion: pythonVersionOf(transport, config, loginShell),
     prompts,
   };

@@ -30,6 +30,8 @@ export interface CellHost {
   /** The notebook's path as its frontend knows it, once told. */
   readonly notebookPath: string | undefined;
   readonly publish: IopubPublisher;
+  /** The last execution count given (the cell being run has it). */
+  readonly executionCount: number;
   /** A new cell number (persisted). */
   nextSeq(): number;
   /** Persists what `%slurm` set. */

@@ -23,8 +23,8 @@ import {
   replyFor,
   type OutputSink,
 } from "./cell-output";
-import type { EffectiveOptions } from "./cell-options";
 import type { CellHost, CellRequest, SessionPlace } from "./cell-host";
+import { shapeJob, shapeRerun, takeJobMagics, type CellJobShape } from "./cell-shape";
 import type { SessionEnvironment } from "./environment";
 import { InputRelay } from "./input-relay";
 import { runLineMagic } from "./line-magics";
@@ -32,8 +32,7 @@ import { OutputCollector } from "./output-collector";
 import { newDisplayId } from "./status-display";
 import { StatusLine } from "./status-line";
 
-type Plan =
-  { kind: "answered"; reply: ExecuteReplyContent } | { kind: "job"; body: string; options: EffectiveOptions };
+type Plan = { kind: "answered"; reply: ExecuteReplyContent } | { kind: "job"; shape: CellJobShape };
 
 /** An error the kernel itself reports (nothing of the cell ran). */
 function refuse(sink: OutputSink, count: number, ename: string, evalue: string): ExecuteReplyContent {
@@ -46,10 +45,13 @@ async function plan(host: CellHost, req: CellRequest, sink: OutputSink): Promise
   const count = req.executionCount;
   try {
     const parsed = parseCell(req.code);
-    for (const m of parsed.lineMagics) await runLineMagic(m, host, sink);
-    // A %%slurm cell with no code, or only magics: nothing to run.
-    if (!parsed.body.trim()) return { kind: "answered", reply: okReply(count) };
-    return { kind: "job", body: parsed.body, options: await host.options.effective(parsed.cellOptions) };
+    const { gather, rerun, others } = takeJobMagics(parsed.lineMagics);
+    for (const m of others) await runLineMagic(m, host, sink);
+    if (rerun) return { kind: "job", shape: await shapeRerun(host, parsed, rerun) };
+    // A %%slurm cell with no code, or only magics: nothing to run (a gather runs even so).
+    if (!parsed.body.trim() && !gather) return { kind: "answered", reply: okReply(count) };
+    const options = await host.options.effective(parsed.cellOptions);
+    return { kind: "job", shape: await shapeJob(host, parsed, options, gather) };
   } catch (err) {
     if (!(err instanceof MagicError)) throw err;
     return {
@@ -134,7 +136,8 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
   const sink = iopubSink(host.publish, req.header);
   const planned = await plan(host, req, sink);
   if (planned.kind === "answered") return { reply: planned.reply };
-  const { body, options } = planned;
+  const { shape } = planned;
+  const { options } = shape;
   const { env } = host;
   const seq = host.nextSeq();
   const detached = options.detach;
@@ -149,7 +152,7 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
     origin: {
       parent: req.header,
       clientId: req.clientId,
-      allowStdin: req.allowStdin && !detached,
+      allowStdin: req.allowStdin && !detached && !shape.array,
       // Slurm cells (unless slurm.status_line is off) and detached ones show a status line; local
       // attached cells are over too fast: theirs shows only at the end of one that moved a lot of
       // namespace data.
@@ -158,12 +161,15 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
           ? newDisplayId()
           : undefined,
     },
-    firstLine: firstCodeLine(body),
+    firstLine: firstCodeLine(shape.code),
     run: host.run,
     ...(req.cellId ? { cellId: req.cellId } : {}),
     ...(host.notebookPath ? { notebookPath: host.notebookPath } : {}),
   };
+  if (shape.mode) info.mode = shape.mode;
+  if (shape.after) info.after = shape.after;
   sayIgnoredOptions(host, options.sbatch, sink);
+  for (const note of shape.notes) sink.stream("stderr", note);
   const cell = new Cell(info, (m) => env.log.warn(m));
   present(host, cell, false);
   const spec: CellJobSpec = {
@@ -173,13 +179,16 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
     workDir: host.place.cellsDir,
     seq,
     executionCount: count,
-    code: body,
+    code: shape.code,
     silent: req.silent,
     storeHistory: req.storeHistory,
     allowStdin: req.allowStdin,
     detached,
     sbatch: options.sbatch,
   };
+  if (shape.mode) spec.mode = shape.mode;
+  if (shape.array) spec.array = shape.array;
+  if (shape.gather) spec.gather = shape.gather;
   try {
     await cell.submit(env.backend, spec);
   } catch (err) {

@@ -4,9 +4,11 @@
  */
 import { randomUUID } from "node:crypto";
 import type { NamespaceUse } from "../cells/cell-types";
+import type { PartsSummary } from "../jobs/backend";
 import type { JobStatus } from "../jobs/scheduler";
 import { clockText } from "../protocol/jobs-feed";
 import { escapeHtml } from "./html";
+import { dependencyReason, failedStates, partsCounts, ranksLine } from "./status-parts";
 
 export type Phase =
   | { kind: "submitting"; waiting?: string }
@@ -24,6 +26,12 @@ export interface StatusView {
   detached?: boolean;
   /** A line of its own under the status (the session's first cell: where its cells run). */
   note?: string;
+  /** An array cell: "array 4521", and where its tasks are. */
+  array?: boolean;
+  /** Its tasks (array), or its other ranks once rank 0 ended (srun). */
+  parts?: PartsSummary;
+  /** What it waits for (`--after`), as the user knows it: "cell 12 (job 4519)". */
+  after?: string[];
 }
 
 function clock(iso: string | undefined): string | undefined {
@@ -47,7 +55,8 @@ export const IN_FLIGHT_MARK = "…";
 
 /** One line of text, as the notebook shows it. */
 export function statusText(v: StatusView): string {
-  const job = v.jobId ? `job ${v.jobId}` : "job";
+  const job = `${v.array ? "array" : "job"}${v.jobId ? ` ${v.jobId}` : ""}`;
+  const tasks = v.array && v.parts ? v.parts : undefined;
   let line: string;
   const p = v.phase;
   switch (p.kind) {
@@ -56,9 +65,14 @@ export function statusText(v: StatusView): string {
       break;
     case "queued": {
       const reason =
-        p.status?.reason && p.status.reason !== "None" ? p.status.reason : "waiting for the scheduler";
+        dependencyReason(p.status?.reason, v.after) ??
+        (p.status?.reason && p.status.reason !== "None" ? p.status.reason : "waiting for the scheduler");
       const est = clock(p.status?.startTime);
-      line = `${IN_FLIGHT_MARK} queued as ${job} on ${p.status?.partition ?? v.partition ?? "the default partition"} — ${reason}, waiting ${since(p.since)}${est ? `, est. start ${est}` : ""}`;
+      const where = `on ${p.status?.partition ?? v.partition ?? "the default partition"}`;
+      line = tasks
+        ? `${IN_FLIGHT_MARK} ${job}: ${partsCounts(tasks, true)} — ${where}, ${reason}, waiting ${since(p.since)}`
+        : `${IN_FLIGHT_MARK} queued as ${job} ${where} — ${reason}, waiting ${since(p.since)}`;
+      if (est) line += `, est. start ${est}`;
       break;
     }
     case "running": {
@@ -69,10 +83,19 @@ export function statusText(v: StatusView): string {
       ]
         .filter(Boolean)
         .join(", ");
-      line = `▶ ${job} running${p.node ? ` on ${p.node}` : ""}${res ? ` (${res})` : ""} for ${since(p.since)}`;
+      line = tasks
+        ? `▶ ${job}: ${partsCounts(tasks, true)} — for ${since(p.since)}`
+        : `▶ ${job} running${p.node ? ` on ${p.node}` : ""}${res ? ` (${res})` : ""} for ${since(p.since)}`;
+      if (v.parts?.unit === "rank") line += ranksLine(v.parts);
       break;
     }
     case "done":
+      if (tasks) {
+        line = p.ok
+          ? `✔ ${job}: all ${tasks.total} tasks completed in ${shortDuration(p.seconds)}`
+          : `✖ ${job}: ${partsCounts(tasks, false)}${failedStates(tasks)} — ${p.detail ?? "failed"} after ${shortDuration(p.seconds)}`;
+        break;
+      }
       line = p.ok
         ? `✔ ${job} completed in ${shortDuration(p.seconds)}${p.maxRss ? ` · MaxRSS ${p.maxRss}` : ""}`
         : `✖ ${job} ${p.detail ?? "failed"} after ${shortDuration(p.seconds)}`;
@@ -81,6 +104,7 @@ export function statusText(v: StatusView): string {
       line = p.ok
         ? `✔ detached ${job} completed${p.seconds !== undefined ? ` in ${shortDuration(p.seconds)}` : ""}`
         : `✖ detached ${job} ${p.detail ?? "failed"}`;
+      if (tasks) line += `: ${partsCounts(tasks, false)}${failedStates(tasks)}`;
       break;
   }
   if ((p.kind === "done" || p.kind === "detached-done") && p.namespace) line += ` · ${p.namespace}`;
