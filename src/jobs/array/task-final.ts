@@ -1,7 +1,7 @@
 /**
  * An array task's end state from accounting. `sacct -j 4521_7` knows a task that ran; a task
  * cancelled while it was still pending has no record of its own — sacct lists it under the
- * array's pending range (`4521_[7-99%10] CANCELLED`) — so the array's records are asked for
+ * array's pending range (`4521_[7-99%10] CANCELLED`), or under the array's own id — so the array's records are asked for
  * (one sacct shared by every task asked about at the same time), and the task is found in them.
  */
 import type { FinalJobStatus, JobState } from "../scheduler";
@@ -32,7 +32,9 @@ function recordOf(
     const row = parseArrayRowId(id);
     if (row?.arrayId === arrayId && row.tasks?.includes(task)) return f;
   }
-  return undefined;
+  // Slurm 22.05 may list the pending remainder under the array's own id once it was cancelled
+  // (`4521 CANCELLED by 1001`, no range): it stands for every task without a record of its own.
+  return records.get(arrayId);
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * An array task's end state from the array's accounting records (real sacct output parsed by
- * parseSacct): its own record, or the pending range it was cancelled in; asked again while
+ * parseSacct): its own record, or the pending range it was cancelled in (or the array's own
+ * record standing for it); asked again while
  * accounting lags; UNKNOWN when it never tells.
  */
 import { sharedAccounting, taskFinal } from "../../../../src/jobs/array/task-final";
@@ -28,6 +29,19 @@ test("a task cancelled while pending: found in the array's pending range", async
   const f = await taskFinal(async () => parseSacct(SACCT), "2227", 4, noSleep);
   expect(f).toMatchObject({ jobId: "2227_4", state: "CANCELLED" });
   expect(f.node).toBeUndefined();
+});
+
+test("a task cancelled while pending, its range listed under the array's own id", async () => {
+  // sacct -j 5108 on the test cluster: tasks 0-1 interrupted, the pending 2-9 cancelled.
+  const bare = [
+    "5108_0|arr.sh|FAILED|1:0|00:00:30||1000M|00:02:00|c3cpu-a1-u1-1|billing=1,cpu=1,mem=1000M,node=1",
+    "5108_1|arr.sh|FAILED|1:0|00:00:30||1000M|00:02:00|c3cpu-a1-u1-1|billing=1,cpu=1,mem=1000M,node=1",
+    "5108|arr.sh|CANCELLED by 1001|0:0|00:00:00||1000M|00:02:00|None assigned|",
+  ].join("\n");
+  const f = await taskFinal(async () => parseSacct(bare), "5108", 9, noSleep);
+  expect(f).toMatchObject({ jobId: "5108_9", state: "CANCELLED" });
+  const own = await taskFinal(async () => parseSacct(bare), "5108", 1, noSleep);
+  expect(own).toMatchObject({ jobId: "5108_1", state: "FAILED" });
 });
 
 test("accounting still says RUNNING: asked again until it has the end", async () => {
