@@ -89,7 +89,7 @@ describe("a 20-task array with a failing and a timing-out task (local transport)
 
   test("the status line: a live summary in place, the failed task named while the others run, then the end", () => {
     const lines = statusLines(first.iopub);
-    const live = lines.filter((l) => /^[⏳▶] array/.test(l));
+    const live = lines.filter((l) => /^[…▶] array/.test(l));
     for (const l of live) {
       const m = /(\d+) done · (\d+) running · (\d+) pending · (\d+) failed/.exec(l);
       if (m) expect(Number(m[1]) + Number(m[2]) + Number(m[3]) + Number(m[4])).toBe(20);

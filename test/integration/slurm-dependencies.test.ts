@@ -48,7 +48,7 @@ test("a chain of three whose middle cell fails: the last waits for it, then says
   );
   const jobC = jobIdOf([waiting]);
   expect(statusLines([waiting])[0]).toMatch(
-    new RegExp(`^⏳ queued as job ${jobC} on acpu — waiting for cell 2 \\(job ${jobB}\\), waiting`),
+    new RegExp(`^… queued as job ${jobC} on acpu — waiting for cell 2 \\(job ${jobB}\\), waiting`),
   );
   const reply = await kernel.reply(msgId, 90_000);
   expect(reply.content).toMatchObject({ status: "error", ename: "DependencyNeverSatisfied" });
