@@ -14,8 +14,11 @@ ACCOUNTS="ucb-general amc-general"
 DEFAULT_ACCOUNT=ucb-general
 PARTITIONS="acpu amem aa100 acompile atesting"
 CPU_NODE=${CPU_NODE:-c3cpu-a1-u1-1}
+# A second CPU node, in atesting only (as on Alpine, the partition for multi-node tests): -N 2 cells
+# and srun across nodes; the other CPU partitions keep one node, so their queues look as before.
+CPU_NODE2=${CPU_NODE2:-c3cpu-a1-u1-2}
 GPU_NODE=${GPU_NODE:-c3gpu-a1-u1-1}
-NODES="$CPU_NODE $GPU_NODE"
+NODES="$CPU_NODE $CPU_NODE2 $GPU_NODE"
 NODE_CPUS=${NODE_CPUS:-8}
 NODE_MEM_MB=${NODE_MEM_MB:-16000}
 SCRATCH_ROOT=/scratch/alpine       # like Alpine: /scratch/alpine/$USER

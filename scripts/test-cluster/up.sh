@@ -1,6 +1,6 @@
 #!/bin/bash
 # up.sh - bring up, as root on one Debian 12 machine without systemd, a Slurm 22.05 test cluster
-# that looks like CU Boulder's Alpine: slurmctld, two slurmd (a CPU node and a GPU node with fake
+# that looks like CU Boulder's Alpine: slurmctld, three slurmd (two CPU nodes and a GPU node with fake
 # A100s), slurmdbd + MariaDB accounting, munge, Alpine's partitions/accounts/policies, a non-root
 # user reachable through a private sshd (key / password+TOTP / key+password+TOTP), and Lmod with a
 # `miniforge` module whose `conda activate ENV` activates a python venv.
@@ -75,6 +75,26 @@ stop_owned() {
   for _ in $(seq 200); do alive "$pid" "$2" || break; sleep 0.05; done
   if alive "$pid" "$2"; then kill -KILL "$pid"; fi
   rm -f "$OWNED/$1"
+}
+
+# stop_owned_all NAME:COMM... : stop_owned for several daemons at once (TERM to all, then wait)
+stop_owned_all() {
+  local item pids=() names=() comms=() i
+  for item in "$@"; do
+    local pid; pid=$(owned_pid "${item%%:*}")
+    alive "$pid" "${item#*:}" || continue
+    kill -TERM "$pid"; pids+=("$pid"); names+=("${item%%:*}"); comms+=("${item#*:}")
+  done
+  for _ in $(seq 200); do
+    local left=0
+    for i in "${!pids[@]}"; do if alive "${pids[$i]}" "${comms[$i]}"; then left=1; fi; done
+    [ "$left" = 1 ] || break
+    sleep 0.05
+  done
+  for i in "${!pids[@]}"; do
+    if alive "${pids[$i]}" "${comms[$i]}"; then kill -KILL "${pids[$i]}"; fi
+    rm -f "$OWNED/${names[$i]}"
+  done
 }
 
 [ "$(id -u)" = 0 ] || die "run as root"
@@ -217,12 +237,13 @@ JobCompType=jobcomp/none
 # two node daemons on this host (slurmd -N NAME), each on its own port
 GresTypes=gpu
 NodeName=$CPU_NODE NodeHostname=$HOST NodeAddr=127.0.0.1 Port=17001 CPUs=$NODE_CPUS RealMemory=$NODE_MEM_MB State=UNKNOWN
+NodeName=$CPU_NODE2 NodeHostname=$HOST NodeAddr=127.0.0.1 Port=17003 CPUs=$NODE_CPUS RealMemory=$NODE_MEM_MB State=UNKNOWN
 NodeName=$GPU_NODE NodeHostname=$HOST NodeAddr=127.0.0.1 Port=17002 CPUs=$NODE_CPUS RealMemory=$NODE_MEM_MB Gres=gpu:a100:2 State=UNKNOWN
 PartitionName=acpu     Nodes=$CPU_NODE Default=YES DefMemPerCPU=1000 DefaultTime=01:00:00 MaxTime=1-00:00:00 State=UP TRESBillingWeights=CPU=1.0
 PartitionName=amem     Nodes=$CPU_NODE Default=NO  DefMemPerCPU=2000 DefaultTime=01:00:00 MaxTime=7-00:00:00 State=UP TRESBillingWeights=CPU=1.0,Mem=0.25G
 PartitionName=aa100    Nodes=$GPU_NODE Default=NO  DefMemPerCPU=1000 DefaultTime=01:00:00 MaxTime=1-00:00:00 State=UP TRESBillingWeights=CPU=1.0,GRES/gpu=108.2
 PartitionName=acompile Nodes=$CPU_NODE Default=NO  DefMemPerCPU=1000 DefaultTime=01:00:00 MaxTime=12:00:00   State=UP TRESBillingWeights=CPU=1.0
-PartitionName=atesting Nodes=$CPU_NODE Default=NO  DefMemPerCPU=1000 DefaultTime=00:30:00 MaxTime=01:00:00   State=UP TRESBillingWeights=CPU=1.0
+PartitionName=atesting Nodes=$CPU_NODE,$CPU_NODE2 Default=NO  DefMemPerCPU=1000 DefaultTime=00:30:00 MaxTime=01:00:00   State=UP TRESBillingWeights=CPU=1.0
 EOF
 put /etc/slurm/gres.conf 644 root:root <<EOF
 AutoDetect=off
@@ -303,8 +324,10 @@ if [ "$SLURM_CHANGED" = 1 ] && [ "$PARTITIONS_ONLY" = 1 ] && alive "$(pidfrom "$
 fi
 if [ "$SLURM_CHANGED" = 1 ] && alive "$(pidfrom "$PF_SLURMCTLD")" slurmctld; then
   log "slurm.conf changed -> restarting the slurm daemons up.sh started"
-  for n in $NODES; do stop_owned "slurmd-$n" slurmd; done
-  stop_owned slurmctld slurmctld
+  # All at once: other users' jobs keep running (slurmstepd outlives slurmd, slurmctld keeps its
+  # state), and their squeue/sbatch calls see slurmctld gone for about a second, not for one
+  # daemon's shutdown after another.
+  stop_owned_all slurmctld:slurmctld $(for n in $NODES; do echo "slurmd-$n:slurmd"; done)
   alive "$(pidfrom "$PF_SLURMCTLD")" slurmctld && die "slurmctld (not started by up.sh) runs with an old slurm.conf"
 fi
 start_daemon slurmctld slurmctld "$PF_SLURMCTLD" /usr/sbin/slurmctld
@@ -429,6 +452,28 @@ put /opt/alpine/conda-standin/conda_env.py 755 root:root <"$HERE/conda-env-stand
 for pid in "${VENV_PIDS[@]}"; do wait "$pid" || die "python -m venv failed (see $RUN/venv-*.log)"; done
 mark "Lmod miniforge + envs $ENV_NAME, myenv"
 
+# --------------------------------------------------------------------------- nvidia-smi stand-in
+# Job scripts on Alpine's GPU nodes call nvidia-smi; the fake GPUs here have no driver. This one
+# lists the GPUs Slurm gave the job (CUDA_VISIBLE_DEVICES), and none elsewhere, as the real one does.
+put /usr/local/bin/nvidia-smi 755 root:root <<'SMI'
+#!/bin/bash
+# nvidia-smi stand-in of the alpine-kernel test cluster (scripts/test-cluster/up.sh)
+if [ -z "${CUDA_VISIBLE_DEVICES:-}" ]; then echo "No devices were found"; exit 6; fi
+IFS=, read -ra gpus <<<"$CUDA_VISIBLE_DEVICES"
+if [ "${1:-}" = -L ]; then
+  for i in "${!gpus[@]}"; do echo "GPU $i: NVIDIA A100-PCIE-40GB (UUID: GPU-alpine-test-${gpus[$i]})"; done
+  exit 0
+fi
+echo "+-----------------------------------------------------------------------------+"
+echo "| NVIDIA-SMI 535.104.05   Driver Version: 535.104.05   CUDA Version: 12.2      |"
+echo "|-------------------------------+----------------------+----------------------+"
+for i in "${!gpus[@]}"; do
+  printf '|   %d  NVIDIA A100-PCIE-40GB  | 00000000:%02X:00.0 Off |                    0 |\n' "$i" "$((0x3b + gpus[i]))"
+done
+echo "+-----------------------------------------------------------------------------+"
+SMI
+mark "nvidia-smi stand-in"
+
 # --------------------------------------------------------------------------- env.sh
 put "$RUN/env.sh" 644 root:root <<EOF
 # alpine-kernel test cluster (scripts/test-cluster/up.sh). source this file.
@@ -451,6 +496,8 @@ export ALPINE_TEST_PARTITIONS="$PARTITIONS"
 export ALPINE_TEST_DEFAULT_PARTITION=acpu
 export ALPINE_TEST_GPU_PARTITION=aa100
 export ALPINE_TEST_CPU_NODE=$CPU_NODE
+export ALPINE_TEST_CPU_NODE2=$CPU_NODE2                     # in atesting only, with $CPU_NODE
+export ALPINE_TEST_MULTINODE_PARTITION=atesting            # the partition whose jobs may span two CPU nodes
 export ALPINE_TEST_GPU_NODE=$GPU_NODE
 export ALPINE_TEST_SCRATCH_ROOT=$SCRATCH_ROOT              # per-user dirs: $SCRATCH_ROOT/\$USER (alpineuser and root exist)
 export ALPINE_TEST_SCRATCH=$SCRATCH_ROOT/$TEST_USER

@@ -3,7 +3,7 @@
  * the cell moves (submitted, output delivered, ended). What `%squeue`, `%scancel`, `%sacct`,
  * `%slurm output` and a restarted server work from — also in a notebook reopened the next day.
  */
-import type { CellOffsets, SubmittedJob } from "../jobs/backend";
+import type { CellOffsets, CellRunMode, SubmittedJob } from "../jobs/backend";
 import type { RequestedResources } from "../jobs/diagnose";
 import type { JobState, JobStatus } from "../jobs/scheduler";
 import type { StartHint } from "../jobs/slurm/start-hints";
@@ -11,10 +11,11 @@ import type { Ledger, LedgerEntry } from "../ledger/ledger";
 import { formatDuration } from "../jobs/slurm/slurm-time";
 import type { JobOutcome } from "../protocol/jobs-feed";
 import type { Cell } from "./cell";
-import type { CellEnd, CellInfo, CellOrigin, CellOutput } from "./cell-types";
+import type { CellDependency, CellEnd, CellInfo, CellOrigin, CellOutput } from "./cell-types";
 import { JobFeed } from "./job-feed";
 import { migrateLegacy } from "./legacy-records";
 import { allocationText } from "./job-view";
+import { partsError } from "./parts-error";
 
 export interface CellRecord extends LedgerEntry {
   kind: "cell";
@@ -65,19 +66,42 @@ export interface CellRecord extends LedgerEntry {
   seconds?: number;
   /** While it waits: a request that would start sooner (`sbatch --test-only`), for the jobs panel. */
   startHint?: StartHint;
+  /** Absent: python. */
+  mode?: CellRunMode;
+  /** An array cell: its tasks and options (what `%slurm rerun` submits again). */
+  array?: SubmittedJob["array"];
+  after?: CellDependency[];
+  /** How an array's tasks (or srun tasks) ended, once the cell has: counts and the failed ones. */
+  parts?: PartsRecord;
+}
+
+export interface PartsRecord {
+  unit: "task" | "rank";
+  total: number;
+  done: number;
+  failed: { index: number; state: JobState; name: string }[];
 }
 
 const KEEP_ENDED_MS = 7 * 24 * 3600 * 1000;
 
 /** The job a record names, to follow it again. */
 export function jobOf(rec: CellRecord): SubmittedJob {
-  const { jobId, sessionDir, seq, workDir, via, allocation } = rec;
-  return { jobId, sessionDir, seq, workDir, ...(via ? { via, allocation } : {}) };
+  const job: SubmittedJob = {
+    jobId: rec.jobId,
+    sessionDir: rec.sessionDir,
+    seq: rec.seq,
+    workDir: rec.workDir,
+  };
+  if (rec.via) Object.assign(job, { via: rec.via, allocation: rec.allocation });
+  if (rec.detached) job.detached = true;
+  if (rec.mode) job.mode = rec.mode;
+  if (rec.array) job.array = rec.array;
+  return job;
 }
 
 export function cellInfoOf(rec: CellRecord): CellInfo {
   const { sessionId, notebookKey, seq, executionCount, detached, partition, requested, origin } = rec;
-  const { firstLine, cellId, run, notebookPath } = rec;
+  const { firstLine, cellId, run, notebookPath, mode, after } = rec;
   return {
     sessionId,
     notebookKey,
@@ -87,7 +111,7 @@ export function cellInfoOf(rec: CellRecord): CellInfo {
     partition,
     requested,
     origin,
-    ...defined({ firstLine, cellId, run, notebookPath }),
+    ...defined({ firstLine, cellId, run, notebookPath, mode, after }),
   };
 }
 
@@ -132,6 +156,12 @@ function endFields(e: CellEnd): Partial<CellRecord> {
       return { outcome: "lost", errorName: "CellLost", endMessage: o.message };
     case "refused":
       return { outcome: "refused", errorName: "SubmitError" };
+    case "parts": {
+      // Tasks failed: their job's end when any died (timeout, memory...), else their code raised.
+      const died = o.failures.some((f) => f.state !== "FAILED");
+      const err = partsError(o);
+      return { outcome: died ? "died" : "raised", errorName: err.ename, endMessage: err.evalue };
+    }
   }
 }
 
@@ -145,6 +175,19 @@ export interface TrackOptions {
   afterDelivery?: (fn: () => void) => void;
   /** The session records the end itself, once its reply went out (`answered`). */
   answeredBySession?: boolean;
+}
+
+/** An array's (or srun cell's) end, kept small: counts, and each failed task's state and error name. */
+function partsRecord(cell: Cell, end: CellEnd): PartsRecord | undefined {
+  const summary = cell.parts;
+  if (!summary) return undefined;
+  const failures = end.outcome.kind === "parts" ? end.outcome.failures : [];
+  return {
+    unit: summary.unit,
+    total: summary.total,
+    done: summary.done,
+    failed: failures.map((f) => ({ index: f.index, state: f.state, name: f.failure.name })),
+  };
 }
 
 export class CellBook {
@@ -250,6 +293,9 @@ export class CellBook {
       }),
       ...(i.detached ? {} : { offsets: cell.offsets }),
     };
+    if (job.mode) rec.mode = job.mode;
+    if (job.array) rec.array = job.array;
+    if (i.after) rec.after = i.after;
     this.ledger.put(rec);
   }
 
@@ -295,7 +341,7 @@ export class CellBook {
       node: e.node,
       offsets: null, // nothing more to deliver
       ...(e.seconds ? { elapsed: formatDuration(Math.round(e.seconds)) } : {}),
-      ...defined({ ...endFields(e), seconds: e.seconds || undefined }),
+      ...defined({ ...endFields(e), seconds: e.seconds || undefined, parts: partsRecord(cell, e) }),
     });
   }
 

@@ -2,7 +2,7 @@
  * The vocabulary of a cell's life: its identity, its phases, how it ended, and the events its
  * subscribers (status line, outputs, the cell book, the jobs panel) receive.
  */
-import type { CellOffsets } from "../jobs/backend";
+import type { CellOffsets, CellRunMode, PartsSummary } from "../jobs/backend";
 import type { JobFailure, RequestedResources } from "../jobs/diagnose";
 import type { MimeBundle, NameKinds, RunnerError, RunnerEvent } from "../jobs/runner-events";
 import type { FinalJobStatus, JobState, JobStatus } from "../jobs/scheduler";
@@ -41,6 +41,24 @@ export interface CellInfo {
   run?: number;
   /** The notebook's path as the frontend knows it, when the frontend said (the jobs comm). */
   notebookPath?: string;
+  /** Absent: python. */
+  mode?: CellRunMode;
+  /** What its job waits for (`--after`): each job, and how the user knows it ("cell 12 (job 4519)"). */
+  after?: CellDependency[];
+}
+
+export interface CellDependency {
+  jobId: string;
+  label: string;
+}
+
+/** One task of an array (or srun task) that failed, told as a single cell's failure would be. */
+export interface PartFailure {
+  index: number;
+  jobId: string;
+  /** In Slurm's words: FAILED for a task whose code raised, else its job's end state. */
+  state: JobState;
+  failure: JobFailure;
 }
 
 /** How a cell ended. */
@@ -54,7 +72,9 @@ export type CellOutcome =
   /** Following the job failed inside the server. */
   | { kind: "lost"; message: string }
   /** Submission failed: no job exists. */
-  | { kind: "refused"; error: unknown };
+  | { kind: "refused"; error: unknown }
+  /** Tasks of an array (or srun tasks) failed; the others completed. */
+  | { kind: "parts"; summary: PartsSummary; failures: PartFailure[]; interrupted: boolean };
 
 export interface CellEnd {
   outcome: CellOutcome;
@@ -106,7 +126,9 @@ export type CellEvent =
   /** Reading the job's output failed for now; retrying. */
   | { type: "trouble"; message: string }
   /** While it waits: another request that would start sooner (none: undefined). */
-  | { type: "hint"; hint: StartHint | undefined };
+  | { type: "hint"; hint: StartHint | undefined }
+  /** Where an array's tasks (or an srun cell's) are now. */
+  | { type: "parts"; summary: PartsSummary };
 
 export type CellListener = (event: CellEvent) => void;
 

@@ -13,11 +13,12 @@ import {
   type JobHandle,
   type JobListener,
   type JobOutcome,
+  type PartsSummary,
   type SubmittedJob,
 } from "../jobs/backend";
-import { diagnoseDeath } from "../jobs/diagnose";
+import { dependencyFailure, diagnoseDeath, type JobFailure } from "../jobs/diagnose";
 import type { RunnerError, RunnerEvent } from "../jobs/runner-events";
-import type { JobStatus } from "../jobs/scheduler";
+import type { FinalJobStatus, JobStatus } from "../jobs/scheduler";
 import type { StartHint } from "../jobs/slurm/start-hints";
 import { startFromElapsed } from "../jobs/slurm/slurm-time";
 import type {
@@ -30,6 +31,7 @@ import type {
   PageRequest,
   NamespaceUse,
 } from "./cell-types";
+import { partsOutcome, UNKNOWN_ERROR } from "./parts-error";
 
 const QUEUED_STATES = new Set(["PENDING", "CONFIGURING", "REQUEUED"]);
 
@@ -73,6 +75,9 @@ export class Cell {
   private readonly pages: PageRequest[] = [];
   private lastStatus: JobStatus | undefined;
   private hintNow: StartHint | undefined;
+  private lastParts: PartsSummary | undefined;
+  /** Its job waits on a dependency that failed (Slurm's DependencyNeverSatisfied). */
+  private dependencyFailed = false;
   private offsetsNow: CellOffsets = NO_OFFSETS;
   private interrupts = 0;
   /** The last of the job's stderr (slurmstepd says there why it stopped a job). */
@@ -115,6 +120,10 @@ export class Cell {
   /** The scheduler's last word on the job while it is in flight. */
   get queueStatus(): JobStatus | undefined {
     return this.phaseNow.name === "ended" ? undefined : this.lastStatus;
+  }
+  /** Where an array's tasks (or an srun cell's) are, last heard. */
+  get parts(): PartsSummary | undefined {
+    return this.lastParts;
   }
 
   on(listener: CellListener): () => void {
@@ -225,6 +234,10 @@ export class Cell {
         this.hintNow = hint;
         this.emit({ type: "hint", hint });
       },
+      onParts: (summary) => {
+        this.lastParts = summary;
+        this.emit({ type: "parts", summary });
+      },
     };
   }
 
@@ -287,6 +300,11 @@ export class Cell {
 
   private onStatus(s: JobStatus, jobId: string): void {
     this.lastStatus = s;
+    if (s.reason === "DependencyNeverSatisfied" && !this.dependencyFailed) {
+      // It would wait for ever: say so now (the end tells why) and free the queue of it.
+      this.dependencyFailed = true;
+      this.cancel().catch((err) => this.warn(`cancel of ${jobId} failed: ${errorMessage(err)}`));
+    }
     const p = this.phaseNow;
     // Back in the queue after it ran: node failure, preemption or `scontrol requeue`.
     if (QUEUED_STATES.has(s.state)) this.onRequeue();
@@ -308,24 +326,25 @@ export class Cell {
   // ------------------------------------------------------------ the end
 
   private outcomeOf(outcome: JobOutcome, jobId: string): CellOutcome {
+    if (outcome.kind === "parts") {
+      this.lastParts = outcome.summary;
+      const deathOf = (f: FinalJobStatus, started: boolean, tail: string) => this.deathOf(f, started, tail);
+      return partsOutcome(outcome.summary, this.lastError, this.interrupts > 0, deathOf);
+    }
     if (outcome.kind === "ended") {
       // The runner's own clock for both ends: no skew between the server's and the node's.
       if (outcome.endTime && this.runningSince) this.ranSeconds = outcome.endTime - this.runningSince / 1000;
       if (outcome.status === "ok") return { kind: "completed", maxRss: outcome.maxRss };
-      return {
-        kind: "raised",
-        error: this.lastError ?? {
-          ename: "UnknownError",
-          evalue: "the cell failed without saying why",
-          traceback: [],
-        },
-        maxRss: outcome.maxRss,
-      };
+      return { kind: "raised", error: this.lastError ?? UNKNOWN_ERROR, maxRss: outcome.maxRss };
     }
-    let failure =
-      outcome.failure ??
-      diagnoseDeath(outcome.final, outcome.started, outcome.stderrTail, this.info.requested);
-    if (!outcome.failure && this.interrupts > 0 && outcome.final.state !== "TIMEOUT") {
+    let failure = outcome.failure ?? this.deathOf(outcome.final, outcome.started, outcome.stderrTail);
+    if (this.dependencyFailed || this.cancelledWaitingOnDependency(outcome.final, outcome.started)) {
+      failure = dependencyFailure(
+        jobId,
+        (this.info.after ?? []).map((d) => d.label),
+        !this.dependencyFailed,
+      );
+    } else if (!outcome.failure && this.interrupts > 0 && outcome.final.state !== "TIMEOUT") {
       failure = {
         ...failure,
         name: "KeyboardInterrupt",
@@ -333,6 +352,23 @@ export class Cell {
       };
     }
     return { kind: "died", failure, final: outcome.final };
+  }
+
+  private deathOf(final: FinalJobStatus, started: boolean, stderrTail: string): JobFailure {
+    const subject = this.info.mode === "bash" ? "script" : "python";
+    return diagnoseDeath(final, started, stderrTail, this.info.requested, subject);
+  }
+
+  /** Cancelled before it started, not by us, while its dependency was pending: kill_invalid_depend. */
+  private cancelledWaitingOnDependency(final: FinalJobStatus, started: boolean): boolean {
+    return (
+      !started &&
+      final.state === "CANCELLED" &&
+      !this.cancelRequested &&
+      this.interrupts === 0 &&
+      Boolean(this.info.after?.length) &&
+      this.lastStatus?.reason === "Dependency"
+    );
   }
 
   private end(outcome: CellOutcome): void {

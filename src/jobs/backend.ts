@@ -6,9 +6,33 @@
  */
 import type { JobFailure } from "./diagnose";
 import type { EnvironmentSetup, SbatchPair } from "./job-script";
-import type { RunnerEvent } from "./runner-events";
+import type { RunnerError, RunnerEvent } from "./runner-events";
 import type { FinalJobStatus, JobStatus, SubmitControl } from "./scheduler";
 import type { StartHint } from "./slurm/start-hints";
+
+/**
+ * What a cell's job runs: the cell's Python once (`python`, the default), its Python on every
+ * task of the allocation through srun (`srun`), or the cell itself as a bash job script (`bash`).
+ */
+export type CellRunMode = "python" | "srun" | "bash";
+
+/** A job array's tasks, as submitted (`--array`). */
+export interface ArrayRequest {
+  /** sbatch's `--array` value: `0-99%10`, or the failed tasks of a rerun (`7,13`). */
+  spec: string;
+  /** The array this one reruns tasks of (the first array of the line), for `%slurm gather`. */
+  rerunOf?: string;
+  /** The namespace its tasks start from, when not the notebook's now (a rerun: the first run's). */
+  namespaceFrom?: string;
+}
+
+/** `%slurm gather`: one name of each task's namespace, collected before the cell runs. */
+export interface GatherRequest {
+  array: string;
+  name: string;
+  into: string;
+  tasks: { task: number; namespace: string; state: string }[];
+}
 
 /** Byte offsets already delivered, persisted so a restarted server resumes without repeats. */
 export interface CellOffsets {
@@ -43,6 +67,11 @@ export interface CellJobSpec {
   environment?: EnvironmentSetup;
   /** Run inside this held allocation (its holder's job id) rather than as a job of its own. */
   allocation?: string;
+  /** Absent: python. */
+  mode?: CellRunMode;
+  /** A job array: the cell runs once per task (`task_id` in its namespace), never writing the notebook's namespace. */
+  array?: ArrayRequest;
+  gather?: GatherRequest;
 }
 
 /** A submitted cell, as persisted: enough to follow it again after a server restart. */
@@ -59,10 +88,39 @@ export interface SubmittedJob {
   via?: "allocation";
   /** The holder job of the allocation it runs in. */
   allocation?: string;
+  /** Absent: python. */
+  mode?: CellRunMode;
+  /** An array's tasks and the options it was submitted with (what a rerun submits again). */
+  array?: ArrayRequest & { sbatch: SbatchPair[] };
 }
 
-/** How a job's follower saw it end. */
-export type JobOutcome =
+/** How one task of an array (or one srun task) ended. */
+export interface PartEnd {
+  /** The task's index in the array, or the srun task's rank. */
+  index: number;
+  /** `4521_7` for an array task; the job's id for an srun task. */
+  jobId: string;
+  outcome: SingleOutcome;
+  /** The exception the task's code raised (outcome ended with error). */
+  error?: RunnerError;
+}
+
+/** Where the tasks of an array (or the srun tasks of a cell) are. */
+export interface PartsSummary {
+  unit: "task" | "rank";
+  /** The array's id, or the srun job's. */
+  jobId: string;
+  total: number;
+  pending: number;
+  /** Running, or left the queue and being read. */
+  running: number;
+  /** Ended without an error. */
+  done: number;
+  failed: PartEnd[];
+}
+
+/** How one process's follower saw it end. */
+export type SingleOutcome =
   | {
       kind: "ended";
       status: "ok" | "error";
@@ -78,6 +136,9 @@ export type JobOutcome =
       /** The backend's own account of the death, when it knows better than the job's end state. */
       failure?: JobFailure;
     };
+
+/** How a job ended: one process, or every task of an array / every srun task. */
+export type JobOutcome = SingleOutcome | { kind: "parts"; summary: PartsSummary };
 
 /** What a followed job reports, in order. */
 export interface JobListener {
@@ -95,6 +156,8 @@ export interface JobListener {
   onTrouble(message: string): void;
   /** While it waits: a request that would start sooner (undefined: none, or no longer). */
   onHint?(hint: StartHint | undefined): void;
+  /** An array's (or srun cell's) tasks: how many are where, which failed. */
+  onParts?(summary: PartsSummary): void;
 }
 
 export type InputAnswer = { value: string } | { error: string };

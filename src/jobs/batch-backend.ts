@@ -3,6 +3,8 @@
  * `Scheduler` runs — sbatch on Slurm, bash on this machine — and is followed through its files.
  */
 import type { Transport } from "../cluster/transport";
+import { InputError } from "../errors";
+import { settleScriptOutcome } from "./array/part-end";
 import type {
   CellJobSpec,
   CellOffsets,
@@ -10,14 +12,17 @@ import type {
   InputAnswer,
   JobHandle,
   JobListener,
+  JobOutcome,
   SubmittedJob,
 } from "./backend";
+import { cellScript } from "./cell-scripts";
 import { JobFollower, type DirWatcher, type FollowOptions } from "./job-follower";
-import { renderJobScript, type EnvironmentSetup, type SbatchPair } from "./job-script";
+import type { EnvironmentSetup, SbatchPair } from "./job-script";
 import { parseTimeOption } from "./slurm/slurm-time";
 import { outputLimitOf, runnerOnFirstUse } from "./runner-install";
 import type { Scheduler, SubmitControl } from "./scheduler";
 import { cellPaths, namespacePath, snapshotPath, type CellPaths, type SessionFiles } from "./session-files";
+import { SrunJob } from "./srun/srun-job";
 
 export interface BatchBackendOptions {
   /** The cells' environment (modules, conda env, setup lines, python) unless a cell names its own. */
@@ -46,33 +51,20 @@ export function submitTag(sessionId: string, seq: number): string {
   return `alpine-kernel:${sessionId}/${seq}`;
 }
 
+/** What the job script's comment calls the cell. */
+function describeCell(spec: CellJobSpec): string {
+  const what = spec.mode === "bash" ? "%%bash cell" : spec.mode === "srun" ? "%%srun cell" : "cell";
+  return spec.array ? `array ${what}` : what;
+}
+
 /** The cell's --time in seconds (undefined: none, or unlimited). Values were checked when the cell was planned. */
 function timeLimitOf(sbatch: readonly SbatchPair[]): number | undefined {
   const time = sbatch.find(([k]) => k === "--time")?.[1];
   return time === undefined ? undefined : (parseTimeOption(time) ?? undefined);
 }
 
-/** The runner's command line (docs/cell-runner.md): an attached cell reads and writes the session's
- * store; a detached one only reads its snapshot. */
-function runnerArgs(spec: CellJobSpec, paths: CellPaths, namespaceIn: string): string[] {
-  const args = [
-    "--code",
-    paths.code,
-    "--events",
-    paths.events,
-    "--execution-count",
-    String(spec.executionCount),
-  ];
-  args.push("--namespace-in", namespaceIn);
-  if (!spec.detached) args.push("--namespace-out", namespaceIn);
-  if (spec.allowStdin && !spec.detached) args.push("--allow-stdin");
-  if (spec.silent) args.push("--silent");
-  if (!spec.storeHistory) args.push("--no-store-history");
-  return args;
-}
-
 class BatchJob implements JobHandle {
-  readonly done;
+  readonly done: Promise<JobOutcome>;
   private readonly follower: JobFollower;
   /** Input answers written and maybe not yet read (and deleted) by the runner. */
   private readonly answers = new Set<number>();
@@ -85,19 +77,13 @@ class BatchJob implements JobHandle {
     private readonly paths: CellPaths,
     from: CellOffsets,
     listener: JobListener,
-    detached: boolean,
+    bash: boolean,
     options: FollowOptions,
   ) {
     this.follower = new JobFollower(transport, scheduler, jobId, paths, from, listener, options);
     // An answer the runner never read (the job died waiting) may hold a password: never leave it.
-    this.done = this.follower.done.finally(() => this.removeAnswers());
-    // A detached cell's snapshot is garbage once it has ended, however it ended. Failing to remove
-    // it loses nothing: the session's restart or shutdown removes the rest of its directory's
-    // namespace, and the snapshot is only disk space.
-    if (detached) {
-      const removeSnapshot = () => files.removeSnapshot(paths).catch(() => undefined);
-      void this.done.then(removeSnapshot, removeSnapshot);
-    }
+    const done = this.follower.done.finally(() => this.removeAnswers());
+    this.done = bash ? done.then(settleScriptOutcome) : done;
     const stopHints = scheduler.startHints?.(jobId, paths.script, (hint) => listener.onHint?.(hint));
     if (stopHints) void this.done.finally(stopHints).catch(() => {}); // the cell reports a failed follow
   }
@@ -149,34 +135,58 @@ export class BatchBackend implements ExecutionBackend {
     return sbatch.filter(([k]) => !applies.has(k) && k !== "--job-name" && k !== "--comment");
   }
 
+  /** How its jobs are followed: the directory watcher, and the output sent to the notebook. */
+  followOptions(): FollowOptions {
+    return {
+      watchDir: this.options.watchDir,
+      outputLimit: outputLimitOf(this.options.outputLimitBytes, this.runnerPath),
+    };
+  }
+
   async submit(spec: CellJobSpec, control?: SubmitControl): Promise<SubmittedJob> {
+    if (this.scheduler.kind !== "slurm" && (spec.array || spec.mode === "srun"))
+      throw new InputError(
+        "BAD_MAGIC",
+        `${spec.array ? "--array" : "%%srun"} needs Slurm: on the local backend cells run one at a time on this machine (set backend: slurm)`,
+      );
     const [dir, workDir] = await Promise.all([
       this.files.resolve(spec.sessionDir),
       this.files.prepareDir(spec.workDir),
     ]);
     const paths = cellPaths(dir, spec.seq);
-    let namespaceIn = namespacePath(dir);
-    if (spec.detached) {
-      // The namespace as of submission: later cells may change the store before this job starts.
-      await this.files.snapshotNamespace(dir, paths);
-      namespaceIn = snapshotPath(paths);
-    }
+    const store = namespacePath(dir);
+    // The namespace as of submission, for what must not see later cells' changes: a detached
+    // cell, an array's tasks (each starts its own store from it; a rerun from its first run's) and
+    // an srun cell's other ranks (rank 0 writes the store while they read).
+    const from =
+      spec.mode === "bash"
+        ? undefined
+        : (spec.array?.namespaceFrom ??
+          (spec.detached || spec.array || spec.mode === "srun" ? store : undefined));
+    if (from) await this.files.snapshotNamespace(from, paths);
     const environment = spec.environment ?? this.options.environment;
     const tag = submitTag(spec.sessionId, spec.seq);
-    const script = renderJobScript({
-      jobName: jobName(spec.notebook, spec.executionCount, spec.seq),
-      sbatch: [...spec.sbatch, ["--comment", tag]],
-      stdoutPath: paths.stdout,
-      stderrPath: paths.stderr,
+    const planned = cellScript(spec, {
+      paths,
       workDir,
+      runnerPath: spec.mode === "bash" ? "" : await this.runnerPath(),
       environment,
-      runnerPath: await this.runnerPath(),
-      runnerArgs: runnerArgs(spec, paths, namespaceIn),
-      description: `alpine-kernel cell ${spec.executionCount} of ${spec.notebook} (kernel ${spec.sessionId})`,
-      umask: this.options.umask,
+      namespaceIn: spec.detached ? snapshotPath(paths) : store,
+      namespaceOut: spec.detached ? undefined : store,
+      snapshot: snapshotPath(paths),
+      header: {
+        jobName: jobName(spec.notebook, spec.executionCount, spec.seq),
+        sbatch: [...spec.sbatch, ["--comment", tag]],
+        stdoutPath: paths.stdout,
+        stderrPath: paths.stderr,
+        description: `alpine-kernel ${describeCell(spec)} ${spec.executionCount} of ${spec.notebook} (kernel ${spec.sessionId})`,
+        umask: this.options.umask,
+      },
     });
+    for (const d of planned.dirs) await this.transport.mkdir(d);
+    for (const f of planned.files) await this.transport.writeFile(f.path, f.data, 0o600);
     await this.transport.writeFile(paths.code, spec.code, 0o600);
-    await this.transport.writeFile(paths.script, script, 0o600);
+    await this.transport.writeFile(paths.script, planned.script, 0o600);
     const jobId = await this.scheduler.submit(
       {
         scriptPath: paths.script,
@@ -184,17 +194,46 @@ export class BatchBackend implements ExecutionBackend {
         stderrPath: paths.stderr,
         eventsPath: paths.events,
         workDir,
-        loginShell: environment.modules.length > 0,
+        loginShell: spec.mode === "bash" || environment.modules.length > 0,
         tag,
         timeLimitSeconds: timeLimitOf(spec.sbatch),
       },
       control,
     );
-    return { jobId, sessionDir: dir, seq: spec.seq, workDir, ...(spec.detached ? { detached: true } : {}) };
+    const job: SubmittedJob = { jobId, sessionDir: dir, seq: spec.seq, workDir };
+    if (spec.detached) job.detached = true;
+    if (spec.mode && spec.mode !== "python") job.mode = spec.mode;
+    if (spec.array) job.array = { ...spec.array, sbatch: [...spec.sbatch] };
+    return job;
   }
 
   follow(job: SubmittedJob, from: CellOffsets, listener: JobListener): JobHandle {
+    const handle = this.handle(job, from, listener);
+    // A snapshot only the job reads is garbage once it has ended, however it ended (an array
+    // keeps its own: a rerun starts from it). Failing to remove it loses nothing: the session's
+    // restart or shutdown removes the rest of its directory's namespace, and it is only disk space.
+    if ((job.detached || job.mode === "srun") && !job.array) {
+      const paths = cellPaths(job.sessionDir, job.seq);
+      const removeSnapshot = () => this.files.removeSnapshot(paths).catch(() => undefined);
+      void handle.done.then(removeSnapshot, removeSnapshot);
+    }
+    return handle;
+  }
+
+  private handle(job: SubmittedJob, from: CellOffsets, listener: JobListener): JobHandle {
     const paths = cellPaths(job.sessionDir, job.seq);
+    const followOptions = this.followOptions();
+    if (job.mode === "srun")
+      return new SrunJob(
+        this.transport,
+        this.scheduler,
+        this.files,
+        job.jobId,
+        paths,
+        from,
+        listener,
+        followOptions,
+      );
     return new BatchJob(
       this.scheduler,
       this.files,
@@ -203,11 +242,8 @@ export class BatchBackend implements ExecutionBackend {
       paths,
       from,
       listener,
-      job.detached === true,
-      {
-        watchDir: this.options.watchDir,
-        outputLimit: outputLimitOf(this.options.outputLimitBytes, this.runnerPath),
-      },
+      job.mode === "bash",
+      followOptions,
     );
   }
 }

@@ -32,11 +32,15 @@ function err(name: string, message: string, details: string[] = []): JobFailure 
   return { name, message, details };
 }
 
+/** What ran in the job: the cell's Python (through the runner), or a %%bash cell's own script. */
+export type JobSubject = "python" | "script";
+
 export function diagnoseDeath(
   final: FinalJobStatus,
   started: boolean,
   stderrTail: string,
   requested: RequestedResources = {},
+  subject: JobSubject = "python",
 ): JobFailure {
   const tail = lastLines(stderrTail, 15);
   const withTail = tail ? ["", "Last lines of the job's stderr:", tail] : [];
@@ -100,14 +104,16 @@ export function diagnoseDeath(
   if (!started) {
     return err(
       "CellNotStarted",
-      `${job} ended (${final.state}, exit code ${final.exitCode}) before the cell runner started.`,
+      `${job} ended (${final.state}, exit code ${final.exitCode}) before the ${subject === "script" ? "cell's script" : "cell runner"} started.`,
       withTail,
     );
   }
   const how = final.signal ? `was killed by signal ${final.signal}` : `exited with code ${final.exitCode}`;
   return err(
     "CellProcessDied",
-    `the cell's Python process ${how} before the cell finished (os._exit, a crash, or a kill).`,
+    subject === "script"
+      ? `the cell's script ${how} without finishing (a kill, or the script replaced the kernel's EXIT trap).`
+      : `the cell's Python process ${how} before the cell finished (os._exit, a crash, or a kill).`,
     withTail,
   );
 }
@@ -119,5 +125,23 @@ function oom(final: FinalJobStatus, requested: RequestedResources, details: stri
     "SlurmOutOfMemory",
     `${used}${limit ? ` and hit --mem=${limit}` : ""}; ask for more with %%slurm --mem ...`,
     details,
+  );
+}
+
+/**
+ * A job whose `--after` dependency failed: Slurm keeps it pending for ever (reason
+ * DependencyNeverSatisfied), or cancels it where the site sets kill_invalid_depend.
+ * @param waitedFor what it waited for, as the user knows it: "cell 12 (job 4519)".
+ */
+export function dependencyFailure(
+  jobId: string,
+  waitedFor: readonly string[],
+  cancelledBySlurm = false,
+): JobFailure {
+  const what = waitedFor.length ? waitedFor.join(" and ") : "the job it depends on";
+  const how = cancelledBySlurm ? "Slurm cancelled it" : "its job was cancelled";
+  return err(
+    "DependencyNeverSatisfied",
+    `job ${jobId} can never start: it runs only after ${what} completed successfully (--after), and ${waitedFor.length > 1 ? "one of them" : "that"} failed; ${how}. Run ${waitedFor.length > 1 ? "them" : "it"} again, then this cell.`,
   );
 }

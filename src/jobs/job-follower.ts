@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import type { Transport } from "../cluster/transport";
 import { errorMessage } from "../errors";
-import type { CellOffsets, JobListener, JobOutcome } from "./backend";
+import type { CellOffsets, JobListener, SingleOutcome } from "./backend";
 import { LineTail, TextTail, type LineChunk } from "./file-tail";
 import { OutputBudget, type OutputLimit } from "./output-budget";
 import { parseRunnerEvents, type RunnerEvent } from "./runner-events";
@@ -29,7 +29,7 @@ export interface JobLiveness {
 export type DirWatcher = (dir: string, onChange: () => void) => () => void;
 
 /** The runner's own peak memory (KiB, from getrusage) in Slurm's spelling. */
-function formatRss(kb: number | undefined): string | undefined {
+export function formatRss(kb: number | undefined): string | undefined {
   if (!kb) return undefined;
   const mb = kb / 1024;
   return mb >= 1024 ? `${(mb / 1024).toFixed(1)}G` : `${Math.max(1, Math.round(mb))}M`;
@@ -49,7 +49,7 @@ export interface FollowOptions {
 }
 
 export class JobFollower {
-  readonly done: Promise<JobOutcome>;
+  readonly done: Promise<SingleOutcome>;
   private readonly events: LineTail;
   private readonly stdout: TextTail;
   private readonly stderr: TextTail;
@@ -104,7 +104,7 @@ export class JobFollower {
     return last?.type === "end" ? last : undefined;
   }
 
-  private async follow(transport: Transport): Promise<JobOutcome> {
+  private async follow(transport: Transport): Promise<SingleOutcome> {
     const ended = await this.endBeforeOffset(transport);
     if (ended) {
       this.stopWatchingDir?.();
@@ -207,7 +207,13 @@ export class JobFollower {
       ]);
       if (out.data) this.std("stdout", out.data, over);
       if (err.data) this.std("stderr", err.data, over);
-      const end = ev ? this.deliver(ev.data, over) : undefined;
+      let end = ev ? this.deliver(ev.data, over) : undefined;
+      // Output shown but no start seen: the events file was read just before the start was written
+      // (a %%bash script prints at once). Read it again, so an interrupt now is SIGINT, not scancel.
+      if (!stdOnly && !end && !this.startedFlag && (out.data || err.data)) {
+        const again = await this.events.read();
+        end = this.deliver(again.data, over);
+      }
       const after = this.offsets;
       const moved =
         after.events !== before.events || after.stdout !== before.stdout || after.stderr !== before.stderr;

@@ -105,7 +105,10 @@ export interface Scheduler {
    * or undefined when none does (any more).
    */
   startHints?(jobId: string, scriptPath: string, onHint: HintListener): () => void;
-  /** What accounting says now about these jobs (`%sacct`); jobs it does not know are left out. */
+  /**
+   * What accounting says now about these jobs (`%sacct`, array tasks' ends), by job id; an array's
+   * id brings every record of it (`27_3`, `27_[4-9]`). Jobs it does not know are left out.
+   */
   accounting(jobIds: readonly string[]): Promise<Map<string, FinalJobStatus>>;
   close(): Promise<void>;
 }

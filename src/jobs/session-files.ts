@@ -10,8 +10,15 @@
  *   <session dir>/cells/0007.events.jsonl       the runner's events (docs/cell-runner.md)
  *   <session dir>/cells/0007.events.jsonl.input.N   answer to the runner's Nth input request
  *   <session dir>/cells/0007.out / 0007.err     the job's own stdout and stderr
- *   <session dir>/cells/0007.namespace/         the snapshot a detached cell starts from: hard links
- *                                               to the store's files, removed when the cell ends
+ *   <session dir>/cells/0007.namespace/         the snapshot a detached cell, an array or an srun
+ *                                               cell starts from: hard links to the store's files
+ *                                               (removed when a detached or srun cell ends)
+ *   <session dir>/cells/0007.tasks/17.*         an array cell's task 17: events, out, err, and
+ *                                               17.namespace/, its own store (seeded from the snapshot)
+ *   <session dir>/cells/0007.ranks/3.*          an srun cell's task of rank 3 (rank 0 uses 0007.*)
+ *   <session dir>/cells/0007.ranks/size         how many srun tasks the job has (SLURM_NTASKS)
+ *   <session dir>/cells/0007.gather.json        what a `%slurm gather` cell collects
+ *   <session dir>/cells/0007.sh.user            a %%bash cell's own script, sourced by its job script
  */
 import { join } from "node:path";
 import { CommandError, type Transport } from "../cluster/transport";
@@ -35,6 +42,45 @@ export function cellPaths(sessionDir: string, seq: number): CellPaths {
     stdout: `${base}.out`,
     stderr: `${base}.err`,
   };
+}
+
+/** A part of a cell's job (an array task, an srun task) has the files of a cell, and a namespace store. */
+export interface PartPaths extends CellPaths {
+  namespace: string;
+}
+
+/**
+ * The files of one array task (`index` a number, or job-script.ts's TASK_INDEX / RANK_INDEX mark
+ * that the job script turns into the running task's index).
+ */
+export function partPaths(cell: CellPaths, unit: "tasks" | "ranks", index: number | string): PartPaths {
+  const base = join(partsDir(cell, unit), String(index));
+  return {
+    code: cell.code,
+    script: cell.script,
+    events: `${base}.events.jsonl`,
+    stdout: `${base}.out`,
+    stderr: `${base}.err`,
+    namespace: `${base}.namespace`,
+  };
+}
+
+export function partsDir(cell: CellPaths, unit: "tasks" | "ranks"): string {
+  return cell.code.replace(/\.py$/, `.${unit}`);
+}
+
+/** Where an srun cell's job writes its number of tasks (SLURM_NTASKS) before it starts srun. */
+export function rankCountPath(cell: CellPaths): string {
+  return `${partsDir(cell, "ranks")}/size`;
+}
+
+export function gatherSpecPath(cell: CellPaths): string {
+  return cell.code.replace(/\.py$/, ".gather.json");
+}
+
+/** A %%bash cell's script as the user wrote it (its job script sources it). */
+export function userScriptPath(cell: CellPaths): string {
+  return `${cell.script}.user`;
 }
 
 /** The session's namespace store (a directory). */
@@ -139,8 +185,40 @@ export class SessionFiles {
   }
 
   /** Everything a cell's job has written so far (for `%slurm output`). */
-  async recorded(job: SubmittedJob): Promise<RecordedOutput> {
-    const paths = cellPaths(job.sessionDir, job.seq);
+  recorded(job: SubmittedJob): Promise<RecordedOutput> {
+    return this.recordedAt(cellPaths(job.sessionDir, job.seq));
+  }
+
+  /** The same for one array task (`tasks`) or srun task (`ranks`) of a cell's job. */
+  recordedPart(job: SubmittedJob, unit: "tasks" | "ranks", index: number): Promise<RecordedOutput> {
+    const cell = cellPaths(job.sessionDir, job.seq);
+    return this.recordedAt(unit === "ranks" && index === 0 ? cell : partPaths(cell, unit, index));
+  }
+
+  /** The code a cell's job ran (for `%slurm rerun`); null once the file is gone. */
+  async cellCode(job: SubmittedJob): Promise<string | null> {
+    const buf = await this.transport.readFrom(cellPaths(job.sessionDir, job.seq).code, 0, REPLAY_MAX_BYTES);
+    return buf ? buf.toString("utf8") : null;
+  }
+
+  /** The namespace a cell's job started from, as of its submission (a detached or array cell's). */
+  snapshotOf(job: SubmittedJob): string {
+    return snapshotPath(cellPaths(job.sessionDir, job.seq));
+  }
+
+  /** How many tasks an srun cell's job has; undefined before it has started (or once purged). */
+  async rankCount(job: SubmittedJob): Promise<number | undefined> {
+    const buf = await this.transport.readFrom(rankCountPath(cellPaths(job.sessionDir, job.seq)), 0, 64);
+    const n = Number(buf?.toString("utf8").trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  }
+
+  /** Where an array task saved its namespace (a store directory). */
+  taskNamespace(job: SubmittedJob, task: number): string {
+    return partPaths(cellPaths(job.sessionDir, job.seq), "tasks", task).namespace;
+  }
+
+  private async recordedAt(paths: CellPaths): Promise<RecordedOutput> {
     const [events, stdout, stderr] = await Promise.all(
       [paths.events, paths.stdout, paths.stderr].map((p) => this.transport.readFrom(p, 0, REPLAY_MAX_BYTES)),
     );
@@ -197,13 +275,13 @@ export class SessionFiles {
   }
 
   /**
-   * The store as of now, for a detached cell to start from: the index copied, its data files
+   * A store as of now (the session's, or an array's first snapshot for a rerun), for a detached,
+   * array or srun cell to start from: the index copied, its data files
    * hard-linked (data files are never changed in place, so a link is a snapshot; a copy where
    * the file system refuses links). False when there is no namespace yet. A damaged index is
    * copied alone: the cell's runner says what is wrong with it.
    */
-  async snapshotNamespace(sessionDir: string, paths: CellPaths): Promise<boolean> {
-    const store = namespacePath(sessionDir);
+  async snapshotNamespace(store: string, paths: CellPaths): Promise<boolean> {
     const where = namespaceIndexPath(store);
     const raw = await this.transport.readFrom(where, 0, INDEX_MAX_BYTES);
     if (raw === null) return false;
@@ -228,7 +306,7 @@ export class SessionFiles {
     return true;
   }
 
-  /** A detached cell's snapshot, once the cell has ended; a missing one is fine. */
+  /** A detached (or srun) cell's snapshot, once the cell has ended; a missing one is fine. */
   async removeSnapshot(paths: CellPaths): Promise<void> {
     await this.transport.remove(snapshotPath(paths));
   }

@@ -1,11 +1,15 @@
 /**
  * One cell's source → what the kernel does with it ({@link CellPlan}). Pure.
  *
- * A cell may start with, in this order: a `%%slurm` line; then, mixed with blank and comment
- * lines, `#SBATCH` lines (as in a batch script) and the kernel's line magics (`%slurm`,
- * `%squeue`, `%scancel`, `%sacct`, `%upload`, `%download`, `%who`, `%whos`). Python code (or an IPython magic, or `!cmd`) ends that
- * header. The body keeps every line where it was — magic lines become empty — so tracebacks
- * name the cell's own line numbers.
+ * A cell may start with, in this order: a `%%slurm` line; a `%%srun` or `%%bash` line; then, mixed
+ * with blank and comment lines, `#SBATCH` lines (as in a batch script) and the kernel's line magics
+ * (`%slurm`, `%squeue`, `%scancel`, `%sacct`, `%upload`, `%download`, `%who`, `%whos`). Python code
+ * (or an IPython magic, or `!cmd`) ends that header. The body keeps every line where it was — magic
+ * lines become empty — so tracebacks name the cell's own line numbers.
+ *
+ * A `%%bash` cell is a job script: its `#SBATCH` lines (before its first command, as sbatch reads
+ * them) are its options, kept in the script as the comments they are to bash; kernel line magics
+ * do not apply to it.
  */
 import { describeUnsafeCharacter, findUnsafeCharacter } from "../jobs/script-characters";
 import { mergeOptions, parseSlurmOptions } from "./sbatch-args";
@@ -22,6 +26,7 @@ import {
 // `s`: the rest of the line is everything up to the \n, whatever it holds; without it, a line with
 // a U+2028 in it did not match and an #SBATCH line was silently taken for a comment.
 const CELL_MAGIC = /^%%slurm(?=$|[\s?])(.*)$/s;
+const MODE_MAGIC = /^%%(bash|srun)(?=$|\s)(.*)$/s;
 /** The kernel's own only at the top of a cell; after Python code they are IPython's, run in the job. */
 const HEADER_ONLY: readonly LineMagicName[] = ["who", "whos"];
 const magicLine = (names: readonly string[]) => new RegExp(`^%(${names.join("|")})(?=$|[\\s?])(.*)$`, "s");
@@ -112,6 +117,20 @@ export function parseCell(code: string): CellPlan {
     n++;
   }
 
+  let mode: CellPlan["mode"];
+  const modeLine = n < lines.length ? MODE_MAGIC.exec(text(n)) : null;
+  if (modeLine) {
+    mode = modeLine[1] as "bash" | "srun";
+    if (modeLine[2]!.trim())
+      throw at(
+        n,
+        `%%${mode} takes no options: put the job's options on a %%slurm line above it or in #SBATCH lines`,
+      );
+    body[n] = "";
+    n++;
+  }
+  if (mode === "bash") return bashPlan(lines, n, body, options);
+
   // The header: blank lines, comments, #SBATCH lines and kernel line magics.
   for (; n < lines.length; n++) {
     const line = text(n);
@@ -132,6 +151,8 @@ export function parseCell(code: string): CellPlan {
       body[n] = "";
     } else if (CELL_MAGIC.test(line)) {
       throw at(n, "%%slurm must be the first line of the cell");
+    } else if (MODE_MAGIC.test(line)) {
+      throw at(n, `${line.split(/\s/)[0]} must come first in the cell, or right after its %%slurm line`);
     } else if (line !== "" && !line.startsWith("#")) {
       break;
     }
@@ -147,6 +168,8 @@ export function parseCell(code: string): CellPlan {
       const magic = LINE_MAGIC.exec(line);
       if (magic) throw at(k, `%${magic[1]} must be at the top of a cell, before any Python code`);
       if (CELL_MAGIC.test(line)) throw at(k, "%%slurm must be the first line of the cell");
+      if (MODE_MAGIC.test(line))
+        throw at(k, `${line.split(/\s/)[0]} must come first in the cell, or right after its %%slurm line`);
       if (SBATCH.test(line))
         throw at(
           k,
@@ -156,6 +179,42 @@ export function parseCell(code: string): CellPlan {
   }
 
   const plan: CellPlan = { lineMagics, body: body.join("\n") };
+  if (mode) plan.mode = mode;
+  if (options) plan.cellOptions = options;
+  return plan;
+}
+
+/**
+ * A `%%bash` cell from line `n` on: `#SBATCH` lines up to its first command are options (sbatch's
+ * other options too: it is the user's own job script), and stay in the script.
+ */
+function bashPlan(
+  lines: readonly string[],
+  from: number,
+  body: string[],
+  cellOptions: ParsedOptions | undefined,
+): CellPlan {
+  let options = cellOptions;
+  for (let n = from; n < lines.length; n++) {
+    const line = lines[n]!.replace(/\r$/, "").trimStart();
+    const sbatch = SBATCH.exec(line);
+    if (sbatch) {
+      const parsed = onLine(n, () => {
+        refuseUnsafe(sbatch[1]!, "#SBATCH");
+        return parseSlurmOptions(
+          tokenize(sbatch[1]!, { comments: "anywhere", source: "#SBATCH" }),
+          "#SBATCH",
+          { jobScript: true },
+        );
+      });
+      options = options ? mergeOptions(options, parsed) : parsed;
+    } else if (CELL_MAGIC.test(line) || MODE_MAGIC.test(line)) {
+      throw at(n, `${line.split(/\s/)[0]} must come first in the cell, before the script`);
+    } else if (line !== "" && !line.startsWith("#")) {
+      break;
+    }
+  }
+  const plan: CellPlan = { mode: "bash", lineMagics: [], body: body.join("\n") };
   if (options) plan.cellOptions = options;
   return plan;
 }

@@ -18,7 +18,8 @@ export const SBATCH_OPTIONS: readonly SbatchOption[] = [
   { long: "--mem", takesValue: true, help: "memory per node, e.g. 8G or 500M" },
   { long: "--mem-per-cpu", takesValue: true, help: "memory per CPU, e.g. 3800M" },
   { long: "--cpus-per-task", short: "-c", takesValue: true, help: "CPUs for the cell's process" },
-  { long: "--ntasks", short: "-n", takesValue: true, help: "number of tasks" },
+  { long: "--ntasks", short: "-n", takesValue: true, help: "number of tasks (for %%srun cells)" },
+  { long: "--ntasks-per-node", takesValue: true, help: "tasks on each node (for %%srun cells)" },
   { long: "--nodes", short: "-N", takesValue: true, help: "number of nodes" },
   { long: "--gres", takesValue: true, help: "generic resources, e.g. gpu:1 or gpu:a100:1" },
   { long: "--gpus", takesValue: true, help: "GPUs for the job, e.g. 1 or a100:1" },
@@ -37,6 +38,18 @@ export const SBATCH_OPTIONS: readonly SbatchOption[] = [
     takesValue: false,
     help: "never rerun the cell: a node failure or preemption ends it",
   },
+  {
+    long: "--array",
+    short: "-a",
+    takesValue: true,
+    help: "run the cell once per task, e.g. 0-99%10 (task_id in its namespace)",
+  },
+  {
+    long: "--dependency",
+    short: "-d",
+    takesValue: true,
+    help: "start after other jobs, in sbatch's words (afterok:JOBID, afterany:JOBID, singleton)",
+  },
 ];
 
 /** Options of %%slurm that are the kernel's own, not sbatch's. */
@@ -51,6 +64,11 @@ export const KERNEL_OPTIONS: readonly SbatchOption[] = [
     long: "--env",
     takesValue: true,
     help: "conda environment (name or path) the cell runs in; with %slurm, for the following cells",
+  },
+  {
+    long: "--after",
+    takesValue: true,
+    help: "start once cell N (its execution count) or job JOBID has completed successfully; several: 12,14",
   },
 ];
 
@@ -76,9 +94,10 @@ export const KERNEL_OWNED_SBATCH: readonly OwnedOption[] = [
     why: "the kernel follows the job while its output streams in (use --detach to return at once)",
   },
   { long: "--export", why: "the kernel passes the job the environment its cell runner needs" },
-  { long: "--array", short: "-a", why: "a cell runs as one job" },
-  { long: "--dependency", short: "-d", why: "the kernel orders the cells' jobs itself" },
-  { long: "--kill-on-invalid-dep", why: "the kernel orders the cells' jobs itself" },
+  {
+    long: "--kill-on-invalid-dep",
+    why: "a cell whose dependency failed is ended by the kernel with DependencyNeverSatisfied",
+  },
   { long: "--test-only", why: "the kernel checks the options against the cluster before it submits" },
 ];
 
@@ -93,7 +112,7 @@ export const MAGICS: readonly MagicDoc[] = [
   {
     name: "%%slurm",
     kind: "cell",
-    usage: "%%slurm [sbatch options] [--detach] [--profile NAME] [--env NAME]",
+    usage: "%%slurm [sbatch options] [--detach] [--profile NAME] [--env NAME] [--after CELL|JOBID]",
     help:
       "Run this cell with these Slurm resources (first line of the cell). Options use sbatch's spellings:\n" +
       SBATCH_OPTIONS.map(
@@ -101,22 +120,47 @@ export const MAGICS: readonly MagicDoc[] = [
       ).join("\n") +
       "\n" +
       KERNEL_OPTIONS.map((o) => `  ${o.long}${o.takesValue ? " VALUE" : ""}  ${o.help}`).join("\n") +
-      "\nA cell may instead start with #SBATCH lines, as in a batch script.",
+      "\nA cell may instead start with #SBATCH lines, as in a batch script. A second line %%srun runs the\n" +
+      "cell on every task (rank, size in its namespace); %%bash makes the cell a bash job script.",
+  },
+  {
+    name: "%%bash",
+    kind: "cell",
+    usage: "%%bash (first line, or after %%slurm), then a job script",
+    help:
+      "Run the cell as a bash job script, as you would sbatch it: #SBATCH lines at its top, module load,\n" +
+      "conda activate, srun, nvidia-smi. Its output streams here; interrupt and end states work as for\n" +
+      "Python cells. It runs in the directory the notebook's cells run in; Python variables do not\n" +
+      "reach it, and nothing it sets reaches the next cells (use files).",
+  },
+  {
+    name: "%%srun",
+    kind: "cell",
+    usage: "%%slurm -N NODES --ntasks-per-node N, then %%srun",
+    help:
+      "Run the cell's Python on every task of the job through srun, with rank and size in its\n" +
+      "namespace. Rank 0's output streams here (%slurm output JOBID --rank N shows another's);\n" +
+      "the namespace carried to the next cell is rank 0's.",
   },
   {
     name: "%slurm",
     kind: "line",
     usage:
-      "%slurm [sbatch options] | %slurm | %slurm reset | %slurm output JOBID | %slurm allocate [sbatch options] [--no-wait] | %slurm release [--no-save] | %slurm extend DURATION",
+      "%slurm [sbatch options] | %slurm | %slurm reset | %slurm output JOBID | %slurm allocate [sbatch options] [--no-wait] | %slurm release [--no-save] | %slurm extend DURATION | %slurm gather ARRAY NAME | %slurm rerun ARRAY --failed",
     help:
       "Set the default Slurm options for the following cells (same options as %%slurm).\n" +
       "  %slurm           show the effective settings\n  %slurm reset     forget the defaults set in this notebook\n" +
-      "  %slurm output JOBID   show the output of a detached cell\n" +
+      "  %slurm output JOBID   show the output of a detached cell; ARRAY_TASK (4521_17) an array task's,\n" +
+      "                        ARRAY the array's tasks; JOBID --rank N an srun task's\n" +
       "  %slurm allocate [options]   hold an allocation (one job); the next cells that fit run in it at once,\n" +
       "                   in one Python that keeps its variables in memory. Waits until it is ready\n" +
       "                   (--no-wait: returns at once, cells wait). Again: replaces it.\n" +
       "  %slurm release [--no-save]   end the allocation (its namespace is saved for the next cells)\n" +
-      "  %slurm extend DURATION   ask Slurm for more time (only Slurm administrators may, on Alpine too)",
+      "  %slurm extend DURATION   ask Slurm for more time (only Slurm administrators may, on Alpine too)\n" +
+      "  %slurm gather ARRAY NAME [--into VAR]   NAME from each task's namespace, as a list in task order\n" +
+      "                        (a DataFrame when the values are dicts), into this cell's namespace\n" +
+      "  %slurm rerun ARRAY --failed | --tasks LIST   run those tasks of an array cell again (a %%slurm\n" +
+      "                        line in the same cell changes their options, e.g. --time)",
   },
   {
     name: "%squeue",

@@ -4,6 +4,7 @@
  * cluster (partition names, limits, accounts) is checked in validate.ts.
  */
 import { distance } from "fastest-levenshtein";
+import { parseArraySpec } from "../jobs/array/array-spec";
 import { parseMemory, parseTimeOption, SlurmValueError } from "../jobs/slurm/slurm-time";
 import {
   KERNEL_OPTIONS,
@@ -25,7 +26,7 @@ const OWNED = new Map<string, OwnedOption>(
 /** Real sbatch options a cell cannot set: told apart from typos. */
 const OTHER_SBATCH = new Set(
   (
-    "ntasks-per-node ntasks-per-core ntasks-per-socket nodelist exclude mem-per-gpu gpus-per-task " +
+    "ntasks-per-core ntasks-per-socket nodelist exclude mem-per-gpu gpus-per-task " +
     "gpus-per-socket cpus-per-gpu tmp licenses reservation signal hold comment distribution " +
     "threads-per-core hint gpu-bind time-min deadline priority nice wckey tres-per-task propagate " +
     "get-user-env oversubscribe overcommit core-spec sockets-per-node cores-per-socket " +
@@ -124,12 +125,30 @@ function checkValue(opt: SbatchOption, value: string): void {
     case "--mem-per-cpu":
       asMagicError(() => parseMemory(value, o));
       return;
+    case "--array":
+      asMagicError(() => parseArraySpec(value));
+      return;
+    case "--dependency":
+      if (!/^[A-Za-z_]+(:[\w+.]+)*([,?][A-Za-z_]+(:[\w+.]+)*)*$/.test(value))
+        throw bad(
+          "a dependency",
+          "sbatch's TYPE:JOBID[:JOBID], e.g. afterok:4519 or afterany:4519,afterok:4520",
+        );
+      return;
+    case "--after":
+      if (!value.split(",").every((v) => /^\d+(_\d+)?$/.test(v)))
+        throw bad(
+          "a cell or job",
+          "a cell's execution count or a job id, e.g. --after 12 or --after 4519,4520",
+        );
+      return;
     case "--cpus-per-task":
+    case "--ntasks-per-node":
     case "--ntasks":
       if (!/^[1-9]\d*$/.test(value))
         throw bad(
-          o === "--ntasks" ? "a number of tasks" : "a number of CPUs",
-          `a whole number from 1, e.g. ${opt.short} 4`,
+          o === "--cpus-per-task" ? "a number of CPUs" : "a number of tasks",
+          `a whole number from 1, e.g. ${opt.short ?? o} 4`,
         );
       return;
     case "--nodes":
@@ -188,16 +207,44 @@ function checkValue(opt: SbatchOption, value: string): void {
   }
 }
 
+/** Kernel-owned options a pasted job script may carry, left out with a note rather than refused. */
+const IGNORED_IN_JOB_SCRIPTS = new Set(["--output", "-o", "--error", "-e", "--open-mode", "--parsable"]);
+
+/**
+ * An option of a `%%bash` cell's `#SBATCH` line that is not in the kernel's table: sbatch's own
+ * (kept as written, value unchecked: sbatch checks it) or one of the kernel's that it leaves out.
+ */
+function jobScriptOption(
+  spelled: string,
+  value: string | undefined,
+  next: string | undefined,
+): { pair?: SbatchPair; tookNext: boolean } | undefined {
+  const takesNext = value === undefined && next !== undefined && !next.startsWith("-");
+  if (IGNORED_IN_JOB_SCRIPTS.has(spelled)) return { tookNext: takesNext && spelled !== "--parsable" };
+  if (!OTHER_SBATCH.has(spelled)) return undefined;
+  const v = value ?? (takesNext ? next : undefined);
+  if (v !== undefined && [...v].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f))
+    throw new MagicError(`${spelled} value contains a control character: sbatch options must be plain text`);
+  return { pair: v === undefined ? [spelled] : [spelled, v], tookNext: takesNext };
+}
+
 /**
  * Reads the options of one magic or `#SBATCH` line (already split into words by tokenize):
  * `--opt value`, `--opt=value`, `-p value`, `-pvalue`, `-p=value`, `-t1:00:00`. Returns them in
  * long form, in order, a repeated option keeping its last value; `--detach` and `--profile NAME`
  * (not in `#SBATCH` lines: sbatch does not know them) set their own fields.
  * @param source names the line in messages: `%%slurm`, `%slurm` or `#SBATCH`.
+ * @param opts.jobScript the line is in a `%%bash` cell, a job script as users write them: sbatch's
+ *   other options pass through unchecked, and `--output`/`--error` (the kernel's: the output
+ *   streams into the notebook) are left out, named in `ignored`, instead of refused.
  * @throws MagicError for an unknown or kernel-owned option, a missing value, a value given to a
  *   flag, a word that is not an option, or a value the option cannot take.
  */
-export function parseSlurmOptions(tokens: readonly string[], source = "%%slurm"): ParsedOptions {
+export function parseSlurmOptions(
+  tokens: readonly string[],
+  source = "%%slurm",
+  opts: { jobScript?: boolean } = {},
+): ParsedOptions {
   const out: ParsedOptions = { sbatch: [], detach: false };
   const pairs: SbatchPair[] = [];
   for (let i = 0; i < tokens.length; i++) {
@@ -222,6 +269,15 @@ export function parseSlurmOptions(tokens: readonly string[], source = "%%slurm")
     } else {
       throw new MagicError(`unexpected '${token}' in ${source}: options only`);
     }
+    if (!opt && opts.jobScript) {
+      const kept = jobScriptOption(spelled, value, tokens[i + 1]);
+      if (kept) {
+        if (kept.tookNext) i++;
+        if (kept.pair) pairs.push(kept.pair);
+        else out.ignored = [...(out.ignored ?? []), spelled];
+        continue;
+      }
+    }
     if (!opt) {
       const owned = OWNED.get(spelled);
       if (owned) throw ownedOption(spelled, owned);
@@ -243,9 +299,14 @@ export function parseSlurmOptions(tokens: readonly string[], source = "%%slurm")
     if (opt.long === "--detach") out.detach = true;
     else if (opt.long === "--profile") out.profile = value!;
     else if (opt.long === "--env") out.env = value!;
+    else if (opt.long === "--after") out.after = [...(out.after ?? []), ...value!.split(",")];
     else pairs.push(value === undefined ? [opt.long] : [opt.long, value]);
   }
   const longs = new Set(pairs.map(([l]) => l));
+  if (out.after && longs.has("--dependency"))
+    throw new MagicError(
+      `--after and --dependency together in ${source}: --after 12 is --dependency=afterok:<cell 12's job>; keep one`,
+    );
   if (longs.has("--mem") && longs.has("--mem-per-cpu")) {
     throw new MagicError(
       `--mem and --mem-per-cpu together in ${source}: sbatch takes only one of them; keep one`,
@@ -280,5 +341,9 @@ export function mergeOptions(base: ParsedOptions, over: ParsedOptions): ParsedOp
   if (profile !== undefined) out.profile = profile;
   const env = over.env ?? base.env;
   if (env !== undefined) out.env = env;
+  const after = [...(base.after ?? []), ...(over.after ?? [])];
+  if (after.length) out.after = after;
+  const ignored = [...(base.ignored ?? []), ...(over.ignored ?? [])];
+  if (ignored.length) out.ignored = ignored;
   return out;
 }

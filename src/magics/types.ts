@@ -13,6 +13,10 @@ export interface ParsedOptions {
   profile?: string;
   /** --env NAME: the conda environment (name or path) instead of environment.conda_env. */
   env?: string;
+  /** %%slurm --after 12,4519: cells (execution counts) or job ids whose success it waits for. */
+  after?: string[];
+  /** A %%bash cell's #SBATCH options the kernel leaves out (--output, --error: its output streams here). */
+  ignored?: string[];
 }
 
 /** The kernel's line magics (the cells' own IPython magics run in the job). */
@@ -37,6 +41,8 @@ export interface LineMagic {
 }
 
 export interface CellPlan {
+  /** `%%bash` (the cell is a job script) or `%%srun` (its Python on every task); absent: Python once. */
+  mode?: "bash" | "srun";
   /** Kernel line magics at the top of the cell, run by the kernel in order before the body. */
   lineMagics: LineMagic[];
   /** This cell's own options, from a first-line %%slurm and/or leading #SBATCH lines. */

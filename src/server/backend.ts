@@ -8,6 +8,8 @@ import type { Transport } from "../cluster/transport";
 import type { Config } from "../config/config";
 import type { Ledger } from "../ledger/ledger";
 import { CellBook } from "../cells/cell-book";
+import { ArrayBackend } from "../jobs/array/array-backend";
+import type { ExecutionBackend } from "../jobs/backend";
 import { BatchBackend } from "../jobs/batch-backend";
 import { Allocations, type AllocationRecord } from "../jobs/allocation/allocations";
 import { BackendRouter } from "../jobs/backend-router";
@@ -53,6 +55,13 @@ function connectionTrouble(state: ConnectionState): string | undefined {
  */
 function mayProbe(transport: Transport): () => boolean {
   return () => !(transport instanceof SshTransport) || transport.state.status === "connected";
+}
+
+/** On Slurm, array cells are followed as arrays (the local backend refuses them). */
+function withArrays(inner: BatchBackend, transport: Transport, scheduler: Scheduler): ExecutionBackend {
+  return scheduler instanceof SlurmScheduler
+    ? new ArrayBackend(inner, transport, scheduler, inner.followOptions())
+    : inner;
 }
 
 /** What the server builds from its configuration: the sessions' environment and the one cluster connection. */
@@ -152,7 +161,9 @@ export function createBackend(
     files,
     transfers: new Transfers(transport, files),
     cells: new CellBook(ledger),
-    backend: allocations ? new BackendRouter(batch, allocations.backend) : batch,
+    backend: allocations
+      ? new BackendRouter(withArrays(batch, transport, scheduler), allocations.backend)
+      : withArrays(batch, transport, scheduler),
     ...(allocations ? { allocations } : {}),
     python: new PythonCheck((e) => probePython(transport, e)),
     mayProbe: mayProbe(transport),

@@ -35,6 +35,8 @@ export interface CellHost {
   readonly publish: IopubPublisher;
   /** The notebook's held allocation (slurm backend): where cells that fit run. */
   readonly allocation?: SessionAllocation;
+  /** The last execution count given (the cell being run has it). */
+  readonly executionCount: number;
   /** A new cell number (persisted). */
   nextSeq(): number;
   /** Persists what `%slurm` set. */

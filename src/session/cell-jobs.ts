@@ -5,7 +5,7 @@
  */
 import { jobOf, type CellRecord } from "../cells/cell-book";
 import { parseRunnerEvents } from "../jobs/runner-events";
-import type { SessionFiles } from "../jobs/session-files";
+import type { RecordedOutput, SessionFiles } from "../jobs/session-files";
 import { requeuedNotice, showOutput, type OutputSink } from "./cell-output";
 import type { SessionEnvironment } from "./environment";
 
@@ -17,9 +17,19 @@ export async function cancelCellJob(env: SessionEnvironment, rec: CellRecord): P
 
 /** `%slurm output JOBID`: the job's whole output, from its files, as this cell's output. */
 export async function replayOutput(files: SessionFiles, rec: CellRecord, out: OutputSink): Promise<void> {
-  const { events, stdout, stderr, cut } = await files.recorded(jobOf(rec));
+  replayRecorded(await files.recorded(jobOf(rec)), rec, `job ${rec.jobId}`, out);
+}
+
+/** What a job (or one array task, one srun rank: `what`) left in its files, as this cell's output. */
+export function replayRecorded(
+  recorded: RecordedOutput,
+  rec: CellRecord,
+  what: string,
+  out: OutputSink,
+): void {
+  const { events, stdout, stderr, cut } = recorded;
   if (!events && !stdout && !stderr) {
-    out.stream("stderr", `job ${rec.jobId} left no output files in ${rec.sessionDir} (were they purged?)\n`);
+    out.stream("stderr", `${what} left no output files in ${rec.sessionDir} (not started yet, or purged)\n`);
     return;
   }
   let starts = 0;
@@ -37,7 +47,7 @@ export async function replayOutput(files: SessionFiles, rec: CellRecord, out: Ou
   if (cut.length)
     out.stream(
       "stderr",
-      `alpine-kernel: job ${rec.jobId} wrote more than a notebook can hold: this is the first 64 MiB of each of its files; all of it is in ${cut.join(", ")} (alpine_kernel_output.py, beside the runner under your work_dir's runner/ directory, prints an events file as text).\n`,
+      `alpine-kernel: ${what} wrote more than a notebook can hold: this is the first 64 MiB of each of its files; all of it is in ${cut.join(", ")} (alpine_kernel_output.py, beside the runner under your work_dir's runner/ directory, prints an events file as text).\n`,
     );
   if (!rec.ended) {
     out.stream(

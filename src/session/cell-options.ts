@@ -84,6 +84,17 @@ function billingOf(
   };
 }
 
+/** Options that make sense for one cell only: as defaults every following cell would get them. */
+const ONE_CELL = ["--array", "--dependency"];
+
+function refuseOneCellOptions(sbatch: readonly SbatchPair[], where: string): void {
+  const found = sbatch.find(([k]) => ONE_CELL.includes(k));
+  if (found)
+    throw new MagicError(
+      `${found[0]} applies to one cell: use it with %%slurm on that cell, not as a default in ${where}`,
+    );
+}
+
 export class CellOptions {
   private readonly configDefaults: SbatchPair[];
   /** `%slurm --env NAME`: this notebook's conda environment (persisted with the session). */
@@ -110,8 +121,9 @@ export class CellOptions {
   private parseConfigOptions(text: string, key: string): SbatchPair[] {
     try {
       const parsed = parseSlurmOptions(tokenize(text), key);
-      if (parsed.detach || parsed.profile || parsed.env)
-        throw new MagicError("--detach, --profile and --env belong in cells, not here");
+      if (parsed.detach || parsed.profile || parsed.env || parsed.after)
+        throw new MagicError("--detach, --profile, --env and --after belong in cells, not here");
+      if (key === "slurm.defaults") refuseOneCellOptions(parsed.sbatch, "slurm.defaults");
       return parsed.sbatch;
     } catch (err) {
       throw new ConfigError(`${this.config.source}: ${key}: ${(err as Error).message}`);
@@ -166,9 +178,36 @@ export class CellOptions {
     };
   }
 
+  /**
+   * A rerun's options: those its first run was submitted with (`base`, already merged), the
+   * rerun cell's own on top; checked against the cluster like any cell's.
+   */
+  async effectiveFrom(
+    base: readonly SbatchPair[],
+    cell: ParsedOptions | undefined,
+  ): Promise<EffectiveOptions> {
+    const profile = cell?.profile ? this.profile(cell.profile) : [];
+    const checked = await this.validate(mergePairs(base, profile, cell?.sbatch ?? []));
+    const requested: RequestedResources = { ...requestedOf(checked) };
+    const partition = requested.partition ?? (await this.defaultPartition());
+    if (this.discovery) Object.assign(requested, billingOf(checked, partition, await this.discovery.get()));
+    const env = cell?.env ?? this.notebookEnv;
+    // An array's tasks never run in a held allocation: all its options are its own.
+    return {
+      sbatch: checked,
+      detach: cell?.detach ?? false,
+      requested,
+      partition,
+      own: checked,
+      ...(env ? { env } : {}),
+    };
+  }
+
   /** `%slurm OPTIONS`: validates the new defaults (merged as a cell would see them) and keeps them. */
   async setNotebookDefaults(parsed: ParsedOptions): Promise<void> {
     if (parsed.detach) throw new MagicError("--detach applies to one cell: use it with %%slurm, not %slurm");
+    if (parsed.after) throw new MagicError("--after applies to one cell: use it with %%slurm, not %slurm");
+    refuseOneCellOptions(parsed.sbatch, "%slurm");
     const profile = parsed.profile ? this.profile(parsed.profile) : [];
     const next = mergePairs(this.notebookDefaults, profile, parsed.sbatch);
     await this.validate(mergePairs(this.base(), next));

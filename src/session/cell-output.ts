@@ -6,6 +6,7 @@
 import type { Cell } from "../cells/cell";
 import type { CellEnd, CellOutput } from "../cells/cell-types";
 import type { JobFailure } from "../jobs/diagnose";
+import { partsErrorContent } from "../cells/parts-error";
 import type {
   ClearOutput,
   ContentByType,
@@ -93,7 +94,7 @@ export function bindOutputs(cell: Cell, sink: OutputSink): void {
       // The cell's own exception was shown as it happened, a refused submission is the session's to
       // report; a job's death or a lost follower is news.
       const kind = ev.phase.end.outcome.kind;
-      if (kind === "died" || kind === "lost") sink.error(endError(ev.phase.end)!);
+      if (kind === "died" || kind === "lost" || kind === "parts") sink.error(endError(ev.phase.end)!);
     }
   });
 }
@@ -112,6 +113,8 @@ export function endError(end: CellEnd): ErrorContent | undefined {
       return errorContent("KernelError", o.message);
     case "refused":
       return errorContent("KernelError", String(o.error));
+    case "parts":
+      return partsErrorContent(o, errorContent);
   }
 }
 

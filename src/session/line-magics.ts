@@ -3,18 +3,20 @@
  * %whos (namespace-magics.ts). They run in the kernel, never as jobs, and speak only of this
  * notebook's cell jobs and namespace.
  */
-import type { CellRecord } from "../cells/cell-book";
+import { jobOf, type CellRecord } from "../cells/cell-book";
 import { cellLabel, stateWords } from "../protocol/jobs-feed";
 import type { FinalJobStatus } from "../jobs/scheduler";
 import { formatServiceUnits, serviceUnits } from "../jobs/slurm/billing";
 import { parseSlurmDuration } from "../jobs/slurm/slurm-time";
+import { describeTasks, parseArraySpec } from "../jobs/array/array-spec";
 import { findMagic, MAGICS } from "../magics/registry";
 import { parseSlurmOptions } from "../magics/sbatch-args";
 import { MagicError, type LineMagic } from "../magics/types";
 import type { OutputSink } from "./cell-output";
+import { arrayRecord } from "./array-magics";
 import type { CellHost } from "./cell-host";
 import { namespaceCaption, whoMagic, whosMagic } from "./namespace-magics";
-import { cancelCellJob, replayOutput } from "./cell-jobs";
+import { cancelCellJob, replayRecorded } from "./cell-jobs";
 import { shortDuration } from "./status-display";
 import { transferMagic } from "./transfer-magics";
 import { ALLOCATION_COMMANDS, allocationMagic, allocationRows } from "./allocation-magics";
@@ -82,11 +84,9 @@ async function slurmMagic(args: string[], ctx: MagicContext): Promise<void> {
     );
     return;
   }
-  if (args[0] === "output") {
-    if (args.length !== 2) throw new MagicError("usage: %slurm output JOBID");
-    await replayOutput(ctx.host.env.files, ownJob(ctx, args[1]!), ctx.out);
-    return;
-  }
+  if (args[0] === "output") return outputMagic(args.slice(1), ctx);
+  if (args[0] === "gather" || args[0] === "rerun")
+    throw new MagicError(`%slurm ${args[0]} runs as the cell's job: put it at the top of a cell of its own`);
   if (args.length) {
     await options.setNotebookDefaults(parseSlurmOptions(args, "%slurm"));
     ctx.host.saveDefaults();
@@ -224,4 +224,60 @@ function usedUnits(f: FinalJobStatus | undefined): string {
   const seconds = f?.elapsed ? parseSlurmDuration(f.elapsed) : null;
   if (f?.billing === undefined || seconds === null) return "—";
   return formatServiceUnits(serviceUnits(f.billing, seconds)).replace(/ SU$/, "");
+}
+
+const OUTPUT_USAGE = "usage: %slurm output JOBID | ARRAY_TASK (e.g. 4521_17) | JOBID --rank N";
+
+/** `%slurm output`: a cell job's whole output, an array task's, an srun task's, or an array's tasks. */
+async function outputMagic(args: string[], ctx: MagicContext): Promise<void> {
+  const [id, flag, rank, ...rest] = args;
+  if (!id || rest.length || (flag !== undefined && (flag !== "--rank" || !/^\d+$/.test(rank ?? ""))))
+    throw new MagicError(OUTPUT_USAGE);
+  const files = ctx.host.env.files;
+  const task = /^(\d+)_(\d+)$/.exec(id);
+  if (task) {
+    const rec = arrayRecord(ctx.host, task[1]!);
+    const index = Number(task[2]);
+    if (!parseArraySpec(rec.array!.spec).tasks.includes(index))
+      throw new MagicError(
+        `array ${rec.jobId} has no task ${index} (its tasks: ${describeTasks(parseArraySpec(rec.array!.spec).tasks)})`,
+      );
+    const what = `task ${id}`;
+    return replayRecorded(await files.recordedPart(jobOf(rec), "tasks", index), rec, what, ctx.out);
+  }
+  const rec = ownJob(ctx, id);
+  if (flag === "--rank") {
+    if (rec.mode !== "srun") throw new MagicError(`job ${id} is not an %%srun cell: it has no ranks`);
+    const size = await files.rankCount(jobOf(rec));
+    if (size !== undefined && Number(rank) >= size)
+      throw new MagicError(`job ${id} has no rank ${rank}: it ran ${size} task(s), ranks 0-${size - 1}`);
+    const what = `rank ${rank} of job ${id}`;
+    return replayRecorded(await files.recordedPart(jobOf(rec), "ranks", Number(rank)), rec, what, ctx.out);
+  }
+  if (rec.array) return arrayTable(rec, ctx);
+  return replayRecorded(await files.recorded(jobOf(rec)), rec, `job ${rec.jobId}`, ctx.out);
+}
+
+/** `%slurm output ARRAY`: how its tasks ended, and how to see one's output. */
+function arrayTable(rec: CellRecord, ctx: MagicContext): void {
+  const tasks = parseArraySpec(rec.array!.spec).tasks;
+  const live = ctx.host.env.cells.liveCell(rec.id)?.parts;
+  const failed = live
+    ? live.failed.map((f) => ({
+        index: f.index,
+        state: f.outcome.kind === "died" ? f.outcome.final.state : "FAILED",
+        name: f.error?.ename ?? "",
+      }))
+    : (rec.parts?.failed ?? []);
+  const rows = failed.map((f) => [`${rec.jobId}_${f.index}`, f.state, f.name || "—"]);
+  const counts = live
+    ? `${live.done} done · ${live.running} running · ${live.pending} pending · ${live.failed.length} failed`
+    : rec.parts
+      ? `${rec.parts.done} done · ${rec.parts.failed.length} failed`
+      : `${rec.state.toLowerCase()}`;
+  const caption =
+    `array ${rec.jobId} (cell ${cellLabel(rec, false)}, tasks ${describeTasks(tasks)}): ${counts}` +
+    `${rows.length ? "; failed tasks below" : ""}. %slurm output ${rec.jobId}_${tasks[0]} shows a task's output` +
+    `${rows.length ? `, %slurm rerun ${rec.jobId} --failed runs the failed ones again` : ""}.`;
+  display(ctx, renderTable({ headers: ["task", "state", "error"], rows }, caption));
 }

@@ -23,8 +23,9 @@ import {
   replyFor,
   type OutputSink,
 } from "./cell-output";
-import type { EffectiveOptions } from "./cell-options";
 import type { CellHost, CellRequest, SessionPlace } from "./cell-host";
+import type { EffectiveOptions } from "./cell-options";
+import { shapeJob, shapeRerun, takeJobMagics, type CellJobShape } from "./cell-shape";
 import type { SessionEnvironment } from "./environment";
 import { InputRelay } from "./input-relay";
 import { runLineMagic } from "./line-magics";
@@ -36,8 +37,7 @@ import type { EnvironmentSetup } from "../jobs/job-script";
 import { errorName } from "../errors";
 import { StatusLine } from "./status-line";
 
-type Plan =
-  { kind: "answered"; reply: ExecuteReplyContent } | { kind: "job"; body: string; options: EffectiveOptions };
+type Plan = { kind: "answered"; reply: ExecuteReplyContent } | { kind: "job"; shape: CellJobShape };
 
 /** An error the kernel itself reports (nothing of the cell ran). */
 function refuse(sink: OutputSink, count: number, ename: string, evalue: string): ExecuteReplyContent {
@@ -50,10 +50,13 @@ async function plan(host: CellHost, req: CellRequest, sink: OutputSink): Promise
   const count = req.executionCount;
   try {
     const parsed = parseCell(req.code);
-    for (const m of parsed.lineMagics) await runLineMagic(m, host, sink, req.header);
-    // A %%slurm cell with no code, or only magics: nothing to run.
-    if (!parsed.body.trim()) return { kind: "answered", reply: okReply(count) };
-    return { kind: "job", body: parsed.body, options: await host.options.effective(parsed.cellOptions) };
+    const { gather, rerun, others } = takeJobMagics(parsed.lineMagics);
+    for (const m of others) await runLineMagic(m, host, sink, req.header);
+    if (rerun) return { kind: "job", shape: await shapeRerun(host, parsed, rerun) };
+    // A %%slurm cell with no code, or only magics: nothing to run (a gather runs even so).
+    if (!parsed.body.trim() && !gather) return { kind: "answered", reply: okReply(count) };
+    const options = await host.options.effective(parsed.cellOptions);
+    return { kind: "job", shape: await shapeJob(host, parsed, options, gather) };
   } catch (err) {
     if (!(err instanceof MagicError)) throw err;
     return {
@@ -182,7 +185,8 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
   const sink = iopubSink(host.publish, req.header);
   const planned = await plan(host, req, sink);
   if (planned.kind === "answered") return { reply: planned.reply };
-  const { body, options } = planned;
+  const { shape } = planned;
+  const { options } = shape;
   const { env } = host;
   const environment = await environmentOf(host, options, sink, count);
   if ("reply" in environment) return { reply: environment.reply };
@@ -199,7 +203,7 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
     origin: {
       parent: req.header,
       clientId: req.clientId,
-      allowStdin: req.allowStdin && !detached,
+      allowStdin: req.allowStdin && !detached && !shape.array,
       // Slurm cells (unless slurm.status_line is off) and detached ones show a status line; local
       // attached cells are over too fast: theirs shows only at the end of one that moved a lot of
       // namespace data.
@@ -208,14 +212,19 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
           ? newDisplayId()
           : undefined,
     },
-    firstLine: firstCodeLine(body),
+    firstLine: firstCodeLine(shape.code),
     run: host.run,
     ...(req.cellId ? { cellId: req.cellId } : {}),
     ...(host.notebookPath ? { notebookPath: host.notebookPath } : {}),
   };
+  if (shape.mode) info.mode = shape.mode;
+  if (shape.after) info.after = shape.after;
   sayIgnoredOptions(host, options.sbatch, sink);
-  // In the notebook's held allocation when the cell fits it; else a job of its own, and why.
-  const route = (await host.allocation?.route(options, sink, req.header)) ?? {};
+  for (const note of shape.notes) sink.stream("stderr", note);
+  // In the notebook's held allocation when the cell fits it (a Python cell, not an array); else a
+  // job of its own, and why.
+  const ownShape = Boolean(shape.array) || (shape.mode !== undefined && shape.mode !== "python");
+  const route = (ownShape ? undefined : await host.allocation?.route(options, sink, req.header)) ?? {};
   if (route.allocation) {
     info.partition = route.partition;
     info.requested = { ...options.requested, time: undefined, partition: route.partition };
@@ -234,7 +243,7 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
     workDir: host.place.cellsDir,
     seq,
     executionCount: count,
-    code: body,
+    code: shape.code,
     silent: req.silent,
     storeHistory: req.storeHistory,
     allowStdin: req.allowStdin,
@@ -243,6 +252,9 @@ export async function runCell(host: CellHost, req: CellRequest): Promise<CellRun
     environment: environment.setup,
     ...(route.allocation ? { allocation: route.allocation } : {}),
   };
+  if (shape.mode) spec.mode = shape.mode;
+  if (shape.array) spec.array = shape.array;
+  if (shape.gather) spec.gather = shape.gather;
   try {
     await cell.submit(env.backend, spec);
   } catch (err) {

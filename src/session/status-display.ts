@@ -4,11 +4,13 @@
  */
 import { randomUUID } from "node:crypto";
 import type { NamespaceUse } from "../cells/cell-types";
+import type { PartsSummary } from "../jobs/backend";
 import type { JobStatus } from "../jobs/scheduler";
 import { clockText } from "../protocol/jobs-feed";
 import { formatServiceUnits, serviceUnits } from "../jobs/slurm/billing";
 import type { PythonInfo } from "../jobs/python-check";
 import { escapeHtml } from "./html";
+import { dependencyReason, failedStates, partsCounts, ranksLine } from "./status-parts";
 
 export type Phase =
   | { kind: "submitting"; waiting?: string }
@@ -32,6 +34,12 @@ export interface StatusView {
   notes?: string[];
   /** The cell runs inside a held allocation (`%slurm allocate`): which, where, until when. */
   allocation?: { jobId: string; node?: string; endsAt?: number };
+  /** An array cell: "array 4521", and where its tasks are. */
+  array?: boolean;
+  /** Its tasks (array), or its other ranks once rank 0 ended (srun). */
+  parts?: PartsSummary;
+  /** What it waits for (`--after`), as the user knows it: "cell 12 (job 4519)". */
+  after?: string[];
 }
 
 /** "est. ≤ 18.2 SU (109/h)": the most a job can cost, its time limit at its billing rate. */
@@ -102,7 +110,8 @@ export function statusText(v: StatusView): string {
     const line = allocationCellText(v, v.allocation);
     return v.trouble ? `${line} — ${v.trouble}` : line;
   }
-  const job = v.jobId ? `job ${v.jobId}` : "job";
+  const job = `${v.array ? "array" : "job"}${v.jobId ? ` ${v.jobId}` : ""}`;
+  const tasks = v.array && v.parts ? v.parts : undefined;
   let line: string;
   const p = v.phase;
   switch (p.kind) {
@@ -111,9 +120,14 @@ export function statusText(v: StatusView): string {
       break;
     case "queued": {
       const reason =
-        p.status?.reason && p.status.reason !== "None" ? p.status.reason : "waiting for the scheduler";
+        dependencyReason(p.status?.reason, v.after) ??
+        (p.status?.reason && p.status.reason !== "None" ? p.status.reason : "waiting for the scheduler");
       const est = clock(p.status?.startTime);
-      line = `${IN_FLIGHT_MARK} queued as ${job} on ${p.status?.partition ?? v.partition ?? "the default partition"} — ${reason}, waiting ${since(p.since)}${est ? `, est. start ${est}` : ""}`;
+      const where = `on ${p.status?.partition ?? v.partition ?? "the default partition"}`;
+      line = tasks
+        ? `${IN_FLIGHT_MARK} ${job}: ${partsCounts(tasks, true)} — ${where}, ${reason}, waiting ${since(p.since)}`
+        : `${IN_FLIGHT_MARK} queued as ${job} ${where} — ${reason}, waiting ${since(p.since)}`;
+      if (est) line += `, est. start ${est}`;
       if (v.billing) line += ` · ${estimateText(v.billing)}`;
       if (v.hint) line += ` · hint: ${v.hint}`;
       break;
@@ -126,11 +140,20 @@ export function statusText(v: StatusView): string {
       ]
         .filter(Boolean)
         .join(", ");
-      line = `▶ ${job} running${p.node ? ` on ${p.node}` : ""}${res ? ` (${res})` : ""} for ${since(p.since)}`;
+      line = tasks
+        ? `▶ ${job}: ${partsCounts(tasks, true)} — for ${since(p.since)}`
+        : `▶ ${job} running${p.node ? ` on ${p.node}` : ""}${res ? ` (${res})` : ""} for ${since(p.since)}`;
+      if (v.parts?.unit === "rank") line += ranksLine(v.parts);
       if (v.billing) line += ` · ${estimateText(v.billing)}`;
       break;
     }
     case "done":
+      if (tasks) {
+        line = p.ok
+          ? `✔ ${job}: all ${tasks.total} tasks completed in ${shortDuration(p.seconds)}`
+          : `✖ ${job}: ${partsCounts(tasks, false)}${failedStates(tasks)} — ${p.detail ?? "failed"} after ${shortDuration(p.seconds)}`;
+        break;
+      }
       line = p.ok
         ? `✔ ${job} completed in ${shortDuration(p.seconds)}${p.maxRss ? ` · MaxRSS ${p.maxRss}` : ""}`
         : `✖ ${job} ${p.detail ?? "failed"} after ${shortDuration(p.seconds)}`;
@@ -143,6 +166,7 @@ export function statusText(v: StatusView): string {
         : `✖ detached ${job} ${p.detail ?? "failed"}`;
       if (v.billing && p.seconds !== undefined)
         line += ` · ${formatServiceUnits(serviceUnits(v.billing.rate, p.seconds))}`;
+      if (tasks) line += `: ${partsCounts(tasks, false)}${failedStates(tasks)}`;
       break;
   }
   if ((p.kind === "done" || p.kind === "detached-done") && p.namespace) line += ` · ${p.namespace}`;

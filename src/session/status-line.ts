@@ -5,6 +5,7 @@
  */
 import type { Cell } from "../cells/cell";
 import type { CellEnd, CellPhase } from "../cells/cell-types";
+import type { PartsSummary } from "../jobs/backend";
 import type { ClusterHealth } from "../jobs/cluster-health";
 import { endErrorName } from "./cell-output";
 import { namespaceNote, statusBundle, type Phase, type StatusView } from "./status-display";
@@ -57,6 +58,8 @@ export class StatusLine {
   private readonly view: StatusView;
   private shown: boolean;
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private lastHtml: string | undefined;
   private extra = { html: "", text: "" };
   /** What the cell did with the namespace, when it is worth saying. */
   private namespace: string | undefined;
@@ -78,12 +81,14 @@ export class StatusLine {
     const { billing, limitSeconds } = cell.info.requested;
     if (billing !== undefined) this.view.billing = { rate: billing, limitSeconds };
     if (options.notes?.length) this.view.notes = options.notes;
+    if (cell.info.after?.length) this.view.after = cell.info.after.map((d) => d.label);
     this.unsubscribe = [
       cell.on((ev) => {
         if (ev.type === "phase") this.onPhase(ev.phase);
         else if (ev.type === "trouble") this.trouble(OUTPUT_TROUBLE);
         else if (ev.type === "namespace") this.namespace = namespaceNote(ev.use);
         else if (ev.type === "hint") this.hint(ev.hint?.text);
+        else if (ev.type === "parts") this.onParts(ev.summary);
       }),
       health.onChange((message) => this.trouble(message)),
     ];
@@ -105,6 +110,7 @@ export class StatusLine {
       if (note) this.view.notes = [...(this.view.notes ?? []), note];
     }
     if (p.name !== "queued") this.view.hint = undefined;
+    this.view.array ??= Boolean(this.cell.submittedJob?.array);
     if (!this.timer) {
       this.timer = setInterval(() => this.render(), TICK_MS);
       this.timer.unref();
@@ -118,6 +124,12 @@ export class StatusLine {
     this.render();
   }
 
+  /** Tasks moved: the counts change in place (at most once per squeue tick). */
+  private onParts(summary: PartsSummary): void {
+    this.view.parts = summary;
+    if (this.view.jobId && !this.stopped) this.render();
+  }
+
   private trouble(message: string | undefined): void {
     if (this.view.trouble === message) return;
     this.view.trouble = message;
@@ -126,6 +138,7 @@ export class StatusLine {
 
   private finish(end: CellEnd): void {
     this.stop();
+    if (end.outcome.kind === "parts") this.view.parts = end.outcome.summary;
     // A cell that never got a job showed a line only if its submission had to wait.
     if (!this.view.jobId) {
       if (this.waited) this.set({ kind: "done", ok: false, seconds: 0, detail: "was not submitted" });
@@ -147,12 +160,17 @@ export class StatusLine {
     if (this.options.quiet && this.view.phase.kind !== "done" && this.view.phase.kind !== "detached-done")
       return;
     const data = statusBundle(this.view, this.extra.html, this.extra.text);
+    // An array's tasks report on every squeue tick and every task's end: only news is sent.
+    const text = data["text/html"] ?? "";
+    if (this.shown && text === this.lastHtml) return;
+    this.lastHtml = text;
     this.publish(this.shown ? "update_display_data" : "display_data", data, this.displayId);
     this.shown = true;
   }
 
   /** No more updates (the cell ended, or its kernel went away). */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     for (const off of this.unsubscribe.splice(0)) off();
   }

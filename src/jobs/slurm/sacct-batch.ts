@@ -19,12 +19,22 @@ const ACTIVE: ReadonlySet<JobState> = new Set([
 const BATCH_MS = 150;
 const RETRIES_MS = [500, 1000, 2000, 4000, 8000, 15000];
 
-interface Ask {
-  /** "final": until the job has an end state (with retries); "now": whatever sacct says once. */
-  want: "final" | "now";
-  attempt: number;
-  resolve(f: FinalJobStatus | undefined): void;
-  reject(err: unknown): void;
+/** "final": until the job has an end state (with retries); "now": whatever sacct says once. */
+type Ask =
+  | {
+      want: "final";
+      attempt: number;
+      resolve(f: FinalJobStatus | undefined): void;
+      reject(err: unknown): void;
+    }
+  | { want: "now"; attempt: number; resolve(records: RecordMap): void; reject(err: unknown): void };
+type RecordMap = Map<string, FinalJobStatus>;
+
+/** The records of a job id: its own, and for an array every task's and pending range's (`27_3`, `27_[4-9]`). */
+function recordsOf(found: RecordMap, jobId: string): RecordMap {
+  const mine: RecordMap = new Map();
+  for (const [id, f] of found) if (id === jobId || id.startsWith(`${jobId}_`)) mine.set(id, f);
+  return mine;
 }
 
 export class SacctBatch {
@@ -49,17 +59,20 @@ export class SacctBatch {
     ).then((f) => f ?? { jobId, state: "UNKNOWN", exitCode: 0, signal: 0, unknown: true });
   }
 
-  /** What accounting says now about these jobs (one sacct shared with other asks); rejects when sacct fails. */
-  async now(jobIds: readonly string[]): Promise<Map<string, FinalJobStatus>> {
+  /**
+   * What accounting says now about these jobs (one sacct shared with other asks), by job id: for
+   * an array's id, every record of it (its tasks, its pending ranges). Rejects when sacct fails.
+   */
+  async now(jobIds: readonly string[]): Promise<RecordMap> {
     const found = await Promise.all(
       jobIds.map(
         (id) =>
-          new Promise<FinalJobStatus | undefined>((resolve, reject) =>
+          new Promise<RecordMap>((resolve, reject) =>
             this.ask(id, { want: "now", attempt: 0, resolve, reject }),
           ),
       ),
     );
-    return new Map(found.flatMap((f, i) => (f ? [[jobIds[i]!, f] as const] : [])));
+    return new Map(found.flatMap((records) => [...records]));
   }
 
   private ask(jobId: string, ask: Ask): void {
@@ -114,7 +127,7 @@ export class SacctBatch {
       for (const a of waiting) {
         if (a.want === "now") {
           if (failure) a.reject(failure);
-          else a.resolve(f);
+          else a.resolve(recordsOf(found, id));
         } else if (f && !ACTIVE.has(f.state)) {
           a.resolve(f);
         } else if (failure) {

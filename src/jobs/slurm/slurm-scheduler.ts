@@ -179,6 +179,12 @@ export class SlurmScheduler implements Scheduler {
     await this.scancel(["--signal=INT", "--full", jobId]);
   }
 
+  /** An array's tasks still pending are cancelled (its running ones go on). */
+  async cancelPending(jobId: string): Promise<void> {
+    await this.scancel(["--state=PENDING", jobId]);
+    this.watcher.hurry();
+  }
+
   async cancel(jobId: string): Promise<void> {
     await this.scancel([jobId]);
     this.watcher.hurry();

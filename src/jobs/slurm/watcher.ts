@@ -15,6 +15,12 @@ interface Watch {
   onGone: () => void;
 }
 
+/** Every squeue row of one job array (`4521_7`, `4521_[8-99%10]`), each tick. */
+interface ArrayWatch {
+  onRows: (rows: JobStatus[]) => void;
+  onGone: () => void;
+}
+
 export interface WatcherOptions {
   minIntervalMs: number;
   maxIntervalMs: number;
@@ -26,6 +32,9 @@ const BACKOFF = 1.5;
 
 export class SlurmWatcher {
   private readonly watches = new Map<string, Set<Watch>>();
+  private readonly arrays = new Map<string, Set<ArrayWatch>>();
+  /** Each watched array's rows at the last tick, as "id state" lines: a change resets the backoff. */
+  private readonly arrayShape = new Map<string, string>();
   private readonly lastState = new Map<string, JobState>();
   private readonly latest = new Map<string, JobStatus>();
   private interval: number;
@@ -67,6 +76,26 @@ export class SlurmWatcher {
     };
   }
 
+  /**
+   * Every row of a job array, in the same one squeue as every other job: `squeue --jobs 4521`
+   * lists all of its tasks (running ones one by one, pending ones together). `onGone` is called once
+   * when no task of it is left in the queue.
+   */
+  watchArray(arrayId: string, onRows: (rows: JobStatus[]) => void, onGone: () => void): () => void {
+    const w: ArrayWatch = { onRows, onGone };
+    let set = this.arrays.get(arrayId);
+    if (!set) this.arrays.set(arrayId, (set = new Set()));
+    set.add(w);
+    this.hurry();
+    return () => {
+      set.delete(w);
+      if (set.size === 0 && this.arrays.get(arrayId) === set) {
+        this.arrays.delete(arrayId);
+        this.arrayShape.delete(arrayId);
+      }
+    };
+  }
+
   /** Something changed (a new job, a job seen starting): poll soon and fast again. */
   hurry(): void {
     this.interval = this.opts.minIntervalMs;
@@ -80,7 +109,7 @@ export class SlurmWatcher {
   }
 
   private schedule(delay: number): void {
-    if (this.closed || this.watches.size === 0) return;
+    if (this.closed || this.watched() === 0) return;
     const due = Date.now() + delay;
     if (this.timer && this.dueAt <= due) return; // already due sooner
     clearTimeout(this.timer);
@@ -90,17 +119,19 @@ export class SlurmWatcher {
 
   private async tick(): Promise<void> {
     this.timer = undefined;
-    if (this.running || this.closed || this.watches.size === 0) return;
+    if (this.running || this.closed || this.watched() === 0) return;
     this.running = true;
     const ids = [...this.watches.keys()];
+    const arrayIds = [...this.arrays.keys()];
     let changed = false;
     try {
-      const statuses = await this.query(ids);
+      const statuses = await this.query([...new Set([...ids, ...arrayIds])]);
       if (this.failing) {
         this.failing = false;
         this.opts.onTrouble?.(undefined);
       }
       const seen = new Set<string>();
+      if (arrayIds.length) changed = this.deliverArrays(arrayIds, statuses) || changed;
       for (const st of statuses) {
         // Only jobs still watched: one may have ended (end marker) while squeue was running.
         const id = ids.includes(st.jobId) && this.watches.has(st.jobId) ? st.jobId : undefined;
@@ -128,6 +159,33 @@ export class SlurmWatcher {
       ? this.opts.minIntervalMs
       : Math.min(this.interval * BACKOFF, this.opts.maxIntervalMs);
     this.schedule(this.interval);
+  }
+
+  private watched(): number {
+    return this.watches.size + this.arrays.size;
+  }
+
+  /** Hands each watched array its rows; an array with none left is gone. Returns whether any changed. */
+  private deliverArrays(arrayIds: string[], statuses: JobStatus[]): boolean {
+    const rows = new Map<string, JobStatus[]>(arrayIds.map((id) => [id, []]));
+    for (const st of statuses) rows.get(st.jobId.split("_")[0]!)?.push(st);
+    let changed = false;
+    for (const [id, list] of rows) {
+      const set = this.arrays.get(id);
+      if (!set) continue; // unwatched while squeue ran
+      if (list.length === 0) {
+        changed = true;
+        this.arrays.delete(id);
+        this.arrayShape.delete(id);
+        for (const w of [...set]) w.onGone();
+        continue;
+      }
+      const shape = list.map((r) => `${r.jobId} ${r.state}`).join("\n");
+      if (this.arrayShape.get(id) !== shape) changed = true;
+      this.arrayShape.set(id, shape);
+      for (const w of [...set]) w.onRows(list);
+    }
+    return changed;
   }
 
   private async query(ids: string[]): Promise<JobStatus[]> {

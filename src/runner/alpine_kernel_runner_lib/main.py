@@ -10,7 +10,7 @@ import sys
 import time
 import types
 
-from . import events, mpl_hook, namespace, stdin
+from . import events, mpl_hook, namespace, stdin, task_names
 from .streams import EventStream
 
 EXIT_OK, EXIT_CELL_ERROR, EXIT_USAGE = 0, 1, 2
@@ -21,9 +21,11 @@ EXIT_GRACE_SECONDS = 10.0
 
 USAGE = (
     "usage: alpine_kernel_runner.py --code CELL.py --events EVENTS.jsonl --execution-count N "
-    "[--namespace-in STORE] [--namespace-out STORE] [--allow-stdin] [--silent] [--no-store-history]"
+    "[--namespace-in STORE] [--namespace-out STORE] [--namespace-seed STORE] [--allow-stdin] [--silent] "
+    "[--no-store-history] [--env-name NAME=VARIABLE]... [--gather SPEC.json]"
 )
-_VALUE_OPTIONS = ("code", "events", "execution_count", "namespace_in", "namespace_out")
+_VALUE_OPTIONS = ("code", "events", "execution_count", "namespace_in", "namespace_out", "namespace_seed", "gather")
+_LIST_OPTIONS = ("env_name",)
 _FLAG_OPTIONS = ("allow_stdin", "silent", "no_store_history")
 
 
@@ -34,6 +36,8 @@ class _UsageError(Exception):
 def parse_args(argv):
     """The runner's command line (argparse would cost a tenth of the plain runner's startup)."""
     args = types.SimpleNamespace(**dict.fromkeys(_VALUE_OPTIONS + _FLAG_OPTIONS))
+    for key in _LIST_OPTIONS:
+        setattr(args, key, [])
     items = list(argv)
     while items:
         item = items.pop(0)
@@ -41,12 +45,15 @@ def parse_args(argv):
         key = name[2:].replace("-", "_") if name.startswith("--") else None
         if key in _FLAG_OPTIONS and not has_value:
             setattr(args, key, True)
-        elif key in _VALUE_OPTIONS:
+        elif key in _VALUE_OPTIONS or key in _LIST_OPTIONS:
             if not has_value:
                 if not items:
                     raise _UsageError("%s needs a value" % name)
                 value = items.pop(0)
-            setattr(args, key, value)
+            if key in _LIST_OPTIONS:
+                getattr(args, key).append(value)
+            else:
+                setattr(args, key, value)
         else:
             raise _UsageError("unknown argument %r" % item)
     for key in ("code", "events", "execution_count"):
@@ -62,6 +69,12 @@ def parse_args(argv):
                 "--namespace-in and --namespace-out must name the same store directory "
                 "(a detached cell reads its snapshot with --namespace-in alone)"
             )
+    if args.namespace_seed and not args.namespace_out:
+        raise _UsageError("--namespace-seed needs --namespace-out: it starts the store written there")
+    try:
+        args.env_name = task_names.parse(args.env_name)
+    except ValueError as e:
+        raise _UsageError(str(e))
     return args
 
 
@@ -140,14 +153,18 @@ def run(args, source, have_ipython, have_dill):
 
     store = None
     if args.namespace_in or args.namespace_out:
-        store = namespace.Namespace(args.namespace_in, args.namespace_out, have_dill)
+        store = namespace.Namespace(args.namespace_in, args.namespace_out, have_dill, args.namespace_seed)
         store.open()
         # An interrupt while loading propagates to main(): error + end, and the store is left as it
         # was (nothing is saved).
         problems = store.restore(source, shell.ns, module, shell)
         if problems:
             sys.stderr.write(store.restore_warning(problems))
-    ok = shell.run_cell(source, silent=args.silent, store_history=not args.no_store_history)
+    task_names.inject(shell.ns, args.env_name)
+    if args.gather and not _gather(args.gather, shell.ns, module, have_dill):
+        ok = False  # the cell needs what it asked to gather: it does not run without it
+    else:
+        ok = shell.run_cell(source, silent=args.silent, store_history=not args.no_store_history)
     hint = store.unloaded_hint(getattr(shell, "last_error", None)) if store and not ok else None
     if hint:
         sys.stderr.write(hint)
@@ -170,6 +187,20 @@ def run(args, source, have_ipython, have_dill):
             )
         events.emit(result)
     return ok
+
+
+def _gather(spec_path, ns, module, have_dill):
+    """`%slurm gather`: the tasks' values into the namespace; False (and an error event) when the
+    spec cannot be read."""
+    from . import gather
+
+    try:
+        gather.run(spec_path, ns, module, have_dill, sys.stdout)
+        return True
+    except Exception as e:
+        events.emit({"type": "error", "ename": "GatherFailed", "evalue": "%s: %s" % (type(e).__name__, e),
+                     "traceback": ["GatherFailed: collecting the array's values failed: %s: %s" % (type(e).__name__, e)]})
+        return False
 
 
 def _report_runner_exception(error):

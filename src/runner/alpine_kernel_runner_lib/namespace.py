@@ -66,9 +66,11 @@ class Namespace(object):
     """The store this cell reads (namespace_in) and writes (namespace_out): the same directory, or
     a detached cell's snapshot that is only read."""
 
-    def __init__(self, namespace_in, namespace_out, have_dill):
+    def __init__(self, namespace_in, namespace_out, have_dill, seed=None):
         # Absolute: the cell may change the working directory before the namespace is saved.
         self.store_dir = os.path.abspath(namespace_in or namespace_out)
+        # An array task's store starts as a copy of this one (its array's snapshot).
+        self.seed = seed
         self.writable = bool(namespace_out)
         self.readable = bool(namespace_in)
         self.have_dill = have_dill
@@ -84,6 +86,11 @@ class Namespace(object):
     def open(self):
         """Reads the index; one that cannot be read is a problem, and is moved aside (with its files)
         when this cell would otherwise write over it."""
+        if self.seed and self.writable:
+            try:
+                store.seed(self.store_dir, self.seed)
+            except store.StoreError as e:
+                self.problems["*"] = str(e)
         if self.readable:
             try:
                 index = store.read_index(self.store_dir)
@@ -143,6 +150,8 @@ class Namespace(object):
         """Saves what the cell changed; returns the `namespace` event."""
         started = time.time()
         new_index, stats, skipped = saver.save(self, ns, excluded, is_carried_name, describe)
+        if new_index is not None and self.seed:
+            store.remove_quietly(os.path.join(self.store_dir, store.SEEDED))
         index = new_index if new_index is not None else self.index
         event = {
             "type": "namespace",
@@ -180,3 +189,23 @@ class Namespace(object):
         if counters:
             stats["io"] = counters
         return stats
+
+
+def load_name(store_dir, name, main_module, have_dill):
+    """One name of a saved namespace store, without loading the others: (True, value, None) or
+    (False, None, why it is not there). `%slurm gather` reads each array task's result this way
+    (the record holding it is loaded whole: names that share objects share a record)."""
+    try:
+        index = store.read_index(store_dir)
+    except store.StoreError as e:
+        return False, None, "unreadable namespace: %s" % e
+    if index is None or os.path.exists(os.path.join(store_dir, store.SEEDED)):
+        return False, None, "no saved namespace"
+    if name not in index["names"]:
+        return False, None, "no name %r in its namespace" % name
+    ns = {}
+    loader = Loader(store_dir, index, ns, main_module, have_dill, MappedFiles(store_dir))
+    loader.load([name])
+    if name in ns:
+        return True, ns[name], None
+    return False, None, loader.problems.get(name) or loader.lost.get(name) or "not restored"

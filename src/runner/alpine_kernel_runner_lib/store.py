@@ -14,9 +14,12 @@ the previous namespace whole; files no index names are garbage, removed after ea
 """
 import json
 import os
+import shutil
 
 FORMAT = "alpine-kernel namespace 2"
 INDEX = "index.json"
+# In a store seeded from another until its own cell saves it: its names are still only the seed's.
+SEEDED = "seeded"
 _PRIVATE_FILE = 0o600
 _PRIVATE_DIR = 0o700
 
@@ -88,6 +91,37 @@ def current_generation(store_dir):
 
 def ensure_dir(store_dir):
     os.makedirs(store_dir, mode=_PRIVATE_DIR, exist_ok=True)
+
+
+def seed(store_dir, seed_dir):
+    """Starts store_dir afresh as a copy of seed_dir's namespace (an array task's own store, from
+    the snapshot its array was submitted with; again when the task is requeued): the data files
+    hard-linked (they never change in place), copied where links fail, then the index. A seed
+    without an index leaves the store empty. StoreError when the seed's index cannot be read.
+    The SEEDED mark stays until the store's own cell has saved it (`%slurm gather` then knows a
+    task that never got there from one that did)."""
+    ensure_dir(store_dir)
+    with open(os.path.join(store_dir, SEEDED), "wb"):
+        pass
+    index = read_index(seed_dir)
+    if index is None:
+        remove_quietly(os.path.join(store_dir, INDEX))
+        return
+    for name in index["files"]:
+        source, target = os.path.join(seed_dir, name), os.path.join(store_dir, name)
+        if os.path.exists(target):
+            continue  # names are never reused: the same file
+        try:
+            os.link(source, target)
+        except FileNotFoundError:
+            continue  # the loader says the name is lost
+        except OSError:
+            try:
+                shutil.copyfile(source, target)
+                os.chmod(target, _PRIVATE_FILE)
+            except FileNotFoundError:
+                continue
+    write_index(store_dir, index)
 
 
 def new_name(kind, generation, suffix):

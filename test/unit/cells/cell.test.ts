@@ -351,3 +351,171 @@ test("a resumed cell follows its job from the offsets already delivered", async 
   backend.job.listener.onOffsets({ events: 200, stdout: 5, stderr: 0 });
   expect(cell.offsets).toEqual({ events: 200, stdout: 5, stderr: 0 });
 });
+
+describe("arrays and srun cells: tasks", () => {
+  const died = (jobId: string, state: "TIMEOUT" | "CANCELLED", started = true) => ({
+    kind: "died" as const,
+    final: { jobId, state, exitCode: 0, signal: 15, elapsed: "0:01:27" },
+    started,
+    stderrTail: "",
+  });
+  const raised = { kind: "ended" as const, status: "error" as const };
+
+  test("where the tasks are is passed on; every task done: completed", async () => {
+    const { cell, events, backend } = open();
+    await cell.submit(backend, cellSpec({ array: { spec: "0-2" } }));
+    const summary = {
+      unit: "task" as const,
+      jobId: "28",
+      total: 3,
+      pending: 1,
+      running: 2,
+      done: 0,
+      failed: [],
+    };
+    backend.job.listener.onParts!(summary);
+    expect(events.filter((e) => e.type === "parts")).toEqual([{ type: "parts", summary }]);
+    expect(cell.parts).toBe(summary);
+    backend.job.end({ kind: "parts", summary: { ...summary, pending: 0, running: 0, done: 3 } });
+    const end = await cell.finished;
+    expect(end.outcome).toEqual({ kind: "completed" });
+    expect(end.state).toBe("COMPLETED");
+  });
+
+  test("failed tasks: each told as a single cell's failure would be (its own exception, or the diagnosis)", async () => {
+    const { cell, backend } = open({ requested: { time: "0:01:00" } });
+    await cell.submit(backend, cellSpec({ array: { spec: "0-19" } }));
+    const failed = [
+      {
+        index: 7,
+        jobId: "28_7",
+        outcome: raised,
+        error: { ename: "ValueError", evalue: "bad lr", traceback: [] },
+      },
+      { index: 13, jobId: "28_13", outcome: died("28_13", "TIMEOUT") },
+    ];
+    backend.job.end({
+      kind: "parts",
+      summary: { unit: "task", jobId: "28", total: 20, pending: 0, running: 0, done: 18, failed },
+    });
+    const end = await cell.finished;
+    expect(end.state).toBe("FAILED");
+    expect(end.outcome).toMatchObject({
+      kind: "parts",
+      interrupted: false,
+      failures: [
+        { index: 7, jobId: "28_7", state: "FAILED", failure: { name: "ValueError", message: "bad lr" } },
+        { index: 13, jobId: "28_13", state: "TIMEOUT", failure: { name: "SlurmTimeout" } },
+      ],
+    });
+    const timeout = end.outcome.kind === "parts" ? end.outcome.failures[1]!.failure.message : "";
+    expect(timeout).toMatch(/--time=0:01:00 after 0:01:27/);
+  });
+
+  test("an interrupted array says so", async () => {
+    const { cell, backend } = open();
+    await cell.submit(backend, cellSpec({ array: { spec: "0-1" } }));
+    backend.job.start();
+    await cell.interrupt();
+    backend.job.end({
+      kind: "parts",
+      summary: {
+        unit: "task",
+        jobId: "28",
+        total: 2,
+        pending: 0,
+        running: 0,
+        done: 0,
+        failed: [{ index: 1, jobId: "28_1", outcome: died("28_1", "CANCELLED", false) }],
+      },
+    });
+    expect((await cell.finished).outcome).toMatchObject({ kind: "parts", interrupted: true });
+  });
+
+  test("srun: rank 0's exception is the cell's own (it reached the cell as it happened)", async () => {
+    const { cell, backend } = open({ mode: "srun" });
+    await cell.submit(backend, cellSpec({ mode: "srun" }));
+    backend.job.emit({ type: "error", ename: "RuntimeError", evalue: "rank zero", traceback: [] });
+    backend.job.end({
+      kind: "parts",
+      summary: {
+        unit: "rank",
+        jobId: "28",
+        total: 2,
+        pending: 0,
+        running: 0,
+        done: 0,
+        failed: [
+          { index: 0, jobId: "28", outcome: raised },
+          {
+            index: 1,
+            jobId: "28",
+            outcome: raised,
+            error: { ename: "OSError", evalue: "r1", traceback: [] },
+          },
+        ],
+      },
+    });
+    expect((await cell.finished).outcome).toMatchObject({
+      kind: "parts",
+      failures: [
+        { failure: { name: "RuntimeError", message: "rank zero" } },
+        { failure: { name: "OSError" } },
+      ],
+    });
+  });
+
+  test("a %%bash cell's death speaks of its script, not of Python", async () => {
+    const { cell, backend } = open({ mode: "bash" });
+    await cell.submit(backend, cellSpec({ mode: "bash" }));
+    backend.job.start();
+    backend.job.die({ state: "FAILED", exitCode: 0, signal: 9 });
+    const end = await cell.finished;
+    expect(end.outcome.kind === "died" && end.outcome.failure.message).toMatch(
+      /^the cell's script was killed by signal 9/,
+    );
+  });
+});
+
+describe("--after: a dependency that failed", () => {
+  const after = [{ jobId: "4519", label: "cell 12 (job 4519)" }];
+
+  test("DependencyNeverSatisfied: the job is cancelled at once and the cell ends saying what it waited for", async () => {
+    const { cell, backend } = open({ after });
+    await cell.submit(backend, cellSpec());
+    backend.job.listener.onStatus({ jobId: "28", state: "PENDING", reason: "Dependency" });
+    expect(backend.job.cancels).toBe(0);
+    backend.job.listener.onStatus({ jobId: "28", state: "PENDING", reason: "DependencyNeverSatisfied" });
+    backend.job.listener.onStatus({ jobId: "28", state: "PENDING", reason: "DependencyNeverSatisfied" });
+    await Promise.resolve();
+    expect(backend.job.cancels).toBe(1);
+    backend.job.die({ state: "CANCELLED", exitCode: 0 });
+    const end = await cell.finished;
+    expect(end.outcome).toMatchObject({ kind: "died", failure: { name: "DependencyNeverSatisfied" } });
+    expect(end.outcome.kind === "died" && end.outcome.failure.message).toBe(
+      "job 28 can never start: it runs only after cell 12 (job 4519) completed successfully (--after), and that failed; its job was cancelled. Run it again, then this cell.",
+    );
+  });
+
+  test("where Slurm cancels such jobs itself (kill_invalid_depend): told the same way", async () => {
+    const { cell, backend } = open({ after });
+    await cell.submit(backend, cellSpec());
+    backend.job.listener.onStatus({ jobId: "28", state: "PENDING", reason: "Dependency" });
+    backend.job.die({ state: "CANCELLED", exitCode: 0 });
+    const end = await cell.finished;
+    expect(end.outcome).toMatchObject({ kind: "died", failure: { name: "DependencyNeverSatisfied" } });
+    expect(end.outcome.kind === "died" && end.outcome.failure.message).toMatch(/Slurm cancelled it/);
+  });
+
+  test("cancelled by the user while it waited: a plain cancel", async () => {
+    const { cell, backend } = open({ after });
+    await cell.submit(backend, cellSpec());
+    backend.job.listener.onStatus({ jobId: "28", state: "PENDING", reason: "Dependency" });
+    await cell.cancel();
+    backend.job.die({ state: "CANCELLED", exitCode: 0 });
+    expect((await cell.finished).outcome).toMatchObject({
+      kind: "died",
+      failure: { name: "SlurmCancelled" },
+    });
+  });
+});

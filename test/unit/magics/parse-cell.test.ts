@@ -378,3 +378,107 @@ describe("characters readers disagree about are refused, on every kind of option
     expect(plan.body).toBe("#SBATCH --mem=4G\r\nprint('a\u2028b')  # \u00a0");
   });
 });
+
+describe("%%bash cells: the cell is a job script", () => {
+  test("first line: its #SBATCH lines (sbatch's own options too) are its options, kept in the script", () => {
+    const code = cell(
+      "%%bash",
+      "#!/bin/bash",
+      "#SBATCH -p aa100 --gres=gpu:1",
+      "#SBATCH --ntasks-per-core=1   # not in the kernel's table: sbatch's, passed on",
+      "module load miniforge",
+      "#SBATCH --mem=64G",
+      "srun nvidia-smi",
+    );
+    expect(parseCell(code)).toEqual({
+      mode: "bash",
+      lineMagics: [],
+      cellOptions: {
+        sbatch: [
+          ["--partition", "aa100"],
+          ["--gres", "gpu:1"],
+          ["--ntasks-per-core", "1"],
+        ],
+        detach: false,
+      },
+      // After the first command, #SBATCH is a comment (as sbatch reads it); line numbers kept.
+      body: cell("", ...code.split("\n").slice(1)),
+    });
+  });
+
+  test("after a %%slurm line; --output/--error of a pasted script are left out and named", () => {
+    const plan = parseCell(
+      cell("%%slurm --detach -t 10", "%%bash", "#SBATCH --output=run-%j.out -e run.err", "echo hi"),
+    );
+    expect(plan.mode).toBe("bash");
+    expect(plan.cellOptions).toEqual({
+      sbatch: [["--time", "10"]],
+      detach: true,
+      ignored: ["--output", "-e"],
+    });
+    expect(plan.body).toBe(cell("", "", "#SBATCH --output=run-%j.out -e run.err", "echo hi"));
+  });
+
+  test("#SBATCH --array in a job script: an array of bash tasks", () => {
+    expect(
+      parseCell(cell("%%bash", "#SBATCH --array=0-9%2", "echo $SLURM_ARRAY_TASK_ID")).cellOptions,
+    ).toEqual({ sbatch: [["--array", "0-9%2"]], detach: false });
+  });
+
+  test("kernel line magics are not read in a bash cell (they are its text)", () => {
+    expect(parseCell(cell("%%bash", "echo %slurm")).lineMagics).toEqual([]);
+  });
+
+  test.each([
+    ["options on %%bash", cell("%%bash --out x", "ls"), "%%bash takes no options"],
+    [
+      "%%bash after Python",
+      cell("x = 1", "%%bash"),
+      "line 2: %%bash must come first in the cell, or right after its %%slurm line",
+    ],
+    [
+      "%%slurm after %%bash",
+      cell("%%bash", "%%slurm -p acpu"),
+      "line 2: %%slurm must come first in the cell, before the script",
+    ],
+    ["a kernel-owned option", cell("%%bash", "#SBATCH --chdir=/tmp"), "line 2: --chdir is set by the kernel"],
+    ["a typo", cell("%%bash", "#SBATCH --partiton=acpu"), "did you mean --partition?"],
+    ["a bad array", cell("%%bash", "#SBATCH --array=9-3"), "9-3 counts down"],
+  ])("refused: %s", (_what, code, message) => {
+    expect(() => parseCell(code)).toThrow(MagicError);
+    expect(() => parseCell(code)).toThrow(message);
+  });
+});
+
+describe("%%srun cells: the Python on every task", () => {
+  test("after %%slurm; the Python header (line magics, #SBATCH) as in any cell", () => {
+    const plan = parseCell(
+      cell("%%slurm -N 2 --ntasks-per-node 4", "%%srun", "#SBATCH -p atesting", "print(rank, size)"),
+    );
+    expect(plan).toEqual({
+      mode: "srun",
+      lineMagics: [],
+      cellOptions: {
+        sbatch: [
+          ["--nodes", "2"],
+          ["--ntasks-per-node", "4"],
+          ["--partition", "atesting"],
+        ],
+        detach: false,
+      },
+      body: cell("", "", "#SBATCH -p atesting", "print(rank, size)"),
+    });
+  });
+
+  test("alone on the first line", () => {
+    expect(parseCell(cell("%%srun", "print(rank)")).mode).toBe("srun");
+  });
+
+  test("--after on %%slurm: the cells or jobs it waits for", () => {
+    expect(parseCell(cell("%%slurm --after 12,4519 --after 13", "x")).cellOptions).toEqual({
+      sbatch: [],
+      detach: false,
+      after: ["12", "4519", "13"],
+    });
+  });
+});

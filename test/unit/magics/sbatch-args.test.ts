@@ -87,9 +87,15 @@ describe("parseSlurmOptions accepts sbatch's spellings, in long form", () => {
   test("every option of the registry is accepted in its long and short spelling", () => {
     for (const o of SBATCH_OPTIONS) {
       const value =
-        { "--time": "10", "--mem": "1G", "--mem-per-cpu": "1G", "--gres": "gpu:1", "--mail-type": "END" }[
-          o.long
-        ] ?? "1";
+        {
+          "--time": "10",
+          "--mem": "1G",
+          "--mem-per-cpu": "1G",
+          "--gres": "gpu:1",
+          "--mail-type": "END",
+          "--array": "0-9%2",
+          "--dependency": "afterok:4519",
+        }[o.long] ?? "1";
       const expected = o.takesValue ? [[o.long, value]] : [[o.long]];
       expect(parseSlurmOptions(o.takesValue ? [o.long, value] : [o.long]).sbatch).toEqual(expected);
       if (o.short) expect(parseSlurmOptions([o.short, value]).sbatch).toEqual(expected);
@@ -117,7 +123,7 @@ describe("parseSlurmOptions refuses, naming what is wrong", () => {
       ["--nodelist", "c1"],
       "--nodelist is an sbatch option that %%slurm does not take; %%slurm? lists the options a cell may set",
     ],
-    [["--ntasks-per-node=4"], "--ntasks-per-node is an sbatch option that %%slurm does not take"],
+    [["--ntasks-per-core=2"], "--ntasks-per-core is an sbatch option that %%slurm does not take"],
     // a long option with one dash (sbatch would read -partition as -p artition)
     [["-partition=acpu"], "-partition in %%slurm: long options take two dashes, --partition"],
     [["-mem", "8G"], "-mem in %%slurm: long options take two dashes, --mem"],
@@ -220,17 +226,13 @@ describe("parseSlurmOptions refuses, naming what is wrong", () => {
     ["--input", "--input is set by the kernel: a cell reads its input from the notebook (input())"],
     ["-i", "-i (--input) is set by the kernel"],
     ["--open-mode", "--open-mode is set by the kernel: the kernel owns the cell's output files"],
-    ["--array", "--array is set by the kernel: a cell runs as one job"],
-    ["-a", "-a (--array) is set by the kernel"],
-    ["--dependency", "--dependency is set by the kernel: the kernel orders the cells' jobs itself"],
-    ["-d", "-d (--dependency) is set by the kernel"],
     [
       "--test-only",
       "--test-only is set by the kernel: the kernel checks the options against the cluster before it submits",
     ],
     [
       "--kill-on-invalid-dep",
-      "--kill-on-invalid-dep is set by the kernel: the kernel orders the cells' jobs itself",
+      "--kill-on-invalid-dep is set by the kernel: a cell whose dependency failed is ended by the kernel with DependencyNeverSatisfied",
     ],
   ])("kernel-owned %s", (option, message) => {
     for (const tokens of [[option, "x"], [`${option}${option.startsWith("--") ? "=" : ""}x`]]) {
@@ -284,6 +286,78 @@ describe("merging", () => {
     ).toBe("b");
     expect(mergeOptions({ sbatch: [], detach: false }, { sbatch: [], detach: false })).not.toHaveProperty(
       "profile",
+    );
+  });
+});
+
+describe("arrays, dependencies and job scripts", () => {
+  test("--array / -a and --dependency / -d are sbatch's, checked; --after is the kernel's", () => {
+    expect(parseSlurmOptions(["-a", "0-99%10", "-d", "afterany:12:13,afterok:14"])).toEqual({
+      sbatch: [
+        ["--array", "0-99%10"],
+        ["--dependency", "afterany:12:13,afterok:14"],
+      ],
+      detach: false,
+    });
+    expect(parseSlurmOptions(["--after", "12", "--after=4519_3,13"]).after).toEqual(["12", "4519_3", "13"]);
+    expect(parseSlurmOptions(["--ntasks-per-node", "4"]).sbatch).toEqual([["--ntasks-per-node", "4"]]);
+  });
+
+  test.each<[string[], string]>([
+    [["--array", "0-9%0"], "--array '0-9%0' is not a job array: %0 would never run a task"],
+    [
+      ["--after", "cell12"],
+      "--after 'cell12' is not a cell or job: use a cell's execution count or a job id",
+    ],
+    [["--dependency", "afterok 12"], "--dependency 'afterok 12' is not a dependency"],
+    [["--ntasks-per-node", "0"], "--ntasks-per-node '0' is not a number of tasks: use a whole number from 1"],
+    [
+      ["--after", "12", "-d", "afterok:3"],
+      "--after and --dependency together in %%slurm: --after 12 is --dependency=afterok:<cell 12's job>; keep one",
+    ],
+  ])("refused: %j", (tokens, message) => {
+    expect(() => parseSlurmOptions(tokens)).toThrow(message);
+  });
+
+  test("--after is not sbatch's: not in #SBATCH lines", () => {
+    expect(() => parseSlurmOptions(["--after", "3"], "#SBATCH")).toThrow(
+      "--after is a %%slurm option, not sbatch's: write it on a %%slurm first line",
+    );
+  });
+
+  test("in a job script (%%bash): sbatch's other options pass, --output/--error are left out and named", () => {
+    const opts = { jobScript: true };
+    expect(
+      parseSlurmOptions(
+        [
+          "--ntasks-per-core",
+          "2",
+          "--hold",
+          "--nodelist=c3cpu-a1-u1-2",
+          "-o",
+          "run.out",
+          "--error=x",
+          "-p",
+          "acpu",
+        ],
+        "#SBATCH",
+        opts,
+      ),
+    ).toEqual({
+      sbatch: [
+        ["--ntasks-per-core", "2"],
+        ["--hold"],
+        ["--nodelist", "c3cpu-a1-u1-2"],
+        ["--partition", "acpu"],
+      ],
+      detach: false,
+      ignored: ["-o", "--error"],
+    });
+    expect(() => parseSlurmOptions(["--chdir=/x"], "#SBATCH", opts)).toThrow("--chdir is set by the kernel");
+    expect(() => parseSlurmOptions(["--frobnicate"], "#SBATCH", opts)).toThrow("unknown option --frobnicate");
+    // Outside job scripts the same options are refused as before.
+    expect(() => parseSlurmOptions(["--hold"], "#SBATCH")).toThrow(
+      "--hold is an sbatch option that #SBATCH does not take",
     );
   });
 });

@@ -236,8 +236,44 @@ describe("refusals", () => {
     const err = await (async () => act(new CellOptions(config(text), undefined)))().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(
-      /^config\.yaml: slurm\.(defaults|profiles\.bg): --detach, --profile and --env belong in cells, not here$/,
+      /^config\.yaml: slurm\.(defaults|profiles\.bg): --detach, --profile, --env and --after belong in cells, not here$/,
     );
+  });
+
+  test("--array and --dependency are one cell's: refused as defaults, in the config and by %slurm", async () => {
+    expect(() => new CellOptions(config(`slurm:\n  defaults: "--array 0-9"\n`), undefined)).toThrow(
+      "config.yaml: slurm.defaults: --array applies to one cell: use it with %%slurm on that cell, not as a default in slurm.defaults",
+    );
+    const co = new CellOptions(config(), undefined);
+    await expect(co.setNotebookDefaults(opts("--dependency afterok:12", "%slurm"))).rejects.toThrow(
+      "--dependency applies to one cell: use it with %%slurm on that cell, not as a default in %slurm",
+    );
+    await expect(co.setNotebookDefaults(opts("--after 3", "%slurm"))).rejects.toThrow(
+      "--after applies to one cell: use it with %%slurm, not %slurm",
+    );
+    expect(co.notebookDefaults).toEqual([]);
+    // A profile may hold an array: it is used by one cell.
+    const withProfile = new CellOptions(
+      config(`slurm:\n  profiles:\n    sweep: "--array 0-9%2"\n`),
+      undefined,
+    );
+    expect((await withProfile.effective(opts("--profile sweep"))).sbatch).toEqual([["--array", "0-9%2"]]);
+  });
+
+  test("a rerun's options: its first run's, the rerun cell's own on top", async () => {
+    const co = new CellOptions(config(`slurm:\n  defaults: "--mem 2G"\n`), undefined);
+    const eff = await co.effectiveFrom(
+      [
+        ["--time", "0:01:00"],
+        ["--mem", "4G"],
+      ],
+      opts("--time 0:10:00"),
+    );
+    expect(eff.sbatch).toEqual([
+      ["--time", "0:10:00"],
+      ["--mem", "4G"],
+    ]);
+    expect(eff.requested).toEqual({ time: "0:10:00", mem: "4G", partition: undefined });
   });
 });
 

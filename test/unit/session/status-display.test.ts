@@ -370,3 +370,140 @@ describe("service units and the Python note", () => {
     expect(notesBundle([note])["text/plain"]).toBe(note);
   });
 });
+
+describe("array cells and dependencies", () => {
+  const failedTask = (index: number, state: "TIMEOUT" | "FAILED") => ({
+    index,
+    jobId: `4521_${index}`,
+    outcome:
+      state === "FAILED"
+        ? ({ kind: "ended", status: "error" } as const)
+        : ({
+            kind: "died",
+            final: { jobId: `4521_${index}`, state, exitCode: 0, signal: 15 },
+            started: true,
+            stderrTail: "",
+          } as const),
+  });
+  const parts = (
+    done: number,
+    running: number,
+    pending: number,
+    failed: ReturnType<typeof failedTask>[] = [],
+  ) => ({
+    unit: "task" as const,
+    jobId: "4521",
+    total: 100,
+    pending,
+    running,
+    done,
+    failed,
+  });
+
+  test.each<[string, StatusView, string]>([
+    [
+      "queued, before squeue's first word on its tasks",
+      { jobId: "4521", array: true, partition: "acpu", phase: { kind: "queued", since: ago(3) } },
+      "… queued as array 4521 on acpu — waiting for the scheduler, waiting 3 s",
+    ],
+    [
+      "queued: every task pending",
+      {
+        jobId: "4521",
+        array: true,
+        partition: "acpu",
+        parts: parts(0, 0, 100),
+        phase: {
+          kind: "queued",
+          since: ago(12),
+          status: { jobId: "4521", state: "PENDING", reason: "Priority" },
+        },
+      },
+      "… array 4521: 0 done · 0 running · 100 pending · 0 failed — on acpu, Priority, waiting 12 s",
+    ],
+    [
+      "running: the live summary, the failed tasks named",
+      {
+        jobId: "4521",
+        array: true,
+        parts: parts(37, 10, 51, [failedTask(7, "FAILED"), failedTask(13, "TIMEOUT")]),
+        phase: { kind: "running", since: ago(151) },
+      },
+      "▶ array 4521: 37 done · 10 running · 51 pending · 2 failed (7, 13) — for 2:31",
+    ],
+    [
+      "ended, some failed: each with its end state",
+      {
+        jobId: "4521",
+        array: true,
+        parts: parts(98, 0, 0, [failedTask(7, "FAILED"), failedTask(13, "TIMEOUT")]),
+        phase: { kind: "done", ok: false, seconds: 192, detail: "ended with ArrayTasksFailed" },
+      },
+      "✖ array 4521: 98 done · 2 failed (7 FAILED, 13 TIMEOUT) — ended with ArrayTasksFailed after 3:12",
+    ],
+    [
+      "ended, all done",
+      {
+        jobId: "4521",
+        array: true,
+        parts: parts(100, 0, 0),
+        phase: { kind: "done", ok: true, seconds: 192 },
+      },
+      "✔ array 4521: all 100 tasks completed in 3:12",
+    ],
+    [
+      "detached, ended",
+      {
+        jobId: "4521",
+        array: true,
+        detached: true,
+        parts: parts(99, 0, 0, [failedTask(3, "FAILED")]),
+        phase: { kind: "detached-done", ok: false, detail: "ended with ArrayTasksFailed" },
+      },
+      "✖ detached array 4521 ended with ArrayTasksFailed: 99 done · 1 failed (3 FAILED)",
+    ],
+    [
+      "waiting for the cell it runs after",
+      {
+        jobId: "4530",
+        partition: "acpu",
+        after: ["cell 12 (job 4519)"],
+        phase: {
+          kind: "queued",
+          since: ago(40),
+          status: { jobId: "4530", state: "PENDING", reason: "Dependency" },
+        },
+      },
+      "… queued as job 4530 on acpu — waiting for cell 12 (job 4519), waiting 40 s",
+    ],
+    [
+      "what it waited for failed",
+      {
+        jobId: "4530",
+        partition: "acpu",
+        after: ["cell 12 (job 4519)"],
+        phase: {
+          kind: "queued",
+          since: ago(41),
+          status: { jobId: "4530", state: "PENDING", reason: "DependencyNeverSatisfied" },
+        },
+      },
+      "… queued as job 4530 on acpu — cell 12 (job 4519) failed: it can never start, waiting 41 s",
+    ],
+  ])("%s", (_name, view, text) => {
+    expect(statusText(view)).toBe(text);
+  });
+
+  test("many failed tasks: the first named with their states, then how many more", () => {
+    const failed = Array.from({ length: 11 }, (_, i) => failedTask(i * 2, "FAILED"));
+    const text = statusText({
+      jobId: "4521",
+      array: true,
+      parts: parts(89, 0, 0, failed),
+      phase: { kind: "done", ok: false, seconds: 5, detail: "ended with ArrayTasksFailed" },
+    });
+    expect(text).toContain(
+      "(0 FAILED, 2 FAILED, 4 FAILED, 6 FAILED, 8 FAILED, 10 FAILED, 12 FAILED, 14 FAILED and 3 more)",
+    );
+  });
+});

@@ -425,6 +425,15 @@ describe("accounting(): %sacct's question goes through the same batched sacct", 
     expect((await final).state).toBe("TIMEOUT");
   });
 
+  test("an array's id brings every record of it: its tasks and its pending range", async () => {
+    start(() => ok(fixture("sacct-array-cancelled.txt")));
+    const now = scheduler!.accounting(["27"]);
+    await jest.advanceTimersByTimeAsync(150);
+    const got = await now;
+    expect([...got.keys()]).toEqual(["27_0", "27_[1-3]"]);
+    expect(got.get("27_[1-3]")).toMatchObject({ state: "CANCELLED" });
+  });
+
   test("asks once, even about a job still running (no retry)", async () => {
     const t = start(() => ok(fixture("sacct-running-pending.txt")));
     const now = scheduler!.accounting(["20"]);

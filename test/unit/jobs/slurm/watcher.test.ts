@@ -276,3 +276,61 @@ test("close() stops the polling", async () => {
   await jest.advanceTimersByTimeAsync(10 * MAX);
   expect(t.calls).toHaveLength(1);
 });
+
+describe("job arrays", () => {
+  test("an array's rows come in the same one squeue as the other jobs; a thousand pending tasks are one row", async () => {
+    const t = start(() =>
+      squeueOutput(
+        squeueRow("24", "RUNNING", "None", "24"),
+        squeueRow("4521_[2-999%10]", "PENDING", "JobArrayTaskLimit"),
+        squeueRow("4521_0", "RUNNING", "None", "24"),
+        squeueRow("4521_1", "RUNNING", "None", "24"),
+      ),
+    );
+    const plain = watch("24");
+    const rows: string[][] = [];
+    watcher!.watchArray(
+      "4521",
+      (r) => rows.push(r.map((s) => `${s.jobId} ${s.state}`)),
+      () => rows.push(["gone"]),
+    );
+    await jest.advanceTimersByTimeAsync(MIN);
+    expect(t.calls.map((x) => x.argv)).toEqual([["squeue", ...SQUEUE_ARGS, "--jobs", "24,4521"]]);
+    expect(rows).toEqual([["4521_[2-999%10] PENDING", "4521_0 RUNNING", "4521_1 RUNNING"]]);
+    expect(plain.statuses.map((s) => s.jobId)).toEqual(["24"]);
+  });
+
+  test("an array with no row left is gone once; its watch ends there", async () => {
+    let left = true;
+    const t = start(() =>
+      left ? squeueOutput(squeueRow("4521_3", "RUNNING", "None", "24")) : squeueOutput(),
+    );
+    const heard: string[] = [];
+    watcher!.watchArray(
+      "4521",
+      (r) => heard.push(r.map((s) => s.jobId).join()),
+      () => heard.push("gone"),
+    );
+    await jest.advanceTimersByTimeAsync(MIN);
+    left = false;
+    await jest.advanceTimersByTimeAsync(MIN);
+    await jest.advanceTimersByTimeAsync(10 * MAX);
+    expect(heard).toEqual(["4521_3", "gone"]);
+    expect(t.calls).toHaveLength(2); // nothing watched after that: no more squeue
+  });
+
+  test("rows changing reset the backoff; the same rows let it grow", async () => {
+    let tick = 0;
+    const t = start(() => {
+      tick++;
+      return squeueOutput(squeueRow(tick < 4 ? "4521_[0-9]" : "4521_[1-9]", "PENDING", "Priority"));
+    });
+    watcher!.watchArray(
+      "4521",
+      () => {},
+      () => {},
+    );
+    await jest.advanceTimersByTimeAsync(800 + 800 + 1200 + 1800 + 800);
+    expect(gaps(t)).toEqual([800, 800, 1200, 1800, 800]);
+  });
+});
