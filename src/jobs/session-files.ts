@@ -266,11 +266,30 @@ export class SessionFiles {
     );
   }
 
+  /**
+   * A store's index as it is now (null: none). Not through `readFrom`: over SSH that keeps a handle
+   * open for files that grow, and the index is replaced whole at every save (written aside, renamed
+   * over), so a kept handle would go on reading the old one.
+   */
+  private async readIndex(where: string): Promise<Buffer | null> {
+    const st = await this.transport.stat(where);
+    if (!st) return null;
+    if (st.size > INDEX_MAX_BYTES)
+      throw new NamespaceIndexError(
+        `${where} is ${st.size} bytes: not a namespace index (at most ${INDEX_MAX_BYTES})`,
+      );
+    return this.transport.readFile(where).catch((err: unknown) => {
+      if ((err as { code?: unknown }).code === "ENOENT" || (err as { code?: unknown }).code === 2)
+        return null; // removed meanwhile
+      throw err;
+    });
+  }
+
   /** The session's namespace index (null: no namespace yet), read without loading any value. */
   async readNamespaceIndex(sessionDir: string): Promise<{ store: string; index: NamespaceIndex | null }> {
     const store = namespacePath(await this.resolve(sessionDir));
     const where = namespaceIndexPath(store);
-    const raw = await this.transport.readFrom(where, 0, INDEX_MAX_BYTES);
+    const raw = await this.readIndex(where);
     return { store, index: raw === null ? null : parseNamespaceIndex(raw, where) };
   }
 
@@ -283,7 +302,7 @@ export class SessionFiles {
    */
   async snapshotNamespace(store: string, paths: CellPaths): Promise<boolean> {
     const where = namespaceIndexPath(store);
-    const raw = await this.transport.readFrom(where, 0, INDEX_MAX_BYTES);
+    const raw = await this.readIndex(where);
     if (raw === null) return false;
     const target = snapshotPath(paths);
     await this.transport.mkdir(target);
