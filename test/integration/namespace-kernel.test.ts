@@ -127,7 +127,7 @@ test("a local cell shows no status line, unless it moved a lot of namespace data
     const reads = await ws.execute("print(big[:3])");
     expect(text(reads.iopub)).toBe("[0 1 2]\n");
     expect(displayed(reads.iopub)).toMatch(
-      /^✔ job local-\d+ completed in \S+ · MaxRSS \d+M · namespace: loaded 1 of 3 names \(\d+ B read, 153 MB mapped\) in \S+ s$/,
+      /^✔ job local-\d+ completed in [^·]+ · MaxRSS \d+M · namespace: loaded 1 of 3 names \(\d+ B read, 153 MB mapped\) in \S+ s$/,
     );
   } finally {
     ws.close();

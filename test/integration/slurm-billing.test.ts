@@ -83,7 +83,7 @@ describe("service units: the estimate is what Slurm bills", () => {
       // The estimate: the whole time limit at that rate, as sacct's record prices it.
       expect(estimate + " SU").toBe(formatServiceUnits(serviceUnits(billed.billing, billed.limit)));
       // The end: what it used, at the same rate.
-      expect(texts[texts.length - 1]).toMatch(/^✔ job \d+ completed in \d+ s .*· \S+ SU$/);
+      expect(texts[texts.length - 1]).toMatch(/^✔ job \d+ completed in (\d+(\.\d)? s|\d+:\d\d) .*· \S+ SU$/);
       // %sacct: the SUs accounting billed (billing × elapsed).
       const acct = await kernel.execute(`%sacct ${jobId}`, { timeoutMs: 30_000 });
       const table = String(
