@@ -142,13 +142,14 @@ async function runStreamingCell(browser: Browser, treeUrl: string, screenshot: s
 
     await nb.click(".cell .CodeMirror");
     await nb.keyboard.insertText(STREAMING_CELL);
-    // Sample what the user sees in the first cell's output area, in the page itself.
+    // Sample what the user sees in the first cell's stream output, in the page itself (the first
+    // cell of a session also shows a line saying which Python runs the cells, above it).
     await nb.evaluate(() => {
       const w = window as unknown as { __samples: { t: number; text: string }[] };
       w.__samples = [];
       const t0 = performance.now();
       setInterval(() => {
-        const out = document.querySelector(".cell .output_area .output_subarea") as HTMLElement | null;
+        const out = document.querySelector(".cell .output_subarea.output_stdout") as HTMLElement | null;
         w.__samples.push({ t: (performance.now() - t0) / 1000, text: out?.innerText ?? "" });
       }, 50);
     });
@@ -156,7 +157,8 @@ async function runStreamingCell(browser: Browser, treeUrl: string, screenshot: s
     // What the user sees while the cell runs: some lines, the busy prompt.
     await nb.waitForFunction(() => {
       const out =
-        (document.querySelector(".cell .output_area .output_subarea") as HTMLElement | null)?.innerText ?? "";
+        (document.querySelector(".cell .output_subarea.output_stdout") as HTMLElement | null)?.innerText ??
+        "";
       return out.includes("line 2") && !out.includes("done");
     });
     await nb.screenshot({ path: screenshot.replace(/\.png$/, "-running.png"), fullPage: true });
@@ -174,7 +176,7 @@ async function runStreamingCell(browser: Browser, treeUrl: string, screenshot: s
       () => (window as unknown as { __samples: { t: number; text: string }[] }).__samples,
     );
     const prompt = (await nb.textContent(".cell .input_prompt"))?.replace(/\s+/g, " ").trim();
-    const finalText = await nb.innerText(".cell .output_area .output_subarea");
+    const finalText = await nb.innerText(".cell .output_subarea.output_stdout");
     await nb.screenshot({ path: screenshot, fullPage: true });
     return { kernelName, prompt, finalText, samples: samples as Sample[] };
   } finally {
