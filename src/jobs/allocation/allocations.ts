@@ -19,20 +19,10 @@ import { holderTag, renderHolderScript } from "./holder-script";
 import type { SessionFiles } from "../session-files";
 
 /** An allocation as the ledger keeps it (and the jobs panel and `%squeue` read it). */
-export type AllocationRecord = {
+export type AllocationRecord = Omit<AllocationInfo, "submitted"> & {
   kind: "allocation";
-  /** `<session id>/<n>` */
-  id: string;
-  sessionId: string;
-  notebookKey: string;
-  notebook: string;
-  n: number;
-  jobId: string;
-  sessionDir: string;
-  workDir: string;
-  sbatch: SbatchPair[];
+  /** ISO time (AllocationInfo's is epoch ms). */
   submitted: string;
-  profile?: string;
   phase: AllocationPhase["name"];
   partition?: string;
   node?: string;
