@@ -47,7 +47,11 @@ export interface Transport {
   readonly fileOpCounts: ReadonlyMap<string, number>;
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult>;
   readFile(path: string): Promise<Buffer>;
-  /** Bytes of `path` from `offset` (at most maxBytes): empty when nothing new, null when the file is missing. */
+  /**
+   * Bytes of `path` from `offset` (at most maxBytes): empty when nothing new, null when the file is
+   * missing. For files that only grow (a job's output): over SSH the file stays open between reads,
+   * so a file replaced by rename is read with `readFile` instead.
+   */
   readFrom(path: string, offset: number, maxBytes?: number): Promise<Buffer | null>;
   /**
    * Writes atomically (temporary file, then rename), creating parent directories (0700). The file
