@@ -56,6 +56,9 @@ function parseJobId(stdout: string): string {
   return id;
 }
 
+/** How long after a "no such job" answer the lookup is asked again before submitting anew. */
+const SETTLE_MS = 3000;
+
 const cancelled = () =>
   new SubmitCancelledError(
     "the cell was withdrawn while the Slurm controller was not answering; nothing was submitted",
@@ -108,7 +111,10 @@ export class SlurmScheduler implements Scheduler {
    * `sbatch --parsable`, riding out a controller that does not answer: retried with backoff and
    * jitter (`control.onWaiting` says so meanwhile) for as long as it takes, unless withdrawn. After
    * an attempt whose answer was lost (a timeout: the job may be queued all the same), the cell's
-   * tag is looked up before every retry: a job is never submitted twice.
+   * tag is looked up before every retry: a job is never submitted twice. "No such job" must be said
+   * twice, SETTLE_MS apart: a lookup sent while the controller was frozen is answered on resume
+   * before the held sbatch is carried out (measured on Slurm 22.05: the job is missing from every
+   * squeue sent during the freeze and present in the first one sent after it).
    */
   async submit(spec: SubmitSpec, control: SubmitControl = {}): Promise<string> {
     let maybeQueued = false;
@@ -118,7 +124,10 @@ export class SlurmScheduler implements Scheduler {
         if (maybeQueued) {
           const adopted = await this.findSubmitted(spec);
           if (adopted) return this.submitted(adopted, control);
-          maybeQueued = false; // Slurm answered: no such job, so a new sbatch cannot make two
+          await sleep(SETTLE_MS, control.signal);
+          const late = await this.findSubmitted(spec);
+          if (late) return this.submitted(late, control);
+          maybeQueued = false; // Slurm answered twice: no such job, so a new sbatch cannot make two
         }
         if (control.signal?.aborted) throw cancelled();
         const { stdout } = await this.transport.run(["sbatch", "--parsable", spec.scriptPath], {

@@ -126,11 +126,24 @@ describe("sbatch while the controller does not answer", () => {
     });
     await expect(submitted({ onWaiting: (m) => waiting.push(m) })).resolves.toBe("902");
     expect(t.callsOf("sbatch")).toHaveLength(2);
-    expect(lookups).toBe(4);
-    // Every sbatch after the first came after a lookup that answered "no such job".
+    expect(lookups).toBe(5);
+    // The second sbatch came after two lookups, 3 s apart, that both answered "no such job".
     const order = t.calls.map((c) => c.argv[0]);
-    expect(order).toEqual(["sbatch", "squeue", "squeue", "squeue", "squeue", "sbatch"]);
+    expect(order).toEqual(["sbatch", "squeue", "squeue", "squeue", "squeue", "squeue", "sbatch"]);
+    const [first, second] = t.callsOf("squeue").slice(3);
+    expect(second!.at - first!.at).toBeGreaterThanOrEqual(3000);
     expect(waiting[0]).toMatch(/looking for the job and submitting again/);
+  });
+
+  test("the first answer after the freeze misses the job Slurm still holds: the second lookup finds it, one sbatch", async () => {
+    let lookups = 0;
+    const t = start((argv) => {
+      if (argv[0] === "squeue") return ++lookups === 1 ? ok("900|someone-else\n") : ok(`904|${spec.tag}\n`);
+      return refused(TIMED_OUT);
+    });
+    await expect(submitted()).resolves.toBe("904");
+    expect(t.callsOf("sbatch")).toHaveLength(1);
+    expect(lookups).toBe(2);
   });
 
   test("retries are spread out: waits grow, with jitter", async () => {
