@@ -15,6 +15,7 @@ import { V1_PROTOCOL, decodeWsMessage, encodeWsMessage, type WsFraming } from ".
 import type { OutgoingMessage, SessionClient } from "../session/client";
 import { refusal, type AccessPolicy } from "./auth";
 import type { KernelManager } from "./kernel-manager";
+import { dropAfterCloseFrame, isOversize } from "./ws-oversize";
 
 const CHANNELS_PATH = /^\/api\/kernels\/([0-9a-f-]{36})\/channels\/?$/;
 
@@ -106,14 +107,16 @@ export function attachChannels(
         session.detach(client);
         log.info({ kernel: session.id, client: client.id }, "channels disconnected");
       });
-      ws.on("error", (err: Error & { code?: string }) =>
+      ws.on("error", (err: Error & { code?: string }) => {
+        const tooBig = isOversize(err);
+        if (tooBig) dropAfterCloseFrame(socket);
         log.warn(
           { kernel: session.id, client: client.id },
-          err.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+          tooBig
             ? `a message over ${maxPayload} bytes closed the connection (cells are limited by server.max_cell_code_mib)`
             : `websocket error: ${err.message}`,
-        ),
-      );
+        );
+      });
     });
   });
   return wss;

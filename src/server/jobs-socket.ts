@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { CellBook } from "../cells/cell-book";
 import { refusal, type AccessPolicy } from "./auth";
+import { dropAfterCloseFrame, isOversize } from "./ws-oversize";
 
 export const JOBS_FEED_PATH = "/api/jobs/feed";
 
@@ -43,7 +44,10 @@ export function jobsSocket(cells: CellBook, access: AccessPolicy, log: Logger): 
         // The feed goes one way; the page cancels and reads tails through the REST API.
         ws.on("message", () => {});
         ws.on("close", unsubscribe);
-        ws.on("error", (err) => log.warn(`jobs feed websocket error: ${err.message}`));
+        ws.on("error", (err) => {
+          if (isOversize(err)) dropAfterCloseFrame(socket);
+          log.warn(`jobs feed websocket error: ${err.message}`);
+        });
       });
       return true;
     },
