@@ -5,7 +5,8 @@
 //   needs one belongs in `integration` (e.g. the cell runner's tests run Python: test/integration/runner/).
 // - `integration`: real peers (Python and the cell runner, ZeroMQ, jupyter_client, nbconvert,
 //   @jupyterlab/services, Chromium, Slurm, sshd, OpenSSH's ssh -G / ssh-keygen), one file at a time
-//   (--runInBand, see scripts/test-all.sh); its globalSetup builds dist/ first, since kernel.json
+//   in each of two lanes (scripts/integration-tests.sh: the cluster's files, and the others beside
+//   them); its globalSetup builds dist/ first, since kernel.json
 //   points there (ALPINE_KERNEL_SKIP_BUILD=1 skips that).
 const common = {
   testEnvironment: "node",

@@ -12,7 +12,7 @@ rm -f test-artifacts/jest-*.json
 summary() {
   node -e '
     const fs = require("fs"); let p = 0, f = 0;
-    for (const n of ["unit", "integration"]) {
+    for (const n of ["unit", "integration-cluster", "integration-local"]) {
       try { const r = JSON.parse(fs.readFileSync(`test-artifacts/jest-${n}.json`, "utf8")); p += r.numPassedTests; f += r.numFailedTests + r.numRuntimeErrorTestSuites; } catch {}
     }
     console.log(`\n${p} passed, ${f} failed`);'
@@ -42,7 +42,7 @@ scripts/jupyterlab-venv.sh
 step "test cluster (Slurm, slurmdbd, munge, sshd, Lmod)"
 scripts/test-cluster/up.sh
 
-step "integration tests (real peers, one file at a time)"
-ALPINE_KERNEL_SKIP_BUILD=1 npx jest --selectProjects integration --ci --runInBand --json --outputFile=test-artifacts/jest-integration.json
+step "integration tests (real peers; the cluster's files and the others in two lanes at once)"
+scripts/integration-tests.sh
 
 step "done in $(( $(date +%s) - T0 ))s"
