@@ -3,6 +3,7 @@
  * submitted: sbatch's own refusals ("Requested node configuration is not available") do not say
  * which option is wrong, nor what to write instead. Pure.
  */
+import { parseArraySpec } from "../jobs/array/array-spec";
 import type { ClusterInfo, PartitionInfo } from "../jobs/slurm/cluster-info";
 import { formatDuration, formatMemory, parseMemory, parseTimeOption } from "../jobs/slurm/slurm-time";
 import { closest } from "./sbatch-args";
@@ -118,6 +119,27 @@ function checkLimits(p: PartitionInfo, get: (long: string) => string | undefined
   }
 }
 
+/**
+ * `--array` against the cluster's MaxArraySize (task ids must be below it) and max_array_tasks
+ * (tasks per array): sbatch's own refusal says only "Invalid job array specification".
+ */
+function checkArray(spec: string | undefined, info: ClusterInfo): void {
+  if (spec === undefined) return;
+  const { tasks } = parseArraySpec(spec);
+  const last = tasks[tasks.length - 1] ?? 0;
+  if (info.maxArraySize !== undefined && last >= info.maxArraySize) {
+    const top = info.maxArraySize - 1;
+    throw new MagicError(
+      `--array ${spec}: task ids go up to ${last}, but this cluster's MaxArraySize is ${info.maxArraySize}, so ids must be 0–${top}; number the tasks within 0–${top} and compute the parameter from task_id (e.g. value = offset + task_id), or split the sweep into cells that each use ids 0–${top} with their own offset`,
+    );
+  }
+  if (info.maxArrayTasks !== undefined && tasks.length > info.maxArrayTasks) {
+    throw new MagicError(
+      `--array ${spec} has ${tasks.length} tasks, but this cluster allows ${info.maxArrayTasks} per array (SchedulerParameters max_array_tasks); split the sweep into cells of at most ${info.maxArrayTasks} tasks`,
+    );
+  }
+}
+
 function checkAccountAndQos(
   get: (long: string) => string | undefined,
   info: ClusterInfo,
@@ -163,7 +185,8 @@ function checkAccountAndQos(
 /**
  * Checks a cell's effective options (defaults merged with the cell's own) against the cluster:
  * the partition (the cell's `--partition`, else the cluster's default) exists; `--time`, GPUs,
- * `--mem`/`--mem-per-cpu` and `--cpus-per-task` fit it; the account and QoS are the user's.
+ * `--mem`/`--mem-per-cpu` and `--cpus-per-task` fit it; the account and QoS are the user's; an
+ * `--array` keeps to the cluster's array limits.
  * Limits are checked only for a single partition (`-p a,b` lets Slurm pick one that fits).
  * Returns the options, with `--account` set to the user's default account when absent (Alpine
  * refuses jobs without one).
@@ -188,6 +211,7 @@ export function validateAgainstCluster(
   });
   if (parts.length === 1) checkLimits(parts[0]!, get, info);
   checkAccountAndQos(get, info, names);
+  checkArray(get("--array"), info);
 
   const out = [...sbatch];
   if (get("--account") === undefined && info.defaultAccount) out.push(["--account", info.defaultAccount]);

@@ -139,6 +139,8 @@ describe.each<TransportKind>(["local", "ssh"])(
         ["%%slurm --output /tmp/x.out\nprint(1)", /--output.*kernel/],
         ["%%slurm --frobnicate\nprint(1)", /--frobnicate/],
         ["%%slurm -t 1:70:00\nprint(1)", /not a Slurm time/],
+        // MaxArraySize discovered from `scontrol show config` (1001 here): ids must be 0–1000.
+        ["%%slurm --array 990-1010\nprint(1)", /MaxArraySize is 1001, so ids must be 0–1000/],
         ["print(1)\n%squeue", /top of a cell/],
       ];
       for (const [code, message] of cases) {

@@ -42,6 +42,10 @@ export interface ClusterInfo {
   defaultAccount?: string;
   /** PriorityFlags has MAX_TRES: billing is the largest weighted TRES, not their sum. */
   billingMaxTres?: boolean;
+  /** MaxArraySize: array task ids must be below it (scontrol show config). */
+  maxArraySize?: number;
+  /** SchedulerParameters' max_array_tasks: most tasks one array may have. */
+  maxArrayTasks?: number;
   /** When this was discovered (ms since epoch). */
   discoveredAt: number;
 }

@@ -170,13 +170,32 @@ export function parseDefaultAccount(stdout: string): string | undefined {
   return fields(first, [2, 5], "user|defaultaccount")[1] || undefined;
 }
 
-/** The scheduler's configuration: only PriorityFlags is read (MAX_TRES changes how billing is summed). */
+/** The scheduler's configuration: PriorityFlags (MAX_TRES changes how billing is summed) and the array limits. */
 export const SCONTROL_CONFIG_ARGV: readonly string[] = ["scontrol", "show", "config"];
 
 /** `PriorityFlags = MAX_TRES,...` in `scontrol show config` (absent with priority/basic). */
 export function parseMaxTres(configText: string): boolean {
   const line = configText.split("\n").find((l) => /^PriorityFlags\s*=/.test(l));
   return line ? /\bMAX_TRES\b/.test(line.split("=").slice(1).join("=")) : false;
+}
+
+/** A `Name = value` line of `scontrol show config`, the value trimmed; undefined when absent. */
+function configValue(configText: string, name: string): string | undefined {
+  const line = configText.split("\n").find((l) => new RegExp(`^${name}\\s*=`).test(l));
+  return line?.split("=").slice(1).join("=").trim();
+}
+
+/**
+ * The job-array limits: MaxArraySize (task ids must be below it; 1001 unless set) and
+ * SchedulerParameters' max_array_tasks (most tasks in one array), each when told.
+ */
+export function parseArrayLimits(configText: string): { maxArraySize?: number; maxArrayTasks?: number } {
+  const out: { maxArraySize?: number; maxArrayTasks?: number } = {};
+  const size = Number(configValue(configText, "MaxArraySize"));
+  if (Number.isInteger(size) && size > 0) out.maxArraySize = size;
+  const tasks = /(?:^|,)max_array_tasks=(\d+)/.exec(configValue(configText, "SchedulerParameters") ?? "");
+  if (tasks && Number(tasks[1]) > 0) out.maxArrayTasks = Number(tasks[1]);
+  return out;
 }
 
 /** Raw stdout of the discovery commands. */
@@ -198,5 +217,6 @@ export function parseClusterInfo(out: DiscoveryOutput, discoveredAt: number): Cl
   const defaultAccount = parseDefaultAccount(out.user);
   if (defaultAccount) info.defaultAccount = defaultAccount;
   if (out.config && parseMaxTres(out.config)) info.billingMaxTres = true;
+  if (out.config) Object.assign(info, parseArrayLimits(out.config));
   return info;
 }

@@ -422,3 +422,40 @@ describe("validateAgainstCluster refuses, saying what to do", () => {
     );
   });
 });
+
+describe("--array against the cluster's array limits", () => {
+  /** The test cluster with its `scontrol show config`: MaxArraySize 1001, no max_array_tasks. */
+  const WITH_CONFIG: ClusterInfo = parseClusterInfo(
+    {
+      partitions: fixture("scontrol-show-partition.txt"),
+      nodeSizes: fixture("sinfo-node-sizes.txt"),
+      user: fixture("sacctmgr-user-withassoc.txt"),
+      config: fixture("scontrol-show-config.txt"),
+    },
+    0,
+  );
+
+  test("ids up to MaxArraySize - 1 pass, however many", () => {
+    expect(WITH_CONFIG.maxArraySize).toBe(1001);
+    expect(() => validateAgainstCluster([["--array", "0-1000%10"]], WITH_CONFIG, RENAMED)).not.toThrow();
+    expect(() => validateAgainstCluster([["--array", "3,999,1000"]], WITH_CONFIG, RENAMED)).not.toThrow();
+  });
+
+  test("an id at MaxArraySize or above is refused with the range to use and how to offset", () => {
+    expect(() => validateAgainstCluster([["--array", "1000-1500"]], WITH_CONFIG, RENAMED)).toThrow(
+      "--array 1000-1500: task ids go up to 1500, but this cluster's MaxArraySize is 1001, so ids must be 0–1000; number the tasks within 0–1000 and compute the parameter from task_id (e.g. value = offset + task_id), or split the sweep into cells that each use ids 0–1000 with their own offset",
+    );
+  });
+
+  test("max_array_tasks (SchedulerParameters) bounds the number of tasks", () => {
+    const limited: ClusterInfo = { ...WITH_CONFIG, maxArraySize: 40001, maxArrayTasks: 1000 };
+    expect(() => validateAgainstCluster([["--array", "0-39998:40"]], limited, RENAMED)).not.toThrow();
+    expect(() => validateAgainstCluster([["--array", "0-1000"]], limited, RENAMED)).toThrow(
+      "--array 0-1000 has 1001 tasks, but this cluster allows 1000 per array (SchedulerParameters max_array_tasks); split the sweep into cells of at most 1000 tasks",
+    );
+  });
+
+  test("limits not discovered: nothing checked (sbatch will say)", () => {
+    expect(() => validateAgainstCluster([["--array", "0-50000"]], TEST_CLUSTER, RENAMED)).not.toThrow();
+  });
+});

@@ -10,6 +10,7 @@ import {
   parseAssociations,
   parseClusterInfo,
   parseDefaultAccount,
+  parseArrayLimits,
   parseMaxTres,
   parseScontrolPartitions,
   parseSinfoNodes,
@@ -241,6 +242,24 @@ describe("parseMaxTres", () => {
   });
 });
 
+describe("parseArrayLimits", () => {
+  test("scontrol-show-config.txt: MaxArraySize 1001, SchedulerParameters without max_array_tasks", () => {
+    expect(parseArrayLimits(fixture("scontrol-show-config.txt"))).toEqual({ maxArraySize: 1001 });
+  });
+  test.each([
+    [
+      "MaxArraySize            = 40001\nSchedulerParameters     = bf_continue,max_array_tasks=5000",
+      { maxArraySize: 40001, maxArrayTasks: 5000 },
+    ],
+    ["SchedulerParameters     = max_array_tasks=200,bf_interval=30", { maxArrayTasks: 200 }],
+    ["SchedulerParameters     = bf_max_array_tasks=9", {}],
+    ["MaxArraySize            = (null)", {}],
+    ["", {}],
+  ])("%j (synthetic) → %j", (text, limits) => {
+    expect(parseArrayLimits(text)).toEqual(limits);
+  });
+});
+
 test("parseClusterInfo from the four discovery outputs", () => {
   const info = parseClusterInfo(
     {
@@ -255,6 +274,7 @@ test("parseClusterInfo from the four discovery outputs", () => {
     partitions: PARTITIONS,
     associations: parseAssociations(fixture("sacctmgr-assoc.txt")),
     defaultAccount: "ucb-general",
+    maxArraySize: 1001,
     discoveredAt: 1234,
   });
 });
