@@ -17,15 +17,19 @@ export type ClusterProfileName = (typeof CLUSTER_PROFILE_NAMES)[number];
  * partition only (and a short limit for testing), so that a user's `%slurm -c 8 --mem 32G` still
  * applies; a user's own `slurm.profiles.gpu` replaces this one.
  */
+/** Alpine's partition for ordinary cells, and the one where software is built (never a login node). */
+export const ALPINE_CELL_PARTITION = "acpu";
+export const ALPINE_BUILD_PARTITION = "acompile";
+
 export const ALPINE_RESOURCE_PROFILES: Readonly<Record<string, string>> = {
-  cpu: "--partition acpu",
+  cpu: `--partition ${ALPINE_CELL_PARTITION}`,
   gpu: "--partition aa100 --gres gpu:1",
   bigmem: "--partition amem",
   testing: "--partition atesting --time 0:30:00",
 };
 
 /** Options every cell of the profile gets before the user's own `slurm.defaults`. */
-export const ALPINE_SBATCH_DEFAULTS = "--partition acpu --time 1:00:00";
+export const ALPINE_SBATCH_DEFAULTS = `--partition ${ALPINE_CELL_PARTITION} --time 1:00:00`;
 
 /** The configuration keys a profile supplies, in the file's own shape (merged under the user's). */
 function alpineKeys(transport: "ssh" | "local"): Record<string, unknown> {
@@ -37,7 +41,7 @@ function alpineKeys(transport: "ssh" | "local"): Record<string, unknown> {
       modules: ["miniforge"],
       conda_env: "alpine-kernel",
       python: "python",
-      build_partition: "acompile",
+      build_partition: ALPINE_BUILD_PARTITION,
     },
     slurm: {
       account_required: true,

@@ -8,7 +8,13 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import { z } from "zod";
 import { InputError } from "../errors";
 import { DEFAULT_MAX_CELL_CODE_MIB } from "./limits";
-import { CLUSTER_PROFILE_NAMES, clusterProfile, mergeUnder, type ClusterProfile } from "./cluster-profiles";
+import {
+  ALPINE_BUILD_PARTITION,
+  CLUSTER_PROFILE_NAMES,
+  clusterProfile,
+  mergeUnder,
+  type ClusterProfile,
+} from "./cluster-profiles";
 import { configPath, dataDir } from "./paths";
 
 const shellWord = z
@@ -39,7 +45,7 @@ const environmentSchema = z
         .default("077"),
     ),
     /** `alpine-kernel env create` builds environments as a job here (never on the login node). */
-    build_partition: shellWord.default("acompile"),
+    build_partition: shellWord.default(ALPINE_BUILD_PARTITION),
     /** The build job's time limit (sbatch --time spelling). */
     build_time: shellWord.default("2:00:00"),
   })

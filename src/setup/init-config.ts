@@ -1,5 +1,9 @@
 /** The configuration `alpine-kernel init` writes: what was answered, with comments saying what each line does. Pure. */
-import { ALPINE_RESOURCE_PROFILES, ALPINE_SBATCH_DEFAULTS } from "../config/cluster-profiles";
+import {
+  ALPINE_CELL_PARTITION,
+  ALPINE_RESOURCE_PROFILES,
+  ALPINE_SBATCH_DEFAULTS,
+} from "../config/cluster-profiles";
 
 export interface InitAnswers {
   /** alpine: over SSH; local: on Alpine itself. */
@@ -13,9 +17,9 @@ export interface InitAnswers {
   account?: string;
   condaEnv: string;
   workDir?: string;
-  /** The cluster's default partition, when it has no acpu (not Alpine). */
+  /** The cluster's default partition, when it lacks the profile's cell partition (not Alpine). */
   defaultPartition?: string;
-  /** A build partition, when the cluster has no acompile. */
+  /** A build partition, when the cluster lacks the profile's build partition. */
   buildPartition?: string;
   /** Built-in resource profiles whose partition this cluster lacks. */
   missingProfiles?: string[];
@@ -37,8 +41,8 @@ export function renderConfig(a: InitAnswers, written = new Date()): string {
       ? "# Alpine's defaults, reached over SSH: the work directory on /scratch/alpine/$USER (job output"
       : "# Alpine's defaults, from Alpine itself (Open OnDemand, a login node; no SSH): the work directory on",
     a.profile === "alpine"
-      ? "# belongs on scratch: /home has a 2 GB quota), module miniforge, cells on acpu for 1:00:00 unless"
-      : "# /scratch/alpine/$USER, module miniforge, cells on acpu for 1:00:00 unless they ask otherwise,",
+      ? `# belongs on scratch: /home has a 2 GB quota), module miniforge, cells on ${ALPINE_CELL_PARTITION} for 1:00:00 unless`
+      : `# /scratch/alpine/$USER, module miniforge, cells on ${ALPINE_CELL_PARTITION} for 1:00:00 unless they ask otherwise,`,
     a.profile === "alpine"
       ? "# they ask otherwise, an --account on every job, and the resource profiles below."
       : "# an --account on every job, and the resource profiles below.",
@@ -74,7 +78,7 @@ export function renderConfig(a: InitAnswers, written = new Date()): string {
       .join(", ")}.`,
     "  # Add yours, or replace a built-in one by its name:",
     "  # profiles:",
-    '  #   bigjob: "--partition acpu --cpus-per-task 16 --mem 64G --time 4:00:00"',
+    `  #   bigjob: "--partition ${ALPINE_CELL_PARTITION} --cpus-per-task 16 --mem 64G --time 4:00:00"`,
   );
   if (a.missingProfiles?.length)
     lines.push(

@@ -11,7 +11,11 @@ import type { Prompter } from "../cluster/prompts";
 import { SshError } from "../cluster/ssh-connect";
 import { resolveSshHost } from "../cluster/ssh-host-config";
 import { parseConfig, type Config } from "../config/config";
-import { ALPINE_RESOURCE_PROFILES } from "../config/cluster-profiles";
+import {
+  ALPINE_BUILD_PARTITION,
+  ALPINE_CELL_PARTITION,
+  ALPINE_RESOURCE_PROFILES,
+} from "../config/cluster-profiles";
 import { AlpineKernelError, InputError } from "../errors";
 import { listCondaEnvs } from "../jobs/conda-envs";
 import { probePython, type PythonInfo } from "../jobs/python-check";
@@ -231,9 +235,10 @@ export async function runInit(opts: InitOptions, asker: Asker, prompter: Prompte
     answers.account = await chooseAccount(cluster, opts, asker);
     const info = await cluster.discovery.get();
     const names = info.partitions.map((p) => p.name);
-    // A cluster without Alpine's partitions keeps the profile but not its partition defaults.
-    if (!names.includes("acpu")) answers.defaultPartition = info.partitions.find((p) => p.isDefault)?.name;
-    if (!names.includes("acompile")) answers.buildPartition = answers.defaultPartition;
+    // A cluster without the profile's partitions keeps the profile but not its partition defaults.
+    if (!names.includes(ALPINE_CELL_PARTITION))
+      answers.defaultPartition = info.partitions.find((p) => p.isDefault)?.name;
+    if (!names.includes(ALPINE_BUILD_PARTITION)) answers.buildPartition = answers.defaultPartition;
     answers.missingProfiles = Object.entries(ALPINE_RESOURCE_PROFILES)
       .filter(([, opts]) => !names.includes(/--partition (\S+)/.exec(opts)?.[1] ?? ""))
       .map(([n]) => n);
