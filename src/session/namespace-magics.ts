@@ -1,7 +1,9 @@
 /**
  * `%who` and `%whos`: the notebook's namespace listed by the kernel, without running a job and
  * without loading any value. `%who` needs nothing but the names the last cell reported; `%whos`
- * reads the store's index (sizes, what each value is, the files it is stored in).
+ * reads the store's index (sizes, what each value is, the files it is stored in). Inside a held
+ * allocation the values live in its Python and the store holds only the last save: `%whos` lists
+ * the names the last cell left, and for each whether the store has a (possibly older) copy.
  */
 import type { NamespaceEntry, NamespaceIndex } from "../jobs/namespace-index";
 import { storeBytes } from "../jobs/namespace-index";
@@ -26,7 +28,10 @@ export function whoMagic(args: readonly string[], host: CellHost, out: OutputSin
 
 export async function whosMagic(args: readonly string[], host: CellHost, out: OutputSink): Promise<void> {
   const { store, index } = await host.env.files.readNamespaceIndex(host.place.dir);
-  const bundle = index && whosBundle(index, store, args);
+  const live = host.allocation?.live;
+  const bundle = live
+    ? whosLiveBundle(host.names, index ?? undefined, live.jobId, args)
+    : index && whosBundle(index, store, args);
   if (!bundle) out.stream("stdout", EMPTY);
   else out.display("display_data", { data: bundle, metadata: {}, transient: {} });
 }
@@ -58,6 +63,30 @@ export function whosBundle(
     `${rows.length === total ? total : `${rows.length} of ${total}`} name${total === 1 ? "" : "s"}, ` +
     `${formatBytes(storeBytes(index))} in ${store} (listed from the store's index: nothing was loaded)`;
   return renderTable(table, caption);
+}
+
+/** %whos inside a held allocation: the live names (as the last cell left them), and what the store kept. */
+export function whosLiveBundle(
+  names: ReadonlyMap<string, string>,
+  index: NamespaceIndex | undefined,
+  jobId: string,
+  types: readonly string[],
+): Record<string, string> | undefined {
+  const entries = selected(names.entries(), types);
+  if (entries.length === 0) return undefined;
+  const rows = entries.map(([name, type]) => {
+    const saved = index?.names[name];
+    const copy = !saved
+      ? "memory only"
+      : saved.type === type
+        ? `memory; saved copy ${saved.module ? "by name" : formatBytes(saved.bytes)}, maybe older`
+        : `memory; the saved copy is another value (${saved.type})`;
+    return [name, type, copy];
+  });
+  const caption =
+    `${rows.length === names.size ? names.size : `${rows.length} of ${names.size}`} name${names.size === 1 ? "" : "s"} ` +
+    `held in allocation ${jobId}'s Python (sizes are known only for what the store saved; nothing was loaded)`;
+  return renderTable({ headers: ["Variable", "Type", "Held in"], rows }, caption);
 }
 
 function info(entry: NamespaceEntry): string {

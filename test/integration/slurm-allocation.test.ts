@@ -113,6 +113,17 @@ describe("one notebook's allocation", () => {
     );
   });
 
+  test("%who and %whos list the live names, %whos saying they are held in the allocation's Python", async () => {
+    const who = await k.execute("%who");
+    expect(streamText(who.iopub).trim().split("\t")).toEqual(expect.arrayContaining(["f", "g", "t", "x"]));
+    const whos = await k.execute("%whos generator");
+    expect(displays(whos.iopub).join("\n")).toMatch(
+      new RegExp(
+        `^1 of \\d+ names held in allocation ${holder}'s Python[^\\n]*\\nVariable +Type +Held in\\ng +generator +memory only`,
+      ),
+    );
+  });
+
   test("a cell the allocation cannot satisfy runs as its own job and says why; it starts from the live namespace and the allocation sees what it made", async () => {
     const big = await k.execute(
       "%%slurm --mem 3G\nimport os\ny = x * 2\nprint(os.environ['SLURM_JOB_ID'], x)",

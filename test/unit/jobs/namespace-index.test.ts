@@ -1,6 +1,6 @@
 /** The namespace store's index as the server reads it: checked, never trusted for paths. */
 import { parseNamespaceIndex, storeBytes, NAMESPACE_FORMAT } from "../../../src/jobs/namespace-index";
-import { whosBundle } from "../../../src/session/namespace-magics";
+import { whosBundle, whosLiveBundle } from "../../../src/session/namespace-magics";
 
 const INDEX = {
   format: NAMESPACE_FORMAT,
@@ -67,4 +67,29 @@ test("%whos TYPE lists only names of those types; none at all is undefined", () 
   const index = parseNamespaceIndex(JSON.stringify(INDEX), "i");
   expect(whosBundle(index, "/s", ["ndarray"])!["text/plain"]).toMatch(/^1 of 4 names, /);
   expect(whosBundle(index, "/s", ["DataFrame"])).toBeUndefined();
+});
+
+test("%whos inside a held allocation: the live names, and whether the store has a (maybe older) copy", () => {
+  const index = parseNamespaceIndex(JSON.stringify(INDEX), "i");
+  const live = new Map([
+    ["big", "ndarray"],
+    ["np", "module"],
+    ["shared", "dict"],
+    ["model", "Net"],
+  ]);
+  const bundle = whosLiveBundle(live, index, "4521", []);
+  expect(bundle!["text/plain"]).toBe(
+    [
+      "4 names held in allocation 4521's Python (sizes are known only for what the store saved; nothing was loaded)",
+      "Variable  Type     Held in",
+      "big       ndarray  memory; saved copy 7.6 MB, maybe older",
+      "model     Net      memory only",
+      "np        module   memory; saved copy by name, maybe older",
+      "shared    dict     memory; the saved copy is another value (list)",
+    ].join("\n"),
+  );
+  expect(whosLiveBundle(live, undefined, "4521", ["Net"])!["text/plain"]).toMatch(
+    /^1 of 4 names held in allocation 4521.s Python[^\n]*\nVariable +Type +Held in\nmodel +Net +memory only$/,
+  );
+  expect(whosLiveBundle(new Map(), index, "4521", [])).toBeUndefined();
 });
