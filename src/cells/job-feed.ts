@@ -6,7 +6,10 @@
  * telling a person about (a cell started after waiting; a cell ended).
  */
 import { VERSION } from "../version";
+import type { AllocationRecord } from "../jobs/allocation/allocations";
+import type { JobStatus } from "../jobs/scheduler";
 import type { JobNotice, JobView, JobsFeedMessage } from "../protocol/jobs-feed";
+import { allocationView } from "./allocation-view";
 import type { Cell } from "./cell";
 import type { CellRecord } from "./cell-book";
 import { jobView } from "./job-view";
@@ -17,6 +20,15 @@ export interface FeedSource {
   record(id: string): CellRecord | undefined;
   liveCell(id: string): Cell | undefined;
   onChange(listener: (id: string) => void): () => void;
+}
+
+/** What the feed reads about held allocations (`%slurm allocate`), each a row of its own. */
+export interface AllocationSource {
+  list(): AllocationRecord[];
+  record(id: string): AllocationRecord | undefined;
+  statusOf(id: string): JobStatus | undefined;
+  onChange(listener: (id: string) => void): () => void;
+  readonly warnAheadSeconds: number;
 }
 
 export type FeedListener = (message: JobsFeedMessage) => void;
@@ -34,18 +46,33 @@ export class JobFeed {
   private readonly queuedAt = new Map<string, number>();
   /** Notebook paths the frontends told, by kernel (session) id. */
   private readonly paths = new Map<string, string>();
+  private allocations: AllocationSource | undefined;
 
   constructor(private readonly source: FeedSource) {
     source.onChange((id) => this.changed(id));
   }
 
-  /** Every cell in flight, and those that ended in the last 24 hours, oldest first. */
+  /** Held allocations join the feed (the slurm backend has them), each as a row of its own. */
+  addAllocations(allocations: AllocationSource): void {
+    this.allocations = allocations;
+    allocations.onChange((id) => this.allocationChanged(id));
+  }
+
+  /** Every cell (and held allocation) in flight, and those that ended in the last 24 hours, oldest first. */
   views(): JobView[] {
     const since = Date.now() - SHOW_ENDED_MS;
-    return this.source
+    const recent = (r: { ended?: string }) => !r.ended || Date.parse(r.ended) >= since;
+    const cells = this.source
       .all()
-      .filter((r) => !r.ended || Date.parse(r.ended) >= since)
+      .filter(recent)
       .map((r) => this.viewOf(r));
+    const held = (this.allocations?.list() ?? []).filter(recent).map((r) => this.allocationViewOf(r));
+    return held.length ? [...cells, ...held].sort((a, b) => a.submittedAt - b.submittedAt) : cells;
+  }
+
+  /** The cells' views alone (`%squeue` lists allocations its own way; metrics count cells). */
+  cellViews(): JobView[] {
+    return this.views().filter((v) => v.kind !== "allocation");
   }
 
   /** Sends the snapshot at once, then every change; returns the unsubscribe function. */
@@ -68,6 +95,8 @@ export class JobFeed {
     if (this.paths.get(sessionId) === path) return;
     this.paths.set(sessionId, path);
     for (const r of this.source.all()) if (r.sessionId === sessionId && !r.notebookPath) this.changed(r.id);
+    for (const r of this.allocations?.list() ?? [])
+      if (r.sessionId === sessionId) this.allocationChanged(r.id);
   }
 
   notebookPath(sessionId: string): string | undefined {
@@ -76,6 +105,16 @@ export class JobFeed {
 
   private viewOf(rec: CellRecord): JobView {
     return jobView(rec, this.source.liveCell(rec.id), this.paths.get(rec.sessionId));
+  }
+
+  private allocationViewOf(rec: AllocationRecord): JobView {
+    const a = this.allocations!;
+    return allocationView(rec, a.warnAheadSeconds, a.statusOf(rec.id), this.paths.get(rec.sessionId));
+  }
+
+  private allocationChanged(id: string): void {
+    const rec = this.allocations?.record(id);
+    if (rec) this.publish(this.allocationViewOf(rec));
   }
 
   private changed(id: string): void {
@@ -93,11 +132,15 @@ export class JobFeed {
     const last = this.inputs.get(id);
     if (last && inputs.every((x, i) => x === last[i] || sameFields(x, last[i]))) return;
     this.inputs.set(id, inputs);
-    const view = this.viewOf(rec);
+    this.publish(this.viewOf(rec));
+  }
+
+  /** Tells a view that changed, and the notice its change is worth. */
+  private publish(view: JobView): void {
     const json = JSON.stringify(view);
-    const before = this.told.get(id);
+    const before = this.told.get(view.id);
     if (before === json) return;
-    this.told.set(id, json);
+    this.told.set(view.id, json);
     const wasPhase = before ? (JSON.parse(before) as JobView).phase : undefined;
     this.tell({ type: "update", jobs: [view], now: Date.now() });
     const notice = this.noticeOf(view, wasPhase);

@@ -69,6 +69,14 @@ export interface JobView {
   serviceUnits?: number;
   /** Set once the job has ended. */
   end?: JobEndView;
+  /** "allocation": a held allocation (`%slurm allocate`), whose cells have rows of their own; absent: a cell. */
+  kind?: "allocation";
+  /** When the time limit ends it (ms), once it runs: views show the time left. */
+  endsAt?: number;
+  /** From then on (ms) the time left is shown as a warning (`slurm.allocation.warn_ahead_seconds`). */
+  warnAt?: number;
+  /** A cell that ran inside a held allocation: that allocation's job id. */
+  inAllocation?: string;
 }
 
 export interface JobEndView {

@@ -182,6 +182,8 @@ export function createBackend(
           })
       : undefined,
   };
+  // The jobs panel and the queue page list held allocations beside the cells.
+  if (allocations) env.cells.feed.addAllocations(allocations);
   return {
     env,
     transport,

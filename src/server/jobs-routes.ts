@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import express, { type Request, type Response, type Router } from "express";
 import type { SessionEnvironment } from "../session/environment";
+import { allocationIdOf, allocationTailError, releaseFromFeed } from "../session/allocation-actions";
 import { cancelCellJob, outputTail } from "../session/cell-jobs";
 import { VERSION } from "../version";
 import type { CancelResult, ErrorBody, JobsList, OutputTail } from "./api-types";
@@ -61,6 +62,14 @@ export function jobsRoutes(
   };
 
   router.post("/api/jobs/:id/cancel", async (req, res) => {
+    if (allocationIdOf(String(req.params.id)) !== undefined) {
+      const done = await releaseFromFeed(env, String(req.params.id));
+      if (!done)
+        return res
+          .status(404)
+          .json({ message: `no allocation ${req.params.id} on this server` } satisfies ErrorBody);
+      return res.json(done satisfies CancelResult);
+    }
     const rec = recordOf(req, res);
     if (!rec) return;
     if (rec.ended) {
@@ -72,6 +81,10 @@ export function jobsRoutes(
   });
 
   router.get("/api/jobs/:id/tail", async (req, res) => {
+    if (allocationIdOf(String(req.params.id)) !== undefined)
+      return res
+        .status(404)
+        .json({ message: allocationTailError(String(req.params.id)).message } satisfies ErrorBody);
     const rec = recordOf(req, res);
     if (!rec) return;
     const asked = req.query.lines === undefined ? 40 : Number(req.query.lines);

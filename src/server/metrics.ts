@@ -55,7 +55,7 @@ export interface MetricsSources {
 /** Every metric the server exports, read now. */
 export function collectMetrics(src: MetricsSources): Metric[] {
   const byState = new Map<string, number>();
-  for (const v of src.cells.feed.views()) byState.set(v.state, (byState.get(v.state) ?? 0) + 1);
+  for (const v of src.cells.feed.cellViews()) byState.set(v.state, (byState.get(v.state) ?? 0) + 1);
   const t = src.transport;
   const a = src.activity();
   const metrics: Metric[] = [

@@ -18,6 +18,7 @@ import {
 } from "../protocol/jobs-feed";
 import type { CommMessage, ContentByType, MessageHeader, MsgType, RawMessage } from "../protocol/messages";
 import { asComm } from "../protocol/validate";
+import { allocationIdOf, allocationTailError, releaseFromFeed } from "./allocation-actions";
 import { cancelCellJob, outputTail } from "./cell-jobs";
 import type { SessionEnvironment } from "./environment";
 
@@ -142,6 +143,7 @@ export class JobsComms {
       case "notebook":
         return this.setPath(req.path);
     }
+    if (allocationIdOf(req.id) !== undefined) return this.onAllocation(comm, req);
     const rec = env.cells.record(req.id);
     if (!rec)
       return this.send(comm, { type: "error", requestId: req.requestId, message: `no cell ${req.id}` });
@@ -170,6 +172,21 @@ export class JobsComms {
           ended,
         });
       }
+    } catch (err) {
+      this.send(comm, { type: "error", requestId: req.requestId, message: errorMessage(err) });
+    }
+  }
+
+  /** Cancel on an allocation's row releases it; it has no output tail of its own. */
+  private async onAllocation(
+    comm: OpenComm,
+    req: Extract<JobsFeedRequest, { type: "cancel" | "tail" }>,
+  ): Promise<void> {
+    try {
+      if (req.type === "tail") throw allocationTailError(req.id);
+      const done = await releaseFromFeed(this.host.env, req.id);
+      if (!done) throw new Error(`no allocation ${req.id}`);
+      this.send(comm, { type: "cancelled", requestId: req.requestId, ...done });
     } catch (err) {
       this.send(comm, { type: "error", requestId: req.requestId, message: errorMessage(err) });
     }

@@ -132,7 +132,7 @@ function ownJob(ctx: MagicContext, jobId: string): CellRecord {
 
 async function squeueMagic(args: string[], ctx: MagicContext): Promise<void> {
   if (args.length) throw new MagicError("%squeue takes no arguments: it lists this notebook's cell jobs");
-  const views = ctx.host.env.cells.feed.views().filter((v) => v.notebookKey === ctx.host.notebookKey);
+  const views = ctx.host.env.cells.feed.cellViews().filter((v) => v.notebookKey === ctx.host.notebookKey);
   const showRun = manyRuns(views);
   const now = Date.now();
   const rows = views.map((v) => {

@@ -329,6 +329,46 @@ test("two notebooks each hold an allocation of their own", async () => {
     expect(res.status).toBe(204);
     await until(`allocation ${ha} to end`, () => squeueState(ha) === "");
     expect(squeueState(hb)).toBe("RUNNING");
+
+    // The jobs panel and the queue page list b's allocation as a row of its own, with its time
+    // left; it has no output of its own; cancelling the row releases it, its namespace saved.
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(`${server.url}${path}`, { ...init, headers: { Authorization: `token ${server.token}` } });
+    const { jobs } = (await (await api("/api/jobs")).json()) as { jobs: Record<string, unknown>[] };
+    const row = jobs.find((j) => j.kind === "allocation" && j.jobId === hb);
+    expect(row).toMatchObject({
+      phase: "running",
+      state: "RUNNING",
+      notebook: "two.ipynb",
+      node: cluster.ALPINE_TEST_GPU_NODE,
+      timeLimitSeconds: 300,
+    });
+    expect(row!.firstLine).toMatch(/^%slurm allocate .*--time 0:05:00/);
+    expect(row!.firstLine).not.toMatch(/--account/);
+    const left = (Number(row!.endsAt) - Date.now()) / 1000;
+    expect(left).toBeGreaterThan(200);
+    expect(left).toBeLessThanOrEqual(300);
+    expect(Number(row!.warnAt)).toBeLessThan(Number(row!.endsAt));
+    expect(jobs.some((j) => j.kind === "allocation" && j.jobId === ha && j.phase === "ended")).toBe(true);
+    const id = encodeURIComponent(String(row!.id));
+    const tail = await api(`/api/jobs/${id}/tail`);
+    expect(tail.status).toBe(404);
+    expect(((await tail.json()) as { message: string }).message).toMatch(
+      /held allocation: it has no output of its own/,
+    );
+    const released = await api(`/api/jobs/${id}/cancel`, { method: "POST" });
+    expect(released.status).toBe(200);
+    expect(((await released.json()) as { message: string }).message).toBe(
+      `released allocation ${hb}; its namespace was saved for the cells after it`,
+    );
+    await until(`allocation ${hb} to end`, () => squeueState(hb) === "");
+    const after = (await (await api("/api/jobs")).json()) as { jobs: Record<string, unknown>[] };
+    expect(after.jobs.find((j) => j.jobId === hb && j.kind === "allocation")).toMatchObject({
+      phase: "ended",
+      end: { outcome: "completed", message: "released" },
+    });
+    const next = await b.k.execute("import os\nprint(os.environ['SLURM_JOB_ID'])", { timeoutMs: 120_000 });
+    expect(streamText(next.iopub).trim()).not.toBe(hb);
   } finally {
     a.k.close();
     b.k.close();

@@ -8,7 +8,7 @@ import { errorMessage } from "../../errors";
 import type { DirWatcher } from "../job-follower";
 import type { EnvironmentSetup, SbatchPair } from "../job-script";
 import { outputLimitOf, runnerOnFirstUse } from "../runner-install";
-import type { JobState, Scheduler } from "../scheduler";
+import type { JobState, JobStatus, Scheduler } from "../scheduler";
 import { namespacePath } from "../session-files";
 import { parseTimeOption } from "../slurm/slurm-time";
 import { Allocation, type AllocationEnd, type AllocationInfo, type AllocationPhase } from "./allocation";
@@ -85,6 +85,7 @@ export class Allocations implements AllocationLookup {
   /** The runner's path on the cluster, installed on first use. */
   private readonly runnerPath: () => Promise<string>;
   private extendable: Promise<boolean> | undefined;
+  private readonly changeListeners = new Set<(id: string) => void>();
 
   constructor(
     private readonly transport: Transport,
@@ -183,12 +184,65 @@ export class Allocations implements AllocationLookup {
   /** A new record is put once; after that only the fields that changed are written. */
   private keep(rec: AllocationRecord): void {
     const stored: Record<string, unknown> | undefined = this.store.get(rec.id);
-    if (!stored) return this.store.put(rec);
+    if (!stored) {
+      this.store.put(rec);
+      return this.changed(rec.id);
+    }
     const now: Record<string, unknown> = rec;
     const fields: Record<string, unknown> = {};
     for (const k of new Set([...Object.keys(stored), ...Object.keys(now)]))
       if (JSON.stringify(stored[k]) !== JSON.stringify(now[k])) fields[k] = now[k] ?? null;
-    if (Object.keys(fields).length) this.store.update(rec.id, fields);
+    if (Object.keys(fields).length) {
+      this.store.update(rec.id, fields);
+      this.changed(rec.id);
+    }
+  }
+
+  private changed(id: string): void {
+    for (const l of [...this.changeListeners]) {
+      try {
+        l(id);
+      } catch (err) {
+        this.options.log(`allocation ${id}: a change listener failed: ${errorMessage(err)}`);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ for the jobs feed
+
+  /** Calls `listener` with a record's id whenever that record changes. */
+  onChange(listener: (id: string) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** Every allocation record of this server (ended ones for a week). */
+  list(): AllocationRecord[] {
+    return this.store.list();
+  }
+
+  record(id: string): AllocationRecord | undefined {
+    return this.store.get(id);
+  }
+
+  /** squeue's last word on a followed allocation (its pending reason, estimated start, billing). */
+  statusOf(id: string): JobStatus | undefined {
+    return this.byId.get(id)?.status;
+  }
+
+  get warnAheadSeconds(): number {
+    return this.options.warnAheadSeconds;
+  }
+
+  /**
+   * Releases an allocation from outside its notebook (the jobs panel, the queue page): its
+   * namespace is saved first, as `%slurm release` does. Undefined when it had already ended.
+   */
+  async releaseById(id: string): Promise<AllocationEnd | undefined> {
+    const rec = this.store.get(id);
+    if (!rec || rec.ended) return undefined;
+    const a = this.byId.get(id) ?? this.byJobId(rec.jobId);
+    return a?.live ? a.release(true) : undefined;
   }
 
   /** The session's latest allocation, live or ended (ended ones are forgotten after a week). */
