@@ -26,20 +26,41 @@ export function matchesState(v: JobView, f: StateFilter): boolean {
   }
 }
 
-/** "2 running · 3 queued" (the status bar's words). */
+/** A held allocation's row (`%slurm allocate`), not a cell's. */
+export const isAllocation = (v: JobView): boolean => v.kind === "allocation";
+
+/** "2 running · 3 queued" (the status bar's words: cells), then " · 1 allocation held" when one is. */
 export function countsText(jobs: Iterable<JobView>): string {
   let running = 0;
   let queued = 0;
+  let held = 0;
   for (const v of jobs) {
-    if (v.phase === "queued") queued++;
+    if (isAllocation(v)) {
+      if (v.phase !== "ended") held++;
+    } else if (v.phase === "queued") queued++;
     else if (v.phase === "running" || v.phase === "ending") running++;
   }
-  return `${running} running · ${queued} queued`;
+  const allocations = held ? ` · ${held} allocation${held > 1 ? "s" : ""} held` : "";
+  return `${running} running · ${queued} queued${allocations}`;
+}
+
+/** Whether a held allocation's time left is a warning now (`slurm.allocation.warn_ahead_seconds`). */
+export function endingSoon(v: JobView, now: number): boolean {
+  return v.phase !== "ended" && v.warnAt !== undefined && now >= v.warnAt;
+}
+
+/** "held 12:03 · 47:57 left", with "— ending soon" once it is a warning. */
+function allocationTime(v: JobView, now: number): string {
+  const held = `held ${clockText((now - (v.startedAt ?? now)) / 1000)}`;
+  if (v.endsAt === undefined) return held;
+  const left = `${clockText(Math.max(0, (v.endsAt - now) / 1000))} left`;
+  return `${held} · ${left}${endingSoon(v, now) ? " — ending soon: save your work or %slurm extend" : ""}`;
 }
 
 /** "waiting 3:12", "running 0:45", "took 1:02" — `now` in the server's clock. */
 export function timeText(v: JobView, now: number): string {
   if (v.phase === "queued") return `waiting ${clockText((now - (v.queuedAt ?? v.submittedAt)) / 1000)}`;
+  if (isAllocation(v) && v.phase !== "ended") return allocationTime(v, now);
   if (v.phase === "running" || v.phase === "ending")
     return `running ${clockText((now - (v.startedAt ?? now)) / 1000)}`;
   const took = v.end?.seconds;
@@ -66,9 +87,10 @@ export function serviceUnitsText(v: JobView, now: number): string | undefined {
   return most ? `${sofar}, ${most}` : sofar;
 }
 
-/** "analysis.ipynb · In [3]" with the kernel run when it matters, and "(detached)". */
+/** "analysis.ipynb · In [3]" with the kernel run when it matters, and "(detached)"; "analysis.ipynb · held allocation". */
 export function cellTitle(v: JobView, showRun: boolean): string {
   const name = v.notebookPath ?? v.notebook;
+  if (isAllocation(v)) return `${name} · held allocation`;
   return `${name} · [${cellLabel(v, showRun)}]${v.detached ? " (detached)" : ""}`;
 }
 
@@ -77,6 +99,7 @@ export function stateDetail(v: JobView): string {
   if (v.phase === "queued") return v.reasonText ?? "waiting for the scheduler";
   if (v.phase === "ended") {
     const parts = [stateWords(v)];
+    if (isAllocation(v) && v.end?.message) parts.push(v.end.message);
     if (v.end?.exitCode) parts.push(`exit ${v.end.exitCode}`);
     if (v.end?.maxRss) parts.push(`MaxRSS ${v.end.maxRss}`);
     return parts.join(" · ");
@@ -96,6 +119,7 @@ export function notebookOf(v: JobView): string {
 export function runsToShow(jobs: Iterable<JobView>): Set<string> {
   const runs = new Map<string, Set<number>>();
   for (const v of jobs) {
+    if (isAllocation(v)) continue;
     const s = runs.get(notebookOf(v)) ?? new Set<number>();
     s.add(v.run);
     runs.set(notebookOf(v), s);

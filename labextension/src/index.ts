@@ -12,7 +12,7 @@ import { LabIcon } from "@jupyterlab/ui-components";
 import { Widget } from "@lumino/widgets";
 import type { JobNotice, JobView } from "../../src/protocol/jobs-feed.js";
 import { JobsFeed } from "./feed.js";
-import { cellTitle, clockText, countsText, stateWords } from "./format.js";
+import { cellTitle, clockText, countsText, isAllocation, stateWords } from "./format.js";
 import { JobsPanel } from "./panel.js";
 
 const PLUGIN_ID = "@alpine-kernel/jupyterlab-jobs:plugin";
@@ -54,6 +54,7 @@ async function jumpToCell(
 }
 
 async function selectCell(panel: NotebookPanel, v: JobView): Promise<string | undefined> {
+  if (isAllocation(v)) return undefined; // an allocation is the notebook's, not one cell's
   const nb = panel.content;
   const index = nb.widgets.findIndex((c) => c.model.id === v.cellId);
   if (!v.cellId || index < 0) return `cell [${v.executionCount}] is no longer in ${panel.context.path}`;
@@ -67,7 +68,7 @@ function notify(notice: JobNotice, s: Settings, show: () => void): void {
   const v = notice.job;
   const options = {
     autoClose: s.notificationSeconds * 1000,
-    actions: [{ label: "Show cell", callback: show }],
+    actions: [{ label: isAllocation(v) ? "Show notebook" : "Show cell", callback: show }],
   };
   if (notice.kind === "started") {
     if (s.notifyStartAfterQueuedSeconds < 0 || notice.waitedSeconds < s.notifyStartAfterQueuedSeconds) return;
@@ -75,6 +76,13 @@ function notify(notice: JobNotice, s: Settings, show: () => void): void {
       `${cellTitle(v, false)} started on ${v.node ?? v.partition ?? "its node"} after waiting ${clockText(notice.waitedSeconds)} (job ${v.jobId})`,
       options,
     );
+  } else if (isAllocation(v)) {
+    // Released by the user: nothing to tell. Ended by itself (time limit, node failure): say so.
+    if (v.end?.outcome !== "completed")
+      Notification.warning(
+        `${cellTitle(v, false)} ended: ${v.end?.message ?? stateWords(v)} (job ${v.jobId}); the notebook's next cells run as their own jobs`,
+        options,
+      );
   } else if (v.detached && s.notifyDetachedEnd) {
     const ok = v.end?.outcome === "completed";
     const text = `${cellTitle(v, false)} ${ok ? "completed" : `ended: ${stateWords(v)}`}${v.end?.seconds !== undefined ? ` in ${clockText(v.end.seconds)}` : ""} (job ${v.jobId})`;

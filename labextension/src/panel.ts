@@ -11,7 +11,9 @@ import type { JobsFeed } from "./feed.js";
 import {
   cellTitle,
   countsText,
+  endingSoon,
   estimatedStartText,
+  isAllocation,
   matchesState,
   notebookOf,
   notebooksOf,
@@ -147,11 +149,14 @@ export class JobsPanel extends Widget {
   }
 
   private row(v: JobView, showRun: boolean): HTMLElement {
+    const held = isAllocation(v);
     const row = el("div", `ak-job ak-job-${v.phase} ak-outcome-${v.end?.outcome ?? "none"}`);
     row.dataset.id = v.id;
     row.dataset.jobId = v.jobId;
-    row.title = "Click to go to this cell";
+    row.title = held ? "Click to go to its notebook" : "Click to go to this cell";
     const now = this.feed.now();
+    if (held) row.classList.add("ak-job-allocation");
+    row.classList.toggle("ak-job-ending-soon", endingSoon(v, now));
     const top = el("div", "ak-job-top");
     top.append(el("span", "ak-job-cell", cellTitle(v, showRun)), el("span", "ak-job-state", v.state));
     const code = el("div", "ak-job-code", v.firstLine || "(no code)");
@@ -177,9 +182,14 @@ export class JobsPanel extends Widget {
       e.stopPropagation();
       void this.toggleTail(v);
     };
-    actions.append(output);
+    // An allocation has no output of its own: its cells' rows have theirs.
+    if (!held) actions.append(output);
     if (v.phase !== "ended") {
-      const cancel = el("button", "jp-Button jp-mod-styled jp-mod-warn ak-job-cancel", "Cancel");
+      const cancel = el(
+        "button",
+        `jp-Button jp-mod-styled jp-mod-warn ak-job-cancel${held ? " ak-job-release" : ""}`,
+        held ? "Release" : "Cancel",
+      );
       cancel.onclick = (e) => {
         e.stopPropagation();
         void this.cancel(v);
@@ -199,6 +209,7 @@ export class JobsPanel extends Widget {
       const v = this.feed.jobs.get(row.dataset.id ?? "");
       const clock = row.querySelector(".ak-job-clock");
       if (v && clock && v.phase !== "ended") clock.textContent = timeText(v, now);
+      if (v) row.classList.toggle("ak-job-ending-soon", endingSoon(v, now));
     }
   }
 
@@ -221,11 +232,19 @@ export class JobsPanel extends Widget {
   }
 
   private async cancel(v: JobView): Promise<void> {
-    const answer = await showDialog({
-      title: "Cancel this cell's job?",
-      body: `${cellTitle(v, false)}: job ${v.jobId} (${v.state.toLowerCase()}). Slurm stops it; its output so far stays.`,
-      buttons: [Dialog.cancelButton({ label: "Keep it" }), Dialog.warnButton({ label: "Cancel job" })],
-    });
+    const answer = await showDialog(
+      isAllocation(v)
+        ? {
+            title: "Release this allocation?",
+            body: `${cellTitle(v, false)}: job ${v.jobId} (${v.state.toLowerCase()}). Its namespace is saved first; the notebook's next cells run as their own jobs.`,
+            buttons: [Dialog.cancelButton({ label: "Keep it" }), Dialog.warnButton({ label: "Release" })],
+          }
+        : {
+            title: "Cancel this cell's job?",
+            body: `${cellTitle(v, false)}: job ${v.jobId} (${v.state.toLowerCase()}). Slurm stops it; its output so far stays.`,
+            buttons: [Dialog.cancelButton({ label: "Keep it" }), Dialog.warnButton({ label: "Cancel job" })],
+          },
+    );
     if (!answer.button.accept) return;
     try {
       const a = await this.feed.cancel(v.id);

@@ -3,7 +3,8 @@
  * test cluster as its ordinary user: two notebooks, a detached cell held in the queue (--begin)
  * and an attached one running; the panel lists both, the status bar counts them, a notification
  * says when the held cell starts and when it ends, both turn COMPLETED without a reload, a queued
- * cell is cancelled from the panel (squeue confirms) and a row jumps to its cell. Twice: (a)
+ * cell is cancelled from the panel (squeue confirms), a row jumps to its cell, and an allocation
+ * held by B has its own row with the time left and is released from it. Twice: (a)
  * JupyterLab launches the kernelspec (ZMQ bridge → server), (b) JupyterLab with --gateway-url to
  * the server. Screenshots go to test-artifacts/.
  */
@@ -196,6 +197,38 @@ async function scenario(browser: Browser, server: SlurmServer, lab: JupyterLab, 
     );
     expect(active).toBe(1);
     await page.screenshot({ path: join(ARTIFACTS, `jupyterlab-jobs-panel-${tag}-jump.png`) });
+
+    // B holds an allocation: a row of its own with the time it has left, counted in the status
+    // bar, with no output of its own; "Release" (confirmed) ends it, squeue confirms.
+    await runCell(page, 2);
+    const ready = page
+      .locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell")
+      .nth(2)
+      .getByText(/allocation \d+ ready on/)
+      .first();
+    await ready.waitFor({ timeout: 120_000 });
+    const holder = /allocation (\d+) ready/.exec(await ready.innerText())![1]!;
+    const allocationRow = () => rows(page).then((all) => all.find((r) => r.jobId === holder));
+    await waitUntil("the allocation's row, running, with its time left", async () =>
+      /held \d[\d:]* · \d[\d:]* left/.test((await allocationRow())?.text ?? ""),
+    );
+    const held_ = (await allocationRow())!;
+    expect(held_.cls).toContain("ak-job-allocation");
+    expect(held_.text).toMatch(/B\.ipynb · held allocation/);
+    expect(held_.text).toContain("%slurm allocate");
+    expect(held_.text).toContain("Release");
+    expect(held_.text).not.toContain("Output");
+    expect(await status.innerText()).toMatch(/· 1 allocation held/);
+    await page.screenshot({ path: join(ARTIFACTS, `jupyterlab-jobs-panel-${tag}-allocation.png`) });
+    await page.locator(`.ak-job[data-job-id="${holder}"] .ak-job-release`).click();
+    await page.locator(".jp-Dialog").getByText("Release this allocation?").waitFor();
+    await page.locator(".jp-Dialog button", { hasText: "Release" }).click();
+    await waitUntil(`allocation ${holder} leaving squeue`, () => !squeueHas(holder), 60_000);
+    await waitUntil("the allocation's row ended, released", async () =>
+      /COMPLETED · released/.test((await allocationRow())?.text ?? ""),
+    );
+    expect(await status.innerText()).not.toMatch(/allocation held/);
+
     const errors = logs.filter((l) => l.startsWith("error:") && /alpine/i.test(l));
     expect(errors).toEqual([]);
   } catch (err) {
@@ -210,7 +243,8 @@ async function scenario(browser: Browser, server: SlurmServer, lab: JupyterLab, 
   }
 }
 
-const NOTEBOOKS = { "A.ipynb": [HELD, TO_CANCEL], "B.ipynb": ["# B: a long cell", RUNNING] };
+const ALLOCATE = "%slurm allocate --time 0:10:00 --mem 500M";
+const NOTEBOOKS = { "A.ipynb": [HELD, TO_CANCEL], "B.ipynb": ["# B: a long cell", RUNNING, ALLOCATE] };
 
 describe("the Alpine jobs panel in JupyterLab 4.6.4 (headless Chromium, test cluster)", () => {
   let cluster: ClusterEnv;

@@ -6,6 +6,8 @@
 import type { JobView, JobsFeedMessage } from "../../../src/protocol/jobs-feed.js";
 import {
   cellTitle,
+  endingSoon,
+  isAllocation,
   countsText,
   estimatedStartText,
   matchesState,
@@ -58,7 +60,7 @@ function render(): void {
     .filter((v) => (!nbSelect.value || notebookOf(v) === nbSelect.value) && matchesState(v, state))
     .map((v) => {
       const tr = document.createElement("tr");
-      tr.className = `${v.phase} ${v.end ? (v.end.outcome === "completed" ? "completed" : "failed") : ""}`;
+      tr.className = `${v.phase} ${v.end ? (v.end.outcome === "completed" ? "completed" : "failed") : ""}${isAllocation(v) ? " allocation" : ""}${endingSoon(v, now) ? " ending-soon" : ""}`;
       tr.dataset.jobId = v.jobId;
       tr.append(
         td(cellTitle(v, runs.has(notebookOf(v)))),
@@ -73,13 +75,16 @@ function render(): void {
         td(serviceUnitsText(v, now) ?? ""),
       );
       const actions = document.createElement("td");
-      const out = document.createElement("button");
-      out.textContent = "Output";
-      out.onclick = () => void showTail(v);
-      actions.append(out);
+      // An allocation has no output of its own: its cells' rows have theirs.
+      if (!isAllocation(v)) {
+        const out = document.createElement("button");
+        out.textContent = "Output";
+        out.onclick = () => void showTail(v);
+        actions.append(out);
+      }
       if (v.phase !== "ended") {
         const cancel = document.createElement("button");
-        cancel.textContent = "Cancel";
+        cancel.textContent = isAllocation(v) ? "Release" : "Cancel";
         cancel.onclick = () => void cancelJob(v);
         actions.append(cancel);
       }
@@ -103,8 +108,10 @@ async function showTail(v: JobView): Promise<void> {
 }
 
 async function cancelJob(v: JobView): Promise<void> {
-  if (!confirm(`Cancel job ${v.jobId} (${cellTitle(v, false)})? Slurm stops it; its output so far stays.`))
-    return;
+  const question = isAllocation(v)
+    ? `Release allocation ${v.jobId} (${cellTitle(v, false)})? Its namespace is saved first; the notebook's next cells run as their own jobs.`
+    : `Cancel job ${v.jobId} (${cellTitle(v, false)})? Slurm stops it; its output so far stays.`;
+  if (!confirm(question)) return;
   try {
     say(
       (await api<{ message: string }>(`/api/jobs/${encodeURIComponent(v.id)}/cancel`, { method: "POST" }))

@@ -1,6 +1,8 @@
 /** What a row of the jobs panel and of the queue page says (labextension/src/format.ts). */
 import {
+  cellTitle,
   countsText,
+  endingSoon,
   estimatedStartText,
   matchesState,
   notebooksOf,
@@ -114,4 +116,51 @@ test("in flight first, newest first", () => {
   const newer = job({ id: "2", submittedAt: 2, phase: "ended" });
   const live = job({ id: "3", submittedAt: 0 });
   expect(sortJobs([old, newer, live]).map((j) => j.id)).toEqual(["3", "2", "1"]);
+});
+
+describe("a held allocation's row", () => {
+  const held = (over: Partial<JobView>) =>
+    job({
+      id: "allocation/k1/1",
+      kind: "allocation",
+      executionCount: 0,
+      run: 1,
+      firstLine: "%slurm allocate --partition aa100 --gres gpu:1 --time 2:00:00",
+      phase: "running",
+      state: "RUNNING",
+      node: "c3gpu-a1-u1-1",
+      startedAt: NOW - 3_600_000,
+      endsAt: NOW + 700_000,
+      warnAt: NOW + 100_000,
+      ...over,
+    });
+
+  test("its title, and its time held and left; the left time turns into a warning at warnAt", () => {
+    expect(cellTitle(held({}), true)).toBe("a.ipynb · held allocation");
+    expect(timeText(held({}), NOW)).toBe("held 1:00:00 · 11:40 left");
+    expect(endingSoon(held({}), NOW)).toBe(false);
+    expect(timeText(held({}), NOW + 100_000)).toBe(
+      "held 1:01:40 · 10:00 left — ending soon: save your work or %slurm extend",
+    );
+    expect(endingSoon(held({}), NOW + 100_000)).toBe(true);
+    expect(endingSoon(held({ phase: "ended", state: "TIMEOUT" }), NOW + 900_000)).toBe(false);
+    expect(timeText(held({ phase: "queued", state: "PENDING", endsAt: undefined }), NOW)).toBe(
+      "waiting 1:00",
+    );
+  });
+
+  test("the status bar counts cells, then the allocations held; runs and ends read as allocations", () => {
+    const jobs = [job({ phase: "running" }), held({}), held({ id: "allocation/k2/1", phase: "ended" })];
+    expect(countsText(jobs)).toBe("1 running · 0 queued · 1 allocation held");
+    expect(runsToShow([job({ run: 2 }), held({})]).size).toBe(0);
+    expect(
+      stateDetail(
+        held({
+          phase: "ended",
+          state: "TIMEOUT",
+          end: { outcome: "died", message: "it reached its time limit" },
+        }),
+      ),
+    ).toBe("TIMEOUT · it reached its time limit");
+  });
 });
