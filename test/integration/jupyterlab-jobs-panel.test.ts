@@ -210,7 +210,7 @@ async function scenario(browser: Browser, server: SlurmServer, lab: JupyterLab, 
     const holder = /allocation (\d+) ready/.exec(await ready.innerText())![1]!;
     const allocationRow = () => rows(page).then((all) => all.find((r) => r.jobId === holder));
     await waitUntil("the allocation's row, running, with its time left", async () =>
-      /held \d[\d:]* · \d[\d:]* left/.test((await allocationRow())?.text ?? ""),
+      /held [\d:.]+( s)? · [\d:.]+( s)? left/.test((await allocationRow())?.text ?? ""),
     );
     const held_ = (await allocationRow())!;
     expect(held_.cls).toContain("ak-job-allocation");
