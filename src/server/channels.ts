@@ -28,16 +28,26 @@ class WsClient implements SessionClient {
     readonly id: string,
     private readonly ws: WebSocket,
     private readonly framing: WsFraming,
+    /** The connection's socket: whether what ws wrote is still in Node's buffer. */
+    private readonly socket: Duplex,
   ) {}
 
   send(msg: OutgoingMessage): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    this.sent++;
+    const n = ++this.sent;
     // ws calls back in order, once the frame is written to the socket (or failed to be).
-    this.ws.send(encodeWsMessage(this.framing, msg), () => {
-      this.done++;
-      while (this.waiting.length && this.waiting[0]!.upTo <= this.done) this.waiting.shift()!.fn();
-    });
+    this.ws.send(encodeWsMessage(this.framing, msg), () => this.reached(n));
+    // Nothing left in Node's buffer: the OS has it now. Said at once rather than when ws calls back
+    // (an event-loop turn later, longer under load), so that what a cell records as delivered
+    // follows within the same tick — a kill -9 in that gap made a restarted server send a line again.
+    if (this.socket.writableLength === 0) this.reached(n);
+  }
+
+  /** Every frame up to the `n`th has left this process. */
+  private reached(n: number): void {
+    if (n <= this.done) return;
+    this.done = n;
+    while (this.waiting.length && this.waiting[0]!.upTo <= this.done) this.waiting.shift()!.fn();
   }
 
   whenSent(fn: () => void): void {
@@ -83,7 +93,7 @@ export function attachChannels(
     if (!session) return refuse(404, "Not Found");
     wss.handleUpgrade(req, socket, head, (ws) => {
       const framing: WsFraming = ws.protocol === V1_PROTOCOL ? "v1" : "legacy";
-      const client = new WsClient(url.searchParams.get("session_id") || randomUUID(), ws, framing);
+      const client = new WsClient(url.searchParams.get("session_id") || randomUUID(), ws, framing, socket);
       session.attach(client);
       log.info({ kernel: session.id, client: client.id, framing }, "channels connected");
       ws.on("message", (data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean) => {
