@@ -55,7 +55,9 @@ describe.each<TransportKind>(["local", "ssh"])(
         });
       }
       const submitSeconds = (Date.now() - started) / 1000;
-      expect(submitSeconds).toBeLessThan(50); // ~0.1–0.5 s each: the notebook stays usable
+      // About 0.1–0.5 s each alone, up to 1 s with the other test lane busy (52.7 s for 50 was seen
+      // over SSH): the bound is loose on purpose, a reply that waited for its job would take minutes.
+      expect(submitSeconds).toBeLessThan(120);
 
       // The notebook is free meanwhile.
       expect(streamText((await kernel.execute("print(base + 1)")).iopub)).toBe("1001\n");
