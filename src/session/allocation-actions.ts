@@ -29,13 +29,18 @@ export async function releaseFromFeed(
       jobId: rec.jobId,
       message: `allocation ${rec.jobId} had already ended (${rec.endWhy ?? "ended"})`,
     };
-  const end = await env.allocations!.releaseById(id);
-  const saved = end?.why === "released" ? "; its namespace was saved for the cells after it" : "";
-  return {
-    id: viewId,
-    jobId: rec.jobId,
-    message: `released allocation ${rec.jobId}${end && end.why !== "released" ? ` (${end.why})` : saved}`,
-  };
+  const done = await env.allocations!.releaseById(id);
+  const how =
+    done === undefined
+      ? ""
+      : done.end.why !== "released"
+        ? ` (${done.end.why})`
+        : done.savedNames !== undefined
+          ? "; its namespace was saved for the cells after it"
+          : rec.phase === "queued"
+            ? " (it was still queued: nothing to save)"
+            : "; its namespace could not be saved: the cells after it start from the last save";
+  return { id: viewId, jobId: rec.jobId, message: `released allocation ${rec.jobId}${how}` };
 }
 
 /** An allocation's row has no output tail: say where the output is. */

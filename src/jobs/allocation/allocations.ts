@@ -238,11 +238,17 @@ export class Allocations implements AllocationLookup {
    * Releases an allocation from outside its notebook (the jobs panel, the queue page): its
    * namespace is saved first, as `%slurm release` does. Undefined when it had already ended.
    */
-  async releaseById(id: string): Promise<AllocationEnd | undefined> {
+  async releaseById(id: string): Promise<{ end: AllocationEnd; savedNames?: number } | undefined> {
     const rec = this.store.get(id);
     if (!rec || rec.ended) return undefined;
     const a = this.byId.get(id) ?? this.byJobId(rec.jobId);
-    return a?.live ? a.release(true) : undefined;
+    if (!a?.live) return undefined;
+    const asked = Date.now();
+    const end = await a.release(true);
+    // Saved by this release (a holder still queued has nothing to save, a daemon may fail to).
+    const s = a.lastSave;
+    const fresh = s && s.saved !== undefined && s.time * 1000 >= asked - 1000 && s.time * 1000 <= end.at;
+    return fresh ? { end, savedNames: s.saved } : { end };
   }
 
   /** The session's latest allocation, live or ended (ended ones are forgotten after a week). */
