@@ -9,6 +9,7 @@ import type { AllocationRecord } from "../jobs/allocation/allocations";
 import { pendingReasonText } from "../jobs/slurm/pending-reasons";
 import { parseSlurmDuration } from "../jobs/slurm/slurm-time";
 import type { JobView } from "../protocol/jobs-feed";
+import { allocationText } from "./job-view";
 
 /** Feed ids of allocations: `allocation/<session id>/<n>` (cells' are `<session id>/<seq>`). */
 export const ALLOCATION_VIEW_PREFIX = "allocation/";
@@ -18,15 +19,6 @@ export const allocationViewId = (recordId: string): string => `${ALLOCATION_VIEW
 /** The allocation record id a feed id names, or undefined when it names a cell. */
 export function allocationIdOf(viewId: string): string | undefined {
   return viewId.startsWith(ALLOCATION_VIEW_PREFIX) ? viewId.slice(ALLOCATION_VIEW_PREFIX.length) : undefined;
-}
-
-function resources(rec: AllocationRecord): string | undefined {
-  const parts = [
-    rec.cpus ? `${rec.cpus} CPU${rec.cpus > 1 ? "s" : ""}` : "",
-    rec.memory ?? "",
-    rec.gpus ? `${rec.gpus} GPU${rec.gpus > 1 ? "s" : ""}` : "",
-  ];
-  return parts.filter(Boolean).join(", ") || undefined;
 }
 
 /** "%slurm allocate -p aa100 --gres gpu:1 --time 2:00:00": what made it, as the user would write it. */
@@ -81,7 +73,7 @@ export function allocationView(
     reason,
     reasonText: reason === undefined ? undefined : pendingReasonText(reason),
     partition: status?.partition ?? rec.partition,
-    resources: resources(rec),
+    resources: allocationText(rec),
     timeLimitSeconds: limit,
     submittedAt: Date.parse(rec.submitted),
     queuedAt: queued ? Date.parse(rec.submitted) : undefined,

@@ -10,7 +10,9 @@ import type { Cell } from "./cell";
 import type { CellRecord } from "./cell-book";
 
 /** "4 CPUs, 16G, 1 GPU": the allocation (or the waiting job's request) as squeue says it. */
-export function allocationText(s: JobStatus | undefined): string | undefined {
+export function allocationText(
+  s: Pick<JobStatus, "cpus" | "memory" | "gpus"> | undefined,
+): string | undefined {
   if (!s) return undefined;
   const parts = [
     s.cpus ? `${s.cpus} CPU${s.cpus > 1 ? "s" : ""}` : "",
